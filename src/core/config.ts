@@ -1,0 +1,24 @@
+/** Defaults for every component, in one place so docs/OPERATIONS.md can name them. */
+export const DEFAULTS = {
+  tokenTtlS: 300,
+  /** Renew when this share of the token's life has passed. */
+  tokenRenewAt: 0.5,
+  heartbeatIntervalMs: 2_000,
+  /** A client with no heartbeat for this long is considered gone (step D). */
+  heartbeatTimeoutMs: 8_000,
+  announceIntervalS: 30,
+  numwant: 30,
+  maxNumwant: 200,
+  packetsPerPiece: 174,
+  programBitrateBps: 2_000_000,
+  /** How much of the past a peer keeps and serves, in seconds. */
+  windowS: 30,
+  /** Maximum peer connections a viewer keeps. */
+  maxPeers: 24,
+  /** Upload slots (unchoked peers) a viewer keeps. */
+  uploadSlots: 8,
+  linkRetryMs: 1_000,
+  controlLinkPath: '/v1/tracker/link',
+} as const;
+
+export const TS_PACKET = 188;

@@ -1,0 +1,64 @@
+/**
+ * Ports: the storage interfaces the servers depend on. Adapters in store/
+ * implement them; each port has one compliance suite run against every adapter.
+ */
+import type { Program, SessionRecord, Subscription, User } from './types.js';
+
+export interface ControlStore {
+  /** Applies pending migrations; idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createUser(user: User): Promise<void>;
+  getUser(name: string): Promise<User | undefined>;
+  listUsers(): Promise<User[]>;
+  setUserPassword(name: string, passwordHash: string): Promise<void>;
+  deleteUser(name: string): Promise<boolean>;
+
+  createProgram(program: Program): Promise<void>;
+  getProgram(id: string): Promise<Program | undefined>;
+  listPrograms(): Promise<Program[]>;
+  deleteProgram(id: string): Promise<boolean>;
+
+  /** Creates or replaces the user's subscription to the program. */
+  putSubscription(sub: Subscription): Promise<void>;
+  getSubscription(user: string, program: string): Promise<Subscription | undefined>;
+  listSubscriptions(filter?: { user?: string; program?: string }): Promise<Subscription[]>;
+  deleteSubscription(user: string, program: string): Promise<boolean>;
+
+  createSession(session: SessionRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  /** Sessions not ended, or all of them. */
+  listSessions(filter?: { user?: string; program?: string; includeEnded?: boolean }): Promise<SessionRecord[]>;
+  updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void>;
+
+  /** Small named secrets that must survive restarts (the token signing key). */
+  getSecret(name: string): Promise<string | undefined>;
+  putSecret(name: string, value: string): Promise<void>;
+}
+
+export interface SwarmPeer {
+  /** Session id: the peer's identity in the swarm. */
+  sid: string;
+  user: string;
+  peerId: string; // 20 bytes, hex
+  ip: string;
+  port: number;
+  role: 'viewer' | 'source';
+  /** Epoch ms of the last announce or heartbeat. */
+  lastSeen: number;
+}
+
+export interface SwarmStore {
+  /** Adds or refreshes a peer; true if it was new. */
+  put(infoHash: string, peer: SwarmPeer): Promise<boolean>;
+  get(infoHash: string, sid: string): Promise<SwarmPeer | undefined>;
+  remove(infoHash: string, sid: string): Promise<boolean>;
+  /** Up to `n` peers chosen at random, never `excludeSid`. */
+  sample(infoHash: string, n: number, excludeSid: string | null): Promise<SwarmPeer[]>;
+  list(infoHash: string): Promise<SwarmPeer[]>;
+  count(infoHash: string): Promise<{ seeders: number; leechers: number }>;
+  /** Removes and returns peers last seen before `cutoff`. */
+  expire(cutoff: number): Promise<Array<{ infoHash: string; peer: SwarmPeer }>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,85 @@
+/** Domain records shared by every room. Plain data: no behaviour, no I/O. */
+
+export interface User {
+  name: string;
+  passwordHash: string;
+  isAdmin: boolean;
+  createdAt: number;
+}
+
+export interface Program {
+  id: string;
+  title: string;
+  bitrateBps: number;
+  /** Seconds, or null for a live program with no planned end. */
+  lengthS: number | null;
+  /** Ed25519 public key of the program's source, raw 32 bytes as base64url. */
+  sourcePublicKey: string;
+  /** Ed25519 private key (PKCS#8 DER, base64url); handed only to an admin-authenticated broadcaster. */
+  sourcePrivateKey: string;
+  packetsPerPiece: number;
+  createdAt: number;
+}
+
+export interface Subscription {
+  user: string;
+  program: string;
+  /** Epoch ms, or null for no expiry. */
+  until: number | null;
+  createdAt: number;
+}
+
+export type SessionState = 'admitted' | 'joined' | 'ended';
+
+export interface SessionRecord {
+  id: string;
+  user: string;
+  program: string;
+  role: 'viewer' | 'source';
+  /** The per-session client key the token is bound to (raw Ed25519, base64url). */
+  clientKey: string;
+  state: SessionState;
+  /** Where the client joined the swarm from, as the tracker saw it. */
+  ip: string | null;
+  port: number | null;
+  trackerId: string | null;
+  createdAt: number;
+  joinedAt: number | null;
+  endedAt: number | null;
+  endReason: string | null;
+}
+
+/**
+ * What an admitted client learns about a program (step b), and what it parses
+ * to join the swarm (step c). Field names are the JSON API's.
+ */
+export interface ProgramMetadata {
+  program: string;
+  title: string;
+  /** SHA-1 of "gatecast-live:" + program id + ":" + source key, hex: the swarm's BitTorrent info hash. */
+  info_hash: string;
+  tracker: {
+    /** BEP 3 HTTP announce URL, with this session's token in its query. */
+    announce: string;
+    /** gatecast's WebSocket channel. */
+    ws: string;
+  };
+  /** Program length in seconds; null while live with no planned end. */
+  length_s: number | null;
+  /** Total data size in bytes; null for a live program (unbounded). */
+  data_size: number | null;
+  bitrate_bps: number;
+  piece_length: number;
+  packets_per_piece: number;
+  /** Source's Ed25519 public key (raw, base64url): verifies every piece. */
+  source_key: string;
+  /** Control server's Ed25519 public key (JWK x, base64url): verifies every token. */
+  control_key: string;
+}
+
+export interface AdmissionResult {
+  session: string;
+  token: string;
+  token_expires_at: number;
+  metadata: ProgramMetadata;
+}

@@ -1,0 +1,52 @@
+/**
+ * The control link: one persistent WebSocket from each tracker to the control
+ * server at /v1/tracker/link, authenticated with the tracker secret
+ * (Authorization: Bearer). Every message that changes state has an id and is
+ * retried until acked; handlers are idempotent. See docs/PROTOCOL.md.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { jsonCodec } from './json-messages.js';
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+
+export const TrackerToControl = Type.Union([
+  /** First message after connecting; `sessions` are the sids the tracker holds now (resync). */
+  Type.Object({
+    type: Type.Literal('hello'),
+    tracker_id: Type.String({ minLength: 1, maxLength: 128 }),
+    announce_url: Type.String(),
+    ws_url: Type.String(),
+    sessions: Type.Array(Type.String()),
+  }),
+  Type.Object({
+    type: Type.Literal('join'),
+    id: Id,
+    sid: Type.String(),
+    ip: Type.String(),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    at: Type.Integer(),
+  }),
+  /** Step D: the client is gone (`stopped`, `timeout`, `revoked`). `ref`: the disconnect it answers. */
+  Type.Object({
+    type: Type.Literal('leave'),
+    id: Id,
+    sid: Type.String(),
+    reason: Type.String(),
+    ref: Type.Optional(Id),
+    at: Type.Integer(),
+  }),
+  Type.Object({ type: Type.Literal('ack'), id: Id }),
+]);
+export type TrackerToControl = Static<typeof TrackerToControl>;
+
+export const ControlToTracker = Type.Union([
+  /** Answer to hello: the key that verifies tokens. */
+  Type.Object({ type: Type.Literal('welcome'), control_key: Type.String(), heartbeat_timeout_ms: Type.Optional(Type.Integer()) }),
+  /** Step A: end session `sid`. Retried until acked. */
+  Type.Object({ type: Type.Literal('disconnect'), id: Id, sid: Type.String(), reason: Type.String() }),
+  Type.Object({ type: Type.Literal('ack'), id: Id }),
+]);
+export type ControlToTracker = Static<typeof ControlToTracker>;
+
+export const trackerToControl = jsonCodec(TrackerToControl, 'control link');
+export const controlToTracker = jsonCodec(ControlToTracker, 'control link');

@@ -1,0 +1,83 @@
+/**
+ * Access tokens: EdDSA JWTs (jose) signed by the control server and verified by
+ * trackers and peers with the control server's public key.
+ */
+import { SignJWT, jwtVerify, errors as joseErrors, importJWK, type JWTPayload } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { ClientError } from '../core/errors.js';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, type AccessClaims, type TokenRole } from '../core/token.js';
+
+export async function signAccessToken(
+  privateKey: KeyObject,
+  claims: { sub: string; sid: string; prg: string; role: TokenRole; ckey: string },
+  nowMs: number,
+  ttlS: number,
+): Promise<{ token: string; expiresAt: number }> {
+  const iat = Math.floor(nowMs / 1000);
+  const exp = iat + ttlS;
+  const token = await new SignJWT({ sid: claims.sid, prg: claims.prg, role: claims.role, ckey: claims.ckey })
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(privateKey);
+  return { token, expiresAt: exp * 1000 };
+}
+
+export interface TokenVerifier {
+  /**
+   * Verifies signature, issuer, audience and expiry at `nowMs`, and that the
+   * token is for `program` when given. Throws ClientError with token_missing,
+   * token_invalid, token_expired or token_wrong_program.
+   */
+  verify(token: string | undefined | null, opts: { program?: string; nowMs: number }): Promise<AccessClaims>;
+}
+
+function isClaims(p: JWTPayload): p is JWTPayload & AccessClaims {
+  return (
+    typeof p.sub === 'string' &&
+    typeof p['sid'] === 'string' &&
+    typeof p['prg'] === 'string' &&
+    (p['role'] === 'viewer' || p['role'] === 'source') &&
+    typeof p['ckey'] === 'string' &&
+    typeof p.iat === 'number' &&
+    typeof p.exp === 'number'
+  );
+}
+
+/** `controlKey`: the control server's Ed25519 public key, raw 32 bytes as base64url (JWK x). */
+export async function createTokenVerifier(controlKey: string): Promise<TokenVerifier> {
+  const key = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: controlKey }, 'EdDSA');
+  return {
+    async verify(token, { program, nowMs }) {
+      if (!token) throw new ClientError('token_missing', 'an access token is required');
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, key, {
+          issuer: TOKEN_ISSUER,
+          audience: TOKEN_AUDIENCE,
+          algorithms: ['EdDSA'],
+          currentDate: new Date(nowMs),
+        }));
+      } catch (err) {
+        if (err instanceof joseErrors.JWTExpired) throw new ClientError('token_expired', 'access token expired');
+        throw new ClientError('token_invalid', 'access token is not valid');
+      }
+      if (!isClaims(payload)) throw new ClientError('token_invalid', 'access token lacks gatecast claims');
+      if (program !== undefined && payload.prg !== program) {
+        throw new ClientError('token_wrong_program', `access token is for another program`);
+      }
+      return {
+        sub: payload.sub,
+        sid: payload.sid,
+        prg: payload.prg,
+        role: payload.role,
+        ckey: payload.ckey,
+        iat: payload.iat,
+        exp: payload.exp,
+      };
+    },
+  };
+}
