@@ -95,7 +95,8 @@ export function ed25519PrivateKey(pkcs8B64url: string): KeyObject {
 }
 
 export function rawPublicKey(key: KeyObject): string {
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const pub = key.type === 'public' ? key : createPublicKey(key);
+  const jwk = pub.export({ format: 'jwk' });
   if (typeof jwk.x !== 'string') throw new RangeError('not an Ed25519 key');
   return jwk.x;
 }

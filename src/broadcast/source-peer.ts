@@ -1,0 +1,128 @@
+/**
+ * The broadcaster: admitted by the control server with admin credentials, it
+ * turns the ingest into signed live pieces and seeds them into the swarm as a
+ * peer in the source role, through the same tracker and wire as any viewer.
+ */
+import { EventEmitter } from 'node:events';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
+import { ed25519PrivateKey, ed25519PublicKey, rawPublicKey } from '../core/piece.js';
+import type { ProgramMetadata } from '../core/types.js';
+import { renewToken, requestSource } from '../protocol/control-api.js';
+import { createTokenVerifier } from '../protocol/token.js';
+import { systemClock } from '../protocol/system-clock.js';
+import { ControlSession } from '../peer/control-session.js';
+import { TrackerClient } from '../peer/tracker-client.js';
+import { Swarm } from '../peer/swarm.js';
+import { pieceIntervalMs } from '../peer/viewer.js';
+import { openIngest, type IngestSpec } from './ingest.js';
+import { LiveSource } from './live-source.js';
+
+export interface BroadcastOptions {
+  controlUrl: string;
+  program: string;
+  adminPassword: string;
+  input: IngestSpec;
+  /** Upload cap in bytes per second; null for none. */
+  uploadRate?: number | null;
+  host?: string;
+  peerPort?: number;
+  clock?: Clock;
+  ffmpegPath?: string;
+  /** Peers told of each new piece at once. */
+  tier?: number;
+  log?: (line: string) => void;
+}
+
+export interface BroadcasterEvents {
+  error: [Error];
+  end: [];
+}
+
+export class Broadcaster extends EventEmitter<BroadcasterEvents> {
+  private constructor(
+    readonly metadata: ProgramMetadata,
+    readonly swarm: Swarm,
+    readonly source: LiveSource,
+    private readonly tracker: TrackerClient,
+    private readonly session: ControlSession,
+  ) {
+    super();
+  }
+
+  static async start(options: BroadcastOptions): Promise<Broadcaster> {
+    const clock = options.clock ?? systemClock;
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const admission = await requestSource(options.controlUrl, options.adminPassword, options.program, rawPublicKey(publicKey));
+    const md = admission.metadata;
+    const infoHash = Buffer.from(md.info_hash, 'hex');
+    const session = new ControlSession(admission.session, admission.token, admission.token_expires_at, {
+      clientKey: privateKey,
+      clock,
+      renew: (sid, ts, sig) => renewToken(options.controlUrl, sid, ts, sig),
+    });
+    const interval = pieceIntervalMs(md);
+    const swarm = new Swarm({
+      infoHash,
+      program: md.program,
+      peerId: Buffer.concat([Buffer.from('-GC0001S'), randomBytes(12)]),
+      sid: admission.session,
+      role: 'source',
+      token: () => session.token,
+      clientKey: privateKey,
+      verifier: await createTokenVerifier(md.control_key),
+      clock,
+      sourceKey: ed25519PublicKey(md.source_key),
+      pieceLength: md.piece_length,
+      pieceIntervalMs: () => interval,
+      windowCapacity: Math.ceil((DEFAULTS.windowS * 1000) / interval),
+      maxPeers: 200,
+      uploadSlots: 200,
+      uploadRate: options.uploadRate ?? null,
+      sourceTier: options.tier ?? 1,
+      log: options.log,
+    });
+    const port = await swarm.listen(options.peerPort ?? 0, options.host ?? '127.0.0.1');
+    const tracker = new TrackerClient({ wsUrl: md.tracker.ws, infoHash: md.info_hash, peerId: swarm.peerIdHex, port, token: () => session.token, clock, numwant: 0 });
+    const ingest = openIngest(options.input, options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
+    const source = new LiveSource({
+      ingest,
+      packetsPerPiece: md.packets_per_piece,
+      infoHash,
+      sourceKey: ed25519PrivateKey(admission.source_private_key),
+      clock,
+    });
+    const b = new Broadcaster(md, swarm, source, tracker, session);
+    source.on('piece', (piece) => swarm.addLocalPiece(piece));
+    source.on('error', (err) => b.emit('error', err));
+    source.on('end', () => b.emit('end'));
+    try {
+      await tracker.start();
+    } catch (err) {
+      await swarm.close();
+      await ingest.stop();
+      throw err;
+    }
+    tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
+    tracker.on('lost', (err) => {
+      options.log?.(`tracker channel lost (${err.message}); reconnecting`);
+      const retry = (): void => {
+        tracker.start().catch(() => clock.setTimeout(retry, 2_000));
+      };
+      clock.setTimeout(retry, 1_000);
+    });
+    session.on('ended', (err) => b.emit('error', err));
+    session.start();
+    source.start();
+    return b;
+  }
+
+  async stop(): Promise<void> {
+    this.session.stop();
+    await this.source.stop();
+    this.swarm.leaveAll('broadcast ended');
+    await this.tracker.stopped();
+    await this.swarm.close();
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * `gatecast admin`: the operator's console over the control server's admin
+ * API — users, programs, subscriptions and the list of clients in the system.
+ * Authenticates as `admin` with GATECAST_ADMIN_PASSWORD. Exit codes: 0 done,
+ * 1 the server refused or could not be reached, 2 bad usage or environment.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { ClientError } from '../core/errors.js';
+import { parseIsoDate } from '../control/dates.js';
+import { adminClient, type AdminClient } from './control-client.js';
+import { shortTime, table } from './admin-format.js';
+
+export const DEFAULT_CONTROL_URL = 'http://127.0.0.1:8700';
+
+/** Where the command writes and what it reads; tests pass their own. */
+export interface AdminIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: Record<string, string | undefined>;
+  setExitCode(code: number): void;
+}
+
+const processIo: AdminIo = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+  env: process.env,
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};
+
+class UsageError extends Error {}
+
+function controlUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return value.replace(/\/+$/, '');
+  } catch {
+    // fall through
+  }
+  throw new InvalidArgumentError(`expected an http(s) URL, got ${JSON.stringify(value)}`);
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+export function registerAdminCommand(program: Command, io: AdminIo = processIo): void {
+  const admin = program
+    .command('admin')
+    .description('manage users, programs and subscriptions, and list sessions, on a control server')
+    .option('--control <url>', `control server base URL (env GATECAST_CONTROL, default ${DEFAULT_CONTROL_URL})`, controlUrl);
+
+  /** Runs `fn` with a client for the selected control server and maps failures to messages and exit codes. */
+  const run = async (cmd: Command, fn: (client: AdminClient) => Promise<void>): Promise<void> => {
+    try {
+      const flags = cmd.optsWithGlobals<{ control?: string }>();
+      const envUrl = io.env['GATECAST_CONTROL'];
+      const url = flags.control ?? (envUrl ? controlUrl(envUrl) : DEFAULT_CONTROL_URL);
+      const password = io.env['GATECAST_ADMIN_PASSWORD'];
+      if (!password) throw new UsageError("GATECAST_ADMIN_PASSWORD is not set: it must hold the control server's admin password");
+      await fn(adminClient(url, password));
+    } catch (err) {
+      if (err instanceof ClientError) {
+        io.err(`error: ${err.message} (${err.code})\n`);
+        io.setExitCode(1);
+      } else if (err instanceof UsageError || err instanceof InvalidArgumentError) {
+        io.err(`error: ${err.message}\n`);
+        io.setExitCode(2);
+      } else {
+        io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+        io.setExitCode(1);
+      }
+    }
+  };
+
+  const users = admin.command('users').description('customer accounts');
+  users
+    .command('add <name>')
+    .description('create a user')
+    .requiredOption('--password <pw>', "the user's password")
+    .action((name: string, flags: { password: string }, cmd: Command) =>
+      run(cmd, async (c) => {
+        await c.addUser(name, flags.password);
+        io.out(`added user ${name}\n`);
+      }),
+    );
+  users
+    .command('list')
+    .description('list users')
+    .option('--json', 'print JSON')
+    .action((flags: { json?: boolean }, cmd: Command) =>
+      run(cmd, async (c) => {
+        const list = await c.listUsers();
+        io.out(flags.json ? json(list) : table(['USER', 'ADMIN', 'CREATED'], list.map((u) => [u.name, u.is_admin ? 'yes' : 'no', shortTime(u.created_at)])));
+      }),
+    );
+  users
+    .command('remove <name>')
+    .description('delete a user and their subscriptions')
+    .action((name: string, _flags: unknown, cmd: Command) =>
+      run(cmd, async (c) => {
+        await c.removeUser(name);
+        io.out(`removed user ${name}\n`);
+      }),
+    );
+
+  const programs = admin.command('programs').description('programs (channels)');
+  programs
+    .command('add <id>')
+    .description('create a program; the server generates its source signing key')
+    .requiredOption('--title <title>', 'title shown to viewers')
+    .option('--bitrate <bps>', 'stream bitrate in bits/s', positiveInt)
+    .option('--length <s>', 'length in seconds (omit for a live program with no planned end)', positiveNumber)
+    .action((id: string, flags: { title: string; bitrate?: number; length?: number }, cmd: Command) =>
+      run(cmd, async (c) => {
+        const p = await c.addProgram({ id, title: flags.title, bitrate_bps: flags.bitrate, length_s: flags.length ?? null });
+        io.out(`added program ${p.id} (info hash ${p.info_hash}, source key ${p.source_key})\n`);
+      }),
+    );
+  programs
+    .command('list')
+    .description('list programs')
+    .option('--json', 'print JSON')
+    .action((flags: { json?: boolean }, cmd: Command) =>
+      run(cmd, async (c) => {
+        const list = await c.listPrograms();
+        io.out(
+          flags.json
+            ? json(list)
+            : table(
+                ['PROGRAM', 'TITLE', 'BITRATE', 'LENGTH', 'INFO HASH'],
+                list.map((p) => [p.id, p.title, String(p.bitrate_bps), p.length_s === null ? 'live' : `${p.length_s}s`, p.info_hash]),
+              ),
+        );
+      }),
+    );
+  programs
+    .command('remove <id>')
+    .description('delete a program and its subscriptions')
+    .action((id: string, _flags: unknown, cmd: Command) =>
+      run(cmd, async (c) => {
+        await c.removeProgram(id);
+        io.out(`removed program ${id}\n`);
+      }),
+    );
+
+  admin
+    .command('grant <user> <program>')
+    .description("subscribe a user to a program (replaces an existing subscription's expiry)")
+    .option('--until <date>', 'ISO 8601 date or date-time the subscription ends (default: never)')
+    .action((user: string, prog: string, flags: { until?: string }, cmd: Command) =>
+      run(cmd, async (c) => {
+        if (flags.until !== undefined && parseIsoDate(flags.until) === undefined) {
+          throw new UsageError(`--until: not an ISO 8601 date: ${JSON.stringify(flags.until)} (e.g. 2025-12-31 or 2025-12-31T18:00:00Z)`);
+        }
+        const sub = await c.grant(user, prog, flags.until ?? null);
+        io.out(`granted ${user} access to ${prog} ${sub.until === null ? 'with no expiry' : `until ${sub.until}`}\n`);
+      }),
+    );
+  admin
+    .command('revoke <user> <program>')
+    .description("end a user's subscription to a program")
+    .action((user: string, prog: string, _flags: unknown, cmd: Command) =>
+      run(cmd, async (c) => {
+        await c.revoke(user, prog);
+        io.out(`revoked ${user}'s access to ${prog}\n`);
+      }),
+    );
+  admin
+    .command('subscriptions')
+    .description('list subscriptions')
+    .option('--json', 'print JSON')
+    .action((flags: { json?: boolean }, cmd: Command) =>
+      run(cmd, async (c) => {
+        const list = await c.listSubscriptions();
+        io.out(
+          flags.json
+            ? json(list)
+            : table(
+                ['USER', 'PROGRAM', 'UNTIL', 'ACTIVE'],
+                list.map((s) => [s.user, s.program, s.until === null ? 'never' : shortTime(s.until), s.active ? 'yes' : 'no']),
+              ),
+        );
+      }),
+    );
+  admin
+    .command('sessions')
+    .description('list the clients in the system (open sessions; --all includes ended ones)')
+    .option('--json', 'print JSON')
+    .option('--all', 'include ended sessions')
+    .action((flags: { json?: boolean; all?: boolean }, cmd: Command) =>
+      run(cmd, async (c) => {
+        const list = await c.listSessions({ all: flags.all === true });
+        io.out(
+          flags.json
+            ? json(list)
+            : table(
+                ['SESSION', 'USER', 'PROGRAM', 'STATE', 'FROM', 'SINCE'],
+                list.map((s) => [
+                  s.id,
+                  s.user,
+                  s.program,
+                  s.state === 'ended' && s.end_reason ? `ended (${s.end_reason})` : s.state,
+                  s.ip === null ? '-' : `${s.ip.includes(':') ? `[${s.ip}]` : s.ip}:${s.port ?? '?'}`,
+                  shortTime(s.since),
+                ]),
+              ),
+        );
+      }),
+    );
+}

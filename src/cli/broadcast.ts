@@ -1,0 +1,68 @@
+/** `gatecast broadcast`: the source of a program, seeding signed live pieces into the swarm. */
+import type { Command } from 'commander';
+import { Broadcaster } from '../broadcast/source-peer.js';
+import type { IngestSpec } from '../broadcast/ingest.js';
+import { DEFAULTS } from '../core/config.js';
+import { EXIT } from './exit-codes.js';
+import { exitOnError, fail, intOption, onSignals, rateOption, requireEnv } from './common.js';
+
+interface BroadcastFlags {
+  control: string;
+  program: string;
+  input?: string;
+  testPattern?: boolean;
+  bitrate: number;
+  maxUpload: number | null;
+  host: string;
+  peerPort: number;
+}
+
+export function registerBroadcastCommand(program: Command): void {
+  program
+    .command('broadcast')
+    .description('feed a live program into its swarm (the source)')
+    .requiredOption('--control <url>', 'control server URL', process.env['GATECAST_CONTROL'])
+    .requiredOption('--program <id>', 'program id')
+    .option('--input <file>', "MPEG-TS file (paced at its bitrate, looped), or '-' for stdin")
+    .option('--test-pattern', "ffmpeg's test video and tone (H.264/AAC)")
+    .option('--bitrate <bps>', 'test pattern bitrate in bits/s', intOption(100_000, 50_000_000), DEFAULTS.programBitrateBps)
+    .option('--max-upload <rate>', 'upload cap, e.g. 4mbit, 500KB/s, unlimited', rateOption, null)
+    .option('--host <addr>', 'address to listen on for peers', '127.0.0.1')
+    .option('--peer-port <port>', 'port for peer connections (0: any free port)', intOption(0, 65535), 0)
+    .action(async (flags: BroadcastFlags) => {
+      const adminPassword = requireEnv('GATECAST_ADMIN_PASSWORD', 'the broadcaster is admitted with the admin account');
+      let input: IngestSpec;
+      if (flags.testPattern && flags.input) fail('use either --input or --test-pattern, not both', EXIT.usage);
+      if (flags.testPattern) input = { kind: 'test-pattern', bitrateBps: flags.bitrate };
+      else if (flags.input === '-') input = { kind: 'stdin' };
+      else if (flags.input) input = { kind: 'file', path: flags.input };
+      else fail('say what to broadcast: --input FILE, --input - or --test-pattern', EXIT.usage);
+      let b: Broadcaster;
+      try {
+        b = await Broadcaster.start({
+          controlUrl: flags.control,
+          program: flags.program,
+          adminPassword,
+          input,
+          uploadRate: flags.maxUpload,
+          host: flags.host,
+          peerPort: flags.peerPort,
+          log: (line) => {
+            if (process.env['GATECAST_DEBUG']) process.stderr.write(`${line}\n`);
+          },
+        });
+      } catch (err) {
+        exitOnError(err);
+      }
+      process.stderr.write(`broadcasting "${b.metadata.title}" (${b.metadata.program}), info hash ${b.metadata.info_hash}\n`);
+      b.on('error', (err) => {
+        process.stderr.write(`error: ${err.message}\n`);
+        void b.stop().finally(() => process.exit(EXIT.error));
+      });
+      b.on('end', () => {
+        process.stderr.write('input ended\n');
+        void b.stop().finally(() => process.exit(EXIT.ok));
+      });
+      onSignals(() => b.stop());
+    });
+}

@@ -1,0 +1,53 @@
+/** Small helpers shared by the subcommands: errors, rates, signals. */
+import { InvalidArgumentError } from 'commander';
+import { ClientError } from '../core/errors.js';
+import { parseRate } from '../peer/token-bucket.js';
+import { EXIT } from './exit-codes.js';
+
+export function fail(message: string, code: number = EXIT.error): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(code);
+}
+
+/** Prints an error the way every subcommand does, and picks the exit code. */
+export function exitOnError(err: unknown): never {
+  if (err instanceof ClientError) fail(`${err.message} (${err.code})`, EXIT.refused);
+  fail(err instanceof Error ? err.message : String(err), EXIT.error);
+}
+
+export function rateOption(value: string): number | null {
+  try {
+    return parseRate(value);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export function intOption(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** Runs `stop` once on SIGINT/SIGTERM, then exits with `code`. */
+export function onSignals(stop: () => Promise<void>, code: number = EXIT.ok): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) process.exit(code);
+    stopping = true;
+    stop().then(
+      () => process.exit(code),
+      () => process.exit(EXIT.error),
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
+export function requireEnv(name: string, why: string): string {
+  const v = process.env[name];
+  if (!v) fail(`${name} is not set: ${why}`, EXIT.usage);
+  return v;
+}

@@ -1,0 +1,72 @@
+/**
+ * Typed admin calls to the control server, for `gatecast admin` (and any
+ * operator tooling). Built on protocol/control-api's controlRequest, so errors
+ * are ClientError (the server refused) or InternalError (unreachable/garbage).
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { InternalError } from '../core/errors.js';
+import { controlRequest, type ControlRequest } from '../protocol/control-api.js';
+import { ProgramView, SessionView, SubscriptionView, UserView } from '../control/schemas.js';
+
+export { requestProgram, renewToken, requestSource } from '../protocol/control-api.js';
+export type { ProgramView, SessionView, SubscriptionView, UserView } from '../control/schemas.js';
+
+function checker<T extends TSchema>(schema: T, what: string): (v: unknown) => Static<T> {
+  const check = TypeCompiler.Compile(schema);
+  return (v) => {
+    if (!check.Check(v)) throw new InternalError(`control server sent a malformed ${what}`);
+    return v;
+  };
+}
+
+const asUser = checker(UserView, 'user');
+const asUsers = checker(Type.Object({ users: Type.Array(UserView) }), 'user list');
+const asProgram = checker(ProgramView, 'program');
+const asPrograms = checker(Type.Object({ programs: Type.Array(ProgramView) }), 'program list');
+const asSubscription = checker(SubscriptionView, 'subscription');
+const asSubscriptions = checker(Type.Object({ subscriptions: Type.Array(SubscriptionView) }), 'subscription list');
+const asSessions = checker(Type.Object({ sessions: Type.Array(SessionView) }), 'session list');
+
+const seg = encodeURIComponent;
+
+export interface AdminClient {
+  listUsers(): Promise<UserView[]>;
+  addUser(name: string, password: string): Promise<UserView>;
+  removeUser(name: string): Promise<void>;
+  listPrograms(): Promise<ProgramView[]>;
+  addProgram(p: { id: string; title: string; bitrate_bps?: number; length_s?: number | null; packets_per_piece?: number }): Promise<ProgramView>;
+  removeProgram(id: string): Promise<void>;
+  /** `until`: ISO 8601 date or date-time, or null for no expiry. */
+  grant(user: string, program: string, until: string | null): Promise<SubscriptionView>;
+  revoke(user: string, program: string): Promise<void>;
+  listSubscriptions(filter?: { user?: string; program?: string }): Promise<SubscriptionView[]>;
+  listSessions(opts?: { all?: boolean }): Promise<SessionView[]>;
+}
+
+export function adminClient(controlUrl: string, password: string, user = 'admin'): AdminClient {
+  const call = (method: ControlRequest['method'], path: string, body?: unknown): Promise<unknown> =>
+    controlRequest(controlUrl, path, { method, body, basic: { user, password } });
+  return {
+    listUsers: async () => asUsers(await call('GET', '/v1/admin/users')).users,
+    addUser: async (name, pw) => asUser(await call('POST', '/v1/admin/users', { name, password: pw })),
+    removeUser: async (name) => {
+      await call('DELETE', `/v1/admin/users/${seg(name)}`);
+    },
+    listPrograms: async () => asPrograms(await call('GET', '/v1/admin/programs')).programs,
+    addProgram: async (p) => asProgram(await call('POST', '/v1/admin/programs', p)),
+    removeProgram: async (id) => {
+      await call('DELETE', `/v1/admin/programs/${seg(id)}`);
+    },
+    grant: async (u, program, until) => asSubscription(await call('PUT', '/v1/admin/subscriptions', { user: u, program, until })),
+    revoke: async (u, program) => {
+      await call('DELETE', `/v1/admin/subscriptions/${seg(u)}/${seg(program)}`);
+    },
+    listSubscriptions: async (filter = {}) => {
+      const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      const qs = q.size > 0 ? `?${q.toString()}` : '';
+      return asSubscriptions(await call('GET', `/v1/admin/subscriptions${qs}`)).subscriptions;
+    },
+    listSessions: async (opts = {}) => asSessions(await call('GET', `/v1/admin/sessions${opts.all ? '?all=1' : ''}`)).sessions,
+  };
+}

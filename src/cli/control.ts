@@ -1,0 +1,85 @@
+/**
+ * `gatecast control`: runs the control server on a SQLite file. Wiring only:
+ * flags and environment → store → createControlServer → listen → signals.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULTS } from '../core/config.js';
+import { createControlServer } from '../control/index.js';
+import { systemClock } from '../protocol/system-clock.js';
+import { SqliteControlStore } from '../store/sqlite-control-store.js';
+
+interface ControlFlags {
+  port: number;
+  host: string;
+  db: string;
+  tokenTtl?: number;
+}
+
+function intOption(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function registerControlCommand(program: Command): void {
+  program
+    .command('control')
+    .description('run the control server: customer database, admission, tokens, the list of clients in the system')
+    .option('--port <port>', 'port to listen on', intOption(0, 65535), 8700)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--db <path>', "SQLite database file (':memory:' for a throwaway one)", './gatecast-control.db')
+    .option('--token-ttl <s>', `access token lifetime in seconds (default ${DEFAULTS.tokenTtlS})`, intOption(10, 86_400))
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  GATECAST_ADMIN_PASSWORD   password of the "admin" user (required)\n' +
+        '  GATECAST_TRACKER_SECRET   secret trackers present on the control link (default: the admin password)\n' +
+        '  GATECAST_LOG_LEVEL        pino log level (default warn)\n',
+    )
+    .action(async (flags: ControlFlags, cmd: Command) => {
+      const adminPassword = process.env['GATECAST_ADMIN_PASSWORD'];
+      if (!adminPassword) {
+        cmd.error('error: GATECAST_ADMIN_PASSWORD is not set: it is the password of the control server\'s "admin" user', { exitCode: 2 });
+      }
+      const trackerSecret = process.env['GATECAST_TRACKER_SECRET'] || adminPassword;
+      const store = new SqliteControlStore(flags.db);
+      let server: Awaited<ReturnType<typeof createControlServer>>;
+      let url: string;
+      try {
+        server = await createControlServer({
+          store,
+          clock: systemClock,
+          adminPassword,
+          trackerSecret,
+          tokenTtlS: flags.tokenTtl,
+          // Logs go to stderr so stdout carries only the lines a script may read.
+          logger: { name: 'gatecast-control', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn', stream: process.stderr },
+        });
+        url = await server.listen(flags.port, flags.host);
+      } catch (err) {
+        await store.close();
+        cmd.error(`error: cannot start the control server: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 1 });
+      }
+      console.log(`control server listening on ${url}`);
+
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`${signal}: stopping control server`);
+        server
+          .close()
+          .then(() => store.close())
+          .then(() => {
+            process.exitCode = 0;
+          })
+          .catch((err: unknown) => {
+            console.error(`error: stopping the control server failed: ${err instanceof Error ? err.message : String(err)}`);
+            process.exitCode = 1;
+          });
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,77 @@
+/**
+ * `gatecast demo` (what `npm start` runs): control server, tracker,
+ * broadcaster with ffmpeg's test pattern, and N viewers, all on loopback,
+ * each a real component over real sockets.
+ */
+import type { Command } from 'commander';
+import { DEFAULTS } from '../core/config.js';
+import { startLocalSystem, type LocalSystem } from './local-system.js';
+import { EXIT } from './exit-codes.js';
+import { exitOnError, intOption, onSignals } from './common.js';
+
+interface DemoFlags {
+  viewers: number;
+  duration?: number;
+  json?: boolean;
+  program: string;
+  bitrate: number;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run everything on this machine: control server, tracker, broadcaster (test pattern) and viewers')
+    .option('--viewers <n>', 'number of viewers', intOption(0, 200), 3)
+    .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', intOption(1, 86_400))
+    .option('--json', 'print one JSON line with the URLs once everything is up')
+    .option('--program <id>', 'program id', 'demo')
+    .option('--bitrate <bps>', 'test pattern bitrate in bits/s', intOption(100_000, 50_000_000), DEFAULTS.programBitrateBps)
+    .action(async (flags: DemoFlags) => {
+      await demo(flags).catch(exitOnError);
+    });
+}
+
+async function demo(flags: DemoFlags): Promise<void> {
+  const adminPassword = process.env['GATECAST_ADMIN_PASSWORD'] ?? 'demo-admin';
+  const say = (line: string): void => {
+    // With --json, stdout carries only the JSON line.
+    (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
+  };
+  let system: LocalSystem | null = null;
+  const stop = async (): Promise<void> => {
+    await system?.stop();
+  };
+  onSignals(stop);
+  system = await startLocalSystem({ adminPassword });
+  say(`control server: ${system.controlUrl}   (admin user "admin", password "${adminPassword}")`);
+  say(`tracker:        ${system.trackerUrl}`);
+  await system.broadcast(flags.program, { kind: 'test-pattern', bitrateBps: flags.bitrate }, { title: 'gatecast demo channel' });
+  say(`broadcasting program "${flags.program}" (ffmpeg test pattern, ${(flags.bitrate / 1e6).toFixed(1)} Mbit/s)`);
+  const viewers: Array<{ user: string; play: string }> = [];
+  for (let i = 1; i <= flags.viewers; i++) {
+    const user = `viewer${i}`;
+    const v = await system.viewer(user, flags.program);
+    viewers.push({ user, play: v.playUrl ?? '' });
+    say(`${user}: ${v.playUrl}`);
+  }
+  if (flags.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        control: system.controlUrl,
+        tracker: system.trackerUrl,
+        admin: { user: 'admin', password: adminPassword },
+        program: flags.program,
+        viewers,
+      })}\n`,
+    );
+  } else {
+    say(`open a viewer's URL in VLC, mpv or ffplay, e.g.  ffplay ${viewers[0]?.play ?? ''}`);
+    say(`more viewers: gatecast admin --control ${system.controlUrl} users add NAME --password PW; ... grant NAME ${flags.program}; gatecast watch ...`);
+    say('Ctrl-C to stop');
+  }
+  if (flags.duration !== undefined) {
+    setTimeout(() => {
+      void stop().finally(() => process.exit(EXIT.ok));
+    }, flags.duration * 1000);
+  }
+}

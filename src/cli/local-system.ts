@@ -1,0 +1,119 @@
+/**
+ * Everything on one machine: control server (SQLite), tracker (memory swarm
+ * store), broadcaster and viewers on loopback. The demo runs it, and the end
+ * to end tests build on it, so both exercise the real parts over real sockets.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createControlServer, type ControlServer } from '../control/index.js';
+import { createTracker, type Tracker } from '../tracker/create-tracker.js';
+import { SqliteControlStore } from '../store/sqlite-control-store.js';
+import { MemorySwarmStore } from '../store/memory-swarm-store.js';
+import { Broadcaster } from '../broadcast/source-peer.js';
+import type { IngestSpec } from '../broadcast/ingest.js';
+import { Viewer, type ViewerOptions } from '../peer/viewer.js';
+import { createPlaybackServer, type PlaybackServer } from '../peer/playback-server.js';
+import type { PlaybackSink } from '../peer/playback-sinks.js';
+import { systemClock } from '../protocol/system-clock.js';
+import { adminClient, type AdminClient } from './control-client.js';
+
+export interface LocalSystemOptions {
+  adminPassword?: string;
+  /** SQLite path; a temporary file by default. */
+  db?: string;
+  heartbeatTimeoutMs?: number;
+  tokenTtlS?: number;
+  host?: string;
+}
+
+export interface LocalSystem {
+  controlUrl: string;
+  trackerUrl: string;
+  adminPassword: string;
+  control: ControlServer;
+  tracker: Tracker;
+  admin: AdminClient;
+  /** Starts a broadcaster for the program (created if missing). */
+  broadcast(program: string, input: IngestSpec, opts?: { uploadRate?: number | null; title?: string }): Promise<Broadcaster>;
+  /** Creates the user with a subscription to the program, and starts a viewer with a playback server. */
+  viewer(
+    user: string,
+    program: string,
+    opts?: Partial<ViewerOptions> & { password?: string; http?: boolean; sinks?: PlaybackSink[] },
+  ): Promise<{ viewer: Viewer; play: PlaybackServer | null; playUrl: string | null }>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<LocalSystem> {
+  const host = opts.host ?? '127.0.0.1';
+  const adminPassword = opts.adminPassword ?? randomBytes(9).toString('base64url');
+  let tmp: string | null = null;
+  let dbPath = opts.db;
+  if (!dbPath) {
+    tmp = mkdtempSync(join(tmpdir(), 'gatecast-'));
+    dbPath = join(tmp, 'control.db');
+  }
+  const store = new SqliteControlStore(dbPath);
+  const control = await createControlServer({ store, clock: systemClock, adminPassword, trackerSecret: adminPassword, tokenTtlS: opts.tokenTtlS });
+  const controlUrl = await control.listen(0, host);
+  const swarmStore = new MemorySwarmStore();
+  const tracker = await createTracker({
+    controlUrl,
+    secret: adminPassword,
+    port: 0,
+    host,
+    store: swarmStore,
+    heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+  });
+  const { announceUrl } = await tracker.start();
+  await tracker.ready;
+  const admin = adminClient(controlUrl, adminPassword);
+  const broadcasters: Broadcaster[] = [];
+  const viewers: Array<{ viewer: Viewer; play: PlaybackServer | null; sinks: PlaybackSink[] }> = [];
+
+  async function ensureProgram(program: string, title?: string): Promise<void> {
+    const list = await admin.listPrograms();
+    if (!list.some((p) => p.id === program)) await admin.addProgram({ id: program, title: title ?? program });
+  }
+
+  return {
+    controlUrl,
+    trackerUrl: announceUrl.replace(/\/announce.*$/, ''),
+    adminPassword,
+    control,
+    tracker,
+    admin,
+    async broadcast(program, input, bopts = {}) {
+      await ensureProgram(program, bopts.title);
+      const b = await Broadcaster.start({ controlUrl, program, adminPassword, input, uploadRate: bopts.uploadRate ?? null, host });
+      broadcasters.push(b);
+      return b;
+    },
+    async viewer(user, program, vopts = {}) {
+      const password = vopts.password ?? `pw-${user}`;
+      const users = await admin.listUsers();
+      if (!users.some((u) => u.name === user)) await admin.addUser(user, password);
+      await admin.grant(user, program, null);
+      const play = vopts.http === false ? null : createPlaybackServer({ host, title: program });
+      const sinks = [...(play ? [play] : []), ...(vopts.sinks ?? [])];
+      const viewer = await Viewer.start({ controlUrl, program, user, password, host, ...vopts, sinks });
+      const playUrl = play ? `${(await play.listen()).replace(/\/$/, '')}/stream.ts` : null;
+      viewers.push({ viewer, play, sinks });
+      return { viewer, play, playUrl };
+    },
+    async stop() {
+      for (const v of viewers) {
+        await v.viewer.stop('system stopping').catch(() => undefined);
+        await Promise.all(v.sinks.map((s) => s.close().catch(() => undefined)));
+      }
+      for (const b of broadcasters) await b.stop().catch(() => undefined);
+      await tracker.stop();
+      await swarmStore.close();
+      await control.close();
+      await store.close();
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * `gatecast tracker`: runs a tracker bound to a control server. Wiring only:
+ * flags and environment → store → createTracker → signals.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { pino } from 'pino';
+import { DEFAULTS } from '../core/config.js';
+import { MemorySwarmStore } from '../store/memory-swarm-store.js';
+import { createTracker } from '../tracker/create-tracker.js';
+
+function intOption(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function urlOption(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new InvalidArgumentError('expected an http(s) URL');
+  }
+  return value.replace(/\/+$/, '');
+}
+
+interface TrackerFlags {
+  port: number;
+  host: string;
+  control?: string;
+  publicUrl?: string;
+  heartbeatTimeout?: number;
+}
+
+export function registerTrackerCommand(program: Command): void {
+  program
+    .command('tracker')
+    .description('run a tracker: hands out peer lists, watches heartbeats, reports to the control server')
+    .option('--port <port>', 'port to listen on', intOption(0, 65535), 8701)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--control <url>', 'control server base URL (env GATECAST_CONTROL)', urlOption)
+    .option('--public-url <url>', 'base URL clients use to reach this tracker (default http://host:port)', urlOption)
+    .option('--heartbeat-timeout <ms>', `drop a client silent this long (default: the control server's, else ${DEFAULTS.heartbeatTimeoutMs})`, intOption(100, 3_600_000))
+    .action(async (flags: TrackerFlags, cmd: Command) => {
+      const control = flags.control ?? (process.env['GATECAST_CONTROL'] ? urlOption(process.env['GATECAST_CONTROL']) : undefined);
+      if (!control) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
+      const secret = process.env['GATECAST_TRACKER_SECRET'] || process.env['GATECAST_ADMIN_PASSWORD'];
+      if (!secret) {
+        cmd.error('error: the tracker secret is required: set GATECAST_TRACKER_SECRET (or GATECAST_ADMIN_PASSWORD)', { exitCode: 2 });
+      }
+      const logger = pino({ name: 'gatecast', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn' });
+      const store = new MemorySwarmStore();
+      const tracker = await createTracker({
+        controlUrl: control,
+        secret,
+        port: flags.port,
+        host: flags.host,
+        publicUrl: flags.publicUrl,
+        heartbeatTimeoutMs: flags.heartbeatTimeout,
+        store,
+        logger,
+      });
+      let urls: { announceUrl: string; wsUrl: string };
+      try {
+        urls = await tracker.start();
+      } catch (err) {
+        cmd.error(`error: cannot listen on ${flags.host}:${flags.port}: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 1 });
+      }
+      const base = urls.announceUrl.replace(/\/announce$/, '');
+      console.log(`tracker listening on ${base} (announce: ${urls.announceUrl}, ws: ${urls.wsUrl})`);
+      console.log(`connecting to control server at ${control} ...`);
+
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`${signal}: stopping tracker`);
+        tracker
+          .stop()
+          .then(() => store.close())
+          .then(() => {
+            process.exitCode = 0;
+          })
+          .catch((err: unknown) => {
+            logger.error({ err }, 'tracker stop failed');
+            process.exitCode = 1;
+          });
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+
+      await tracker.ready;
+      if (!stopping) console.log('connected to control server');
+    });
+}

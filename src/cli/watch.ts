@@ -1,0 +1,122 @@
+/** `gatecast watch`: a viewer, steps a–f, with the stream on a local URL, a file or stdout. */
+import type { Command } from 'commander';
+import { Viewer, type ViewerEnd } from '../peer/viewer.js';
+import { createPlaybackServer } from '../peer/playback-server.js';
+import { fileSink, type PlaybackSink } from '../peer/playback-sinks.js';
+import { StatusLine, formatStatus } from '../peer/status-line.js';
+import { EXIT } from './exit-codes.js';
+import { exitOnError, fail, intOption, onSignals, rateOption } from './common.js';
+
+interface WatchFlags {
+  control: string;
+  user: string;
+  password?: string;
+  output?: string;
+  httpPort: number;
+  http: boolean;
+  host: string;
+  peerPort: number;
+  maxUpload: number | null;
+  maxPeers: number;
+  quiet?: boolean;
+}
+
+export function registerWatchCommand(program: Command): void {
+  program
+    .command('watch')
+    .description('watch a program: get admitted by the control server, join the swarm, play the live stream')
+    .argument('<program>', 'program id')
+    .requiredOption('--control <url>', 'control server URL', process.env['GATECAST_CONTROL'])
+    .requiredOption('--user <name>', 'your user name', process.env['GATECAST_USER'])
+    .option('--password <pw>', 'your password (or env GATECAST_PASSWORD)')
+    .option('-o, --output <file>', "also write the stream to FILE ('-' for stdout)")
+    .option('--http-port <port>', 'port of the local playback URL (0: any free port)', intOption(0, 65535), 0)
+    .option('--no-http', 'do not serve the local playback URL')
+    .option('--host <addr>', 'address to listen on for peers and playback', '127.0.0.1')
+    .option('--peer-port <port>', 'port for peer connections (0: any free port)', intOption(0, 65535), 0)
+    .option('--max-upload <rate>', 'upload cap, e.g. 4mbit, 500KB/s, unlimited', rateOption, null)
+    .option('--max-peers <n>', 'peer connections to keep', intOption(1, 500), 24)
+    .option('-q, --quiet', 'no status line')
+    .action(async (programId: string, flags: WatchFlags) => {
+      const password = flags.password ?? process.env['GATECAST_PASSWORD'];
+      if (!password) fail('a password is required: --password or env GATECAST_PASSWORD', EXIT.usage);
+      await watch(programId, { ...flags, password });
+    });
+}
+
+async function watch(programId: string, flags: WatchFlags & { password: string }): Promise<void> {
+  const status = new StatusLine(process.stderr);
+  const say = (line: string): void => {
+    status.clear();
+    process.stderr.write(`${line}\n`);
+  };
+  const sinks: PlaybackSink[] = [];
+  let viewerRef: Viewer | null = null;
+  const server = flags.http
+    ? createPlaybackServer({ port: flags.httpPort, host: flags.host, title: programId, status: () => viewerRef?.stats() ?? {} })
+    : null;
+  if (server) sinks.push(server);
+  if (flags.output) {
+    sinks.push(
+      fileSink(flags.output, {
+        onStop: (err) => {
+          if (err) say(`output stopped: ${err.message}`);
+        },
+      }),
+    );
+  }
+  let viewer: Viewer;
+  try {
+    viewer = await Viewer.start({
+      controlUrl: flags.control,
+      program: programId,
+      user: flags.user,
+      password: flags.password,
+      host: flags.host,
+      peerPort: flags.peerPort,
+      uploadRate: flags.maxUpload,
+      maxPeers: flags.maxPeers,
+      sinks,
+      log: (line) => {
+        if (process.env['GATECAST_DEBUG']) say(line);
+      },
+    });
+  } catch (err) {
+    await Promise.all(sinks.map((s) => s.close()));
+    exitOnError(err);
+  }
+  viewerRef = viewer;
+  const md = viewer.admission.metadata;
+  say(`admitted to "${md.title}" (${md.program}) as ${flags.user}, session ${viewer.sid}`);
+  if (server) say(`playback URL: ${(await server.listen()).replace(/\/$/, '')}/stream.ts  (open it in VLC, mpv or ffplay)`);
+  if (flags.output && flags.output !== '-') say(`writing the stream to ${flags.output}`);
+  viewer.once('playing', () => say(`playing: first bytes after ${((Date.now() - viewer.startedAt) / 1000).toFixed(2)} s`));
+
+  const timer = setInterval(() => {
+    if (flags.quiet) return;
+    const s = viewer.stats();
+    const total = s.bytesFromPeers + s.bytesFromSource;
+    status.update(formatStatus({ ...s, peerShare: total > 0 ? s.bytesFromPeers / total : null }));
+  }, 1_000);
+  timer.unref();
+
+  const done = new Promise<ViewerEnd>((resolve) => viewer.once('ended', resolve));
+  onSignals(async () => {
+    await viewer.stop('viewer quit');
+  });
+  const end = await done;
+  clearInterval(timer);
+  await Promise.all(sinks.map((s) => s.close()));
+  switch (end.kind) {
+    case 'kicked':
+      say(`session ended by the operator: ${end.reason}`);
+      process.exit(EXIT.kicked);
+      break;
+    case 'session_ended':
+      say(`session ended: ${end.reason}`);
+      process.exit(EXIT.sessionEnded);
+      break;
+    case 'stopped':
+      process.exit(EXIT.ok);
+  }
+}

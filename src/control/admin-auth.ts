@@ -1,0 +1,42 @@
+/**
+ * HTTP Basic authentication of admin routes: the user must exist, know its
+ * password and be an admin. Runs on request, before the body is parsed, so an
+ * anonymous caller learns nothing about what a valid body looks like.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ClientError } from '../core/errors.js';
+import type { User } from '../core/types.js';
+import type { Admission } from './admission.js';
+
+const admins = new WeakMap<FastifyRequest, User>();
+
+function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]{1,2048})\s*$/i.exec(header ?? '');
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export function adminAuthHook(admission: Admission): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (request) => {
+    const creds = basicCredentials(request.headers.authorization);
+    if (!creds) throw new ClientError('unauthorized', 'admin credentials required (HTTP Basic)');
+    let user: User;
+    try {
+      user = await admission.authenticate(creds.user, creds.password);
+    } catch {
+      throw new ClientError('unauthorized', 'wrong admin user name or password');
+    }
+    if (!user.isAdmin) throw new ClientError('unauthorized', `${user.name} is not an admin`);
+    admins.set(request, user);
+  };
+}
+
+/** The admin who made this request; only valid behind adminAuthHook. */
+export function adminOf(request: FastifyRequest): User {
+  const user = admins.get(request);
+  if (!user) throw new Error('adminOf called on a route without admin authentication');
+  return user;
+}

@@ -1,0 +1,103 @@
+/**
+ * Builds the control server: store → signing key → admin user → admission →
+ * HTTP routes and the tracker link, in that order. The caller owns the store
+ * (and closes it); close() stops the HTTP server and the tracker link.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Clock } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
+import type { ControlStore } from '../core/ports.js';
+import { Admission } from './admission.js';
+import { installErrorHandling } from './error-handler.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { adminRoutes } from './routes-admin.js';
+import { publicRoutes } from './routes-public.js';
+import { loadOrCreateSigningKey } from './signing-key.js';
+import { TrackerLink } from './tracker-link.js';
+import { TrackerRegistry, type TrackerInfo } from './tracker-registry.js';
+
+export const ADMIN_USER = 'admin';
+const BODY_LIMIT = 64 * 1024;
+
+export interface ControlServerOptions {
+  store: ControlStore;
+  clock: Clock;
+  adminPassword: string;
+  /** Shared secret trackers present on the control link (Authorization: Bearer). */
+  trackerSecret: string;
+  tokenTtlS?: number;
+  /** fastify's logger option: false (default), true, or pino options. */
+  logger?: FastifyServerOptions['logger'];
+  /** Control link ping period in ms (default 15 s); null turns the keepalive off. */
+  linkKeepaliveMs?: number | null;
+}
+
+export interface ControlServer {
+  app: FastifyInstance;
+  /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8700. */
+  listen(port: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+  /** The control server's token-verifying public key (raw Ed25519, base64url). */
+  controlKey: string;
+  trackers(): TrackerInfo[];
+  /** Join/leave/ack reports from trackers, for whoever orchestrates disconnects. */
+  link: TrackerLink;
+}
+
+async function ensureAdmin(store: ControlStore, password: string, now: number): Promise<void> {
+  const existing = await store.getUser(ADMIN_USER);
+  if (!existing) {
+    await store.createUser({ name: ADMIN_USER, passwordHash: await hashPassword(password), isAdmin: true, createdAt: now });
+    return;
+  }
+  if (!existing.isAdmin) throw new Error(`user ${ADMIN_USER} exists but is not an admin; fix the database`);
+  if (!(await verifyPassword(password, existing.passwordHash))) {
+    await store.setUserPassword(ADMIN_USER, await hashPassword(password));
+  }
+}
+
+export async function createControlServer(opts: ControlServerOptions): Promise<ControlServer> {
+  const { store, clock } = opts;
+  if (opts.adminPassword.length === 0) throw new Error('the admin password must not be empty');
+  if (opts.trackerSecret.length === 0) throw new Error('the tracker secret must not be empty');
+  await store.migrate();
+  const signingKey = await loadOrCreateSigningKey(store);
+  await ensureAdmin(store, opts.adminPassword, clock.now());
+
+  const trackers = new TrackerRegistry();
+  const admission = new Admission({ store, clock, signingKey, trackers, tokenTtlS: opts.tokenTtlS ?? DEFAULTS.tokenTtlS });
+
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    // Wrong types are refused, not coerced: "123" is not a number.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
+  });
+  installErrorHandling(app, BODY_LIMIT);
+  await app.register(publicRoutes({ admission, trackers, clock }));
+  await app.register(adminRoutes({ store, clock, admission, trackers }));
+
+  const link = new TrackerLink({
+    store,
+    clock,
+    trackers,
+    controlKey: signingKey.publicKey,
+    trackerSecret: opts.trackerSecret,
+    log: app.log,
+    keepaliveMs: opts.linkKeepaliveMs,
+  });
+  link.attach(app.server);
+  app.addHook('onClose', async () => {
+    await link.close();
+  });
+  await app.ready();
+
+  return {
+    app,
+    link,
+    controlKey: signingKey.publicKey,
+    trackers: () => trackers.list(),
+    listen: (port, host = '127.0.0.1') => app.listen({ port, host }),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * The operator's routes (HTTP Basic, admin users only): the customer database
+ * (users, subscriptions), programs, the list of clients in the system
+ * (sessions), connected trackers, and broadcaster admission.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { Clock } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
+import { ClientError } from '../core/errors.js';
+import type { ControlStore } from '../core/ports.js';
+import { SourceAdmissionSchema, SourceRequestBody } from '../protocol/control-api.js';
+import { adminAuthHook, adminOf } from './admin-auth.js';
+import type { Admission } from './admission.js';
+import { parseIsoDate } from './dates.js';
+import { hashPassword } from './passwords.js';
+import {
+  CreateProgramBody,
+  CreateUserBody,
+  IdParams,
+  NameParams,
+  ProgramView,
+  PutSubscriptionBody,
+  SessionsQuery,
+  SessionView,
+  SubscriptionParams,
+  SubscriptionsQuery,
+  SubscriptionView,
+  TrackerView,
+  UserView,
+} from './schemas.js';
+import { generateSourceKeyPair } from './signing-key.js';
+import type { TrackerRegistry } from './tracker-registry.js';
+import { programView, sessionView, subscriptionView, trackerView, userView } from './views.js';
+
+export interface AdminRoutesDeps {
+  store: ControlStore;
+  clock: Clock;
+  admission: Admission;
+  trackers: TrackerRegistry;
+}
+
+export function adminRoutes(deps: AdminRoutesDeps) {
+  const { store, clock, admission } = deps;
+  return async (app: FastifyInstance): Promise<void> => {
+    app.addHook('onRequest', adminAuthHook(admission));
+
+    // --- users
+    app.get('/v1/admin/users', { schema: { response: { 200: Type.Object({ users: Type.Array(UserView) }) } } }, async () => ({
+      users: (await store.listUsers()).map(userView),
+    }));
+
+    app.post<{ Body: CreateUserBody }>(
+      '/v1/admin/users',
+      { schema: { body: CreateUserBody, response: { 201: UserView } } },
+      async (request, reply) => {
+        const { name, password } = request.body;
+        if (await store.getUser(name)) throw new ClientError('conflict', `user ${name} already exists`);
+        const user = { name, passwordHash: await hashPassword(password), isAdmin: false, createdAt: clock.now() };
+        await store.createUser(user);
+        return reply.status(201).send(userView(user));
+      },
+    );
+
+    app.delete<{ Params: Static<typeof NameParams> }>('/v1/admin/users/:name', { schema: { params: NameParams } }, async (request, reply) => {
+      const user = await store.getUser(request.params.name);
+      if (!user) throw new ClientError('unknown_user', `no such user: ${request.params.name}`);
+      if (user.isAdmin) throw new ClientError('forbidden', `${user.name} is an admin user and cannot be removed`);
+      await store.deleteUser(user.name);
+      return reply.status(204).send();
+    });
+
+    // --- programs
+    app.get('/v1/admin/programs', { schema: { response: { 200: Type.Object({ programs: Type.Array(ProgramView) }) } } }, async () => ({
+      programs: (await store.listPrograms()).map(programView),
+    }));
+
+    app.post<{ Body: CreateProgramBody }>(
+      '/v1/admin/programs',
+      { schema: { body: CreateProgramBody, response: { 201: ProgramView } } },
+      async (request, reply) => {
+        const b = request.body;
+        if (await store.getProgram(b.id)) throw new ClientError('conflict', `program ${b.id} already exists`);
+        const keys = generateSourceKeyPair();
+        const program = {
+          id: b.id,
+          title: b.title,
+          bitrateBps: b.bitrate_bps ?? DEFAULTS.programBitrateBps,
+          lengthS: b.length_s ?? null,
+          sourcePublicKey: keys.publicKey,
+          sourcePrivateKey: keys.privateKey,
+          packetsPerPiece: b.packets_per_piece ?? DEFAULTS.packetsPerPiece,
+          createdAt: clock.now(),
+        };
+        await store.createProgram(program);
+        return reply.status(201).send(programView(program));
+      },
+    );
+
+    app.delete<{ Params: Static<typeof IdParams> }>('/v1/admin/programs/:id', { schema: { params: IdParams } }, async (request, reply) => {
+      if (!(await store.deleteProgram(request.params.id))) {
+        throw new ClientError('unknown_program', `no such program: ${request.params.id}`);
+      }
+      return reply.status(204).send();
+    });
+
+    app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof SourceRequestBody> }>(
+      '/v1/admin/programs/:id/source',
+      { schema: { params: IdParams, body: SourceRequestBody, response: { 200: SourceAdmissionSchema } } },
+      async (request) => {
+        const result = await admission.admitSource(request.params.id, adminOf(request).name, request.body.client_key);
+        request.log.info({ program: request.params.id, session: result.session }, 'source admitted');
+        return result;
+      },
+    );
+
+    // --- subscriptions
+    app.get<{ Querystring: Static<typeof SubscriptionsQuery> }>(
+      '/v1/admin/subscriptions',
+      { schema: { querystring: SubscriptionsQuery, response: { 200: Type.Object({ subscriptions: Type.Array(SubscriptionView) }) } } },
+      async (request) => {
+        const now = clock.now();
+        const subs = await store.listSubscriptions({ user: request.query.user, program: request.query.program });
+        return { subscriptions: subs.map((s) => subscriptionView(s, now)) };
+      },
+    );
+
+    app.put<{ Body: PutSubscriptionBody }>(
+      '/v1/admin/subscriptions',
+      { schema: { body: PutSubscriptionBody, response: { 200: SubscriptionView } } },
+      async (request) => {
+        const { user, program, until } = request.body;
+        let untilMs: number | null = null;
+        if (typeof until === 'string') {
+          const parsed = parseIsoDate(until);
+          if (parsed === undefined) throw new ClientError('invalid_request', `until: not an ISO 8601 date: ${JSON.stringify(until)}`);
+          untilMs = parsed;
+        }
+        if (!(await store.getUser(user))) throw new ClientError('unknown_user', `no such user: ${user}`);
+        if (!(await store.getProgram(program))) throw new ClientError('unknown_program', `no such program: ${program}`);
+        const now = clock.now();
+        const sub = { user, program, until: untilMs, createdAt: now };
+        await store.putSubscription(sub);
+        return subscriptionView(sub, now);
+      },
+    );
+
+    app.delete<{ Params: Static<typeof SubscriptionParams> }>(
+      '/v1/admin/subscriptions/:user/:program',
+      { schema: { params: SubscriptionParams } },
+      async (request, reply) => {
+        const { user, program } = request.params;
+        if (!(await store.deleteSubscription(user, program))) {
+          throw new ClientError('not_found', `${user} has no subscription to ${program}`);
+        }
+        return reply.status(204).send();
+      },
+    );
+
+    // --- the list of clients in the system, and the trackers
+    app.get<{ Querystring: Static<typeof SessionsQuery> }>(
+      '/v1/admin/sessions',
+      { schema: { querystring: SessionsQuery, response: { 200: Type.Object({ sessions: Type.Array(SessionView) }) } } },
+      async (request) => {
+        const { all, user, program } = request.query;
+        const sessions = await store.listSessions({ user, program, includeEnded: all === '1' || all === 'true' });
+        return { sessions: sessions.map(sessionView) };
+      },
+    );
+
+    app.get('/v1/admin/trackers', { schema: { response: { 200: Type.Object({ trackers: Type.Array(TrackerView) }) } } }, async () => ({
+      trackers: deps.trackers.list().map(trackerView),
+    }));
+  };
+}

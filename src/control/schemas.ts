@@ -1,0 +1,109 @@
+/**
+ * Route schemas of the control server's own routes (admission's are shared
+ * with clients in protocol/control-api.ts). Every body object forbids extra
+ * properties, which fastify's validator strips rather than refuses.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const NAME_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
+const Name = Type.String({ pattern: NAME_PATTERN, description: 'letters, digits, _ . -; 1 to 64 characters' });
+const IsoTime = Type.String({ description: 'ISO 8601 date-time (UTC)' });
+const NullableIso = Type.Union([IsoTime, Type.Null()]);
+
+export const NameParams = Type.Object({ name: Type.String({ maxLength: 256 }) });
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 256 }) });
+export const SidParams = Type.Object({ sid: Type.String({ maxLength: 256 }) });
+export const SubscriptionParams = Type.Object({ user: Type.String({ maxLength: 256 }), program: Type.String({ maxLength: 256 }) });
+
+export const CreateUserBody = Type.Object(
+  { name: Name, password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+export type CreateUserBody = Static<typeof CreateUserBody>;
+
+export const CreateProgramBody = Type.Object(
+  {
+    id: Name,
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    bitrate_bps: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 1_000_000_000 })),
+    length_s: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 10 * 365 * 86_400 }), Type.Null()])),
+    packets_per_piece: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_048 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateProgramBody = Static<typeof CreateProgramBody>;
+
+export const PutSubscriptionBody = Type.Object(
+  {
+    user: Type.String({ minLength: 1, maxLength: 64 }),
+    program: Type.String({ minLength: 1, maxLength: 64 }),
+    until: Type.Optional(Type.Union([Type.String({ maxLength: 64, description: 'ISO 8601 date or date-time' }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type PutSubscriptionBody = Static<typeof PutSubscriptionBody>;
+
+export const SubscriptionsQuery = Type.Object(
+  { user: Type.Optional(Type.String({ maxLength: 64 })), program: Type.Optional(Type.String({ maxLength: 64 })) },
+  { additionalProperties: false },
+);
+
+export const SessionsQuery = Type.Object(
+  {
+    all: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], { description: 'include ended sessions' })),
+    user: Type.Optional(Type.String({ maxLength: 64 })),
+    program: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const UserView = Type.Object({ name: Type.String(), is_admin: Type.Boolean(), created_at: IsoTime });
+export type UserView = Static<typeof UserView>;
+
+export const ProgramView = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  bitrate_bps: Type.Integer(),
+  length_s: Type.Union([Type.Number(), Type.Null()]),
+  data_size: Type.Union([Type.Number(), Type.Null()]),
+  packets_per_piece: Type.Integer(),
+  piece_length: Type.Integer(),
+  info_hash: Type.String(),
+  source_key: Type.String(),
+  created_at: IsoTime,
+});
+export type ProgramView = Static<typeof ProgramView>;
+
+export const SubscriptionView = Type.Object({
+  user: Type.String(),
+  program: Type.String(),
+  until: NullableIso,
+  active: Type.Boolean(),
+  created_at: IsoTime,
+});
+export type SubscriptionView = Static<typeof SubscriptionView>;
+
+export const SessionView = Type.Object({
+  id: Type.String(),
+  user: Type.String(),
+  program: Type.String(),
+  role: Type.Union([Type.Literal('viewer'), Type.Literal('source')]),
+  state: Type.Union([Type.Literal('admitted'), Type.Literal('joined'), Type.Literal('ended')]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  port: Type.Union([Type.Integer(), Type.Null()]),
+  tracker: Type.Union([Type.String(), Type.Null()]),
+  since: IsoTime,
+  joined_at: NullableIso,
+  ended_at: NullableIso,
+  end_reason: Type.Union([Type.String(), Type.Null()]),
+});
+export type SessionView = Static<typeof SessionView>;
+
+export const TrackerView = Type.Object({ id: Type.String(), announce_url: Type.String(), ws_url: Type.String(), connected_at: IsoTime });
+
+export const ServiceInfo = Type.Object({
+  service: Type.String(),
+  version: Type.String(),
+  links: Type.Record(Type.String(), Type.String()),
+});
+export const Health = Type.Object({ status: Type.Literal('ok'), trackers: Type.Integer(), time: IsoTime });

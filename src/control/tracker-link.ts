@@ -1,0 +1,248 @@
+/**
+ * The control server's end of the control link: trackers connect over
+ * WebSocket with the tracker secret and report joins and leaves, which is how
+ * the control server keeps its list of clients in the system (steps d and E).
+ * Handlers are idempotent and every state change is acked, because trackers
+ * retry until they see the ack. A bad frame is logged, never fatal.
+ */
+import { EventEmitter } from 'node:events';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
+import { ProtocolError } from '../core/errors.js';
+import type { ControlStore } from '../core/ports.js';
+import { controlToTracker, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
+import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
+import type { TrackerConnection, TrackerRegistry } from './tracker-registry.js';
+
+/** Bad frames tolerated on one connection before it is closed with 1008. */
+export const MAX_BAD_FRAMES = 5;
+export const LINK_KEEPALIVE_MS = 15_000;
+
+export interface TrackerLinkEvents {
+  /** A tracker reported a client in the swarm (step d). */
+  joined: [{ trackerId: string; sid: string; ip: string; port: number }];
+  /** A tracker reported a client gone (step D); `ref` is the disconnect it answers. */
+  left: [{ trackerId: string; sid: string; reason: string; ref: string | undefined }];
+  /** A tracker acknowledged one of our messages (step A's retry stops on this). */
+  acked: [{ trackerId: string; id: string }];
+}
+
+export interface TrackerLinkOptions {
+  store: ControlStore;
+  clock: Clock;
+  trackers: TrackerRegistry;
+  controlKey: string;
+  trackerSecret: string;
+  log: FastifyBaseLogger;
+  path?: string;
+  /** Ping period; a tracker silent for a whole period is cut off. null: no keepalive. */
+  keepaliveMs?: number | null;
+}
+
+interface LinkState {
+  ws: WebSocket;
+  conn: TrackerConnection | null;
+  badFrames: number;
+  alive: boolean;
+  /** Messages of one connection are handled in order. */
+  queue: Promise<void>;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function rejectUpgrade(socket: Duplex, status: 401 | 404, reason: string): void {
+  const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_JSON_FRAME });
+  private readonly links = new Set<LinkState>();
+  private readonly secretDigest: Buffer;
+  private readonly path: string;
+  private pinger: TimerHandle | null = null;
+
+  constructor(private readonly opts: TrackerLinkOptions) {
+    super();
+    this.secretDigest = digest(opts.trackerSecret);
+    this.path = opts.path ?? DEFAULTS.controlLinkPath;
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    const every = this.opts.keepaliveMs === undefined ? LINK_KEEPALIVE_MS : this.opts.keepaliveMs;
+    if (every !== null) this.pinger = this.opts.clock.setInterval(() => this.pingAll(), every);
+  }
+
+  /** Sends to a connected tracker; false if it is not connected. */
+  send(trackerId: string, msg: ControlToTracker): boolean {
+    const conn = this.opts.trackers.get(trackerId);
+    if (!conn) return false;
+    conn.send(msg);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.pinger?.cancel();
+    const pending = [...this.links].map((l) => l.queue);
+    const closing = [...this.links].map(
+      (link) =>
+        new Promise<void>((resolve) => {
+          if (link.ws.readyState === link.ws.CLOSED) return resolve();
+          const fallback = this.opts.clock.setTimeout(() => link.ws.terminate(), 1_000);
+          link.ws.once('close', () => {
+            fallback.cancel();
+            resolve();
+          });
+          link.ws.close(1001, 'control server shutting down');
+        }),
+    );
+    await Promise.all(closing);
+    await Promise.all(pending);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    if (!m?.[1]) return false;
+    return timingSafeEqual(digest(m[1].trim()), this.secretDigest);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err) => this.opts.log.debug({ err }, 'control link socket error'));
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://control').pathname;
+    } catch {
+      pathname = '';
+    }
+    if (pathname !== this.path) return rejectUpgrade(socket, 404, 'Not Found');
+    if (!this.authorized(req)) {
+      this.opts.log.warn({ ip: req.socket.remoteAddress }, 'control link refused: wrong tracker secret');
+      return rejectUpgrade(socket, 401, 'Unauthorized');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const link: LinkState = { ws, conn: null, badFrames: 0, alive: true, queue: Promise.resolve() };
+    this.links.add(link);
+    ws.on('pong', () => {
+      link.alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      link.alive = true;
+      link.queue = link.queue
+        .then(() => this.onFrame(link, data, isBinary))
+        .catch((err: unknown) => this.opts.log.error({ err, tracker: link.conn?.info.id }, 'control link message failed'));
+    });
+    ws.on('error', (err) => this.opts.log.warn({ err, tracker: link.conn?.info.id }, 'control link error'));
+    ws.on('close', () => {
+      this.links.delete(link);
+      if (link.conn) {
+        this.opts.trackers.unregister(link.conn);
+        this.opts.log.info({ tracker: link.conn.info.id }, 'tracker disconnected');
+      }
+    });
+  }
+
+  private badFrame(link: LinkState, reason: string): void {
+    link.badFrames += 1;
+    this.opts.log.warn({ tracker: link.conn?.info.id, reason, count: link.badFrames }, 'bad control link frame');
+    if (link.badFrames >= MAX_BAD_FRAMES) link.ws.close(1008, 'too many bad frames');
+  }
+
+  private async onFrame(link: LinkState, data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) return this.badFrame(link, 'binary frame; the control link speaks JSON text');
+    let msg: TrackerToControl;
+    try {
+      msg = trackerToControl.parse(data);
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.badFrame(link, err.message);
+      throw err;
+    }
+    if (msg.type === 'hello') return this.onHello(link, msg);
+    const conn = link.conn;
+    if (!conn) return this.badFrame(link, `${msg.type} before hello`);
+    switch (msg.type) {
+      case 'join':
+        return this.onJoin(conn, msg);
+      case 'leave':
+        return this.onLeave(conn, msg);
+      case 'ack':
+        this.emit('acked', { trackerId: conn.info.id, id: msg.id });
+        return;
+    }
+  }
+
+  private async onHello(link: LinkState, msg: Extract<TrackerToControl, { type: 'hello' }>): Promise<void> {
+    if (link.conn) this.opts.trackers.unregister(link.conn);
+    const ws = link.ws;
+    const conn: TrackerConnection = {
+      info: { id: msg.tracker_id, announceUrl: msg.announce_url, wsUrl: msg.ws_url, connectedAt: this.opts.clock.now() },
+      send: (m) => {
+        if (ws.readyState === ws.OPEN) ws.send(controlToTracker.encode(m));
+      },
+    };
+    link.conn = conn;
+    this.opts.trackers.register(conn);
+    conn.send({ type: 'welcome', control_key: this.opts.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs });
+    this.opts.log.info({ tracker: msg.tracker_id, announce: msg.announce_url, sessions: msg.sessions.length }, 'tracker connected');
+
+    // Resync: sessions this tracker held when we last heard from it but no longer holds left while we weren't listening.
+    const held = new Set(msg.sessions);
+    const now = this.opts.clock.now();
+    for (const s of await this.opts.store.listSessions()) {
+      if (s.state === 'joined' && s.trackerId === msg.tracker_id && !held.has(s.id)) {
+        await this.opts.store.updateSession(s.id, { state: 'ended', endedAt: now, endReason: 'lost' });
+        this.emit('left', { trackerId: msg.tracker_id, sid: s.id, reason: 'lost', ref: undefined });
+      }
+    }
+  }
+
+  private async onJoin(conn: TrackerConnection, msg: Extract<TrackerToControl, { type: 'join' }>): Promise<void> {
+    const trackerId = conn.info.id;
+    const session = await this.opts.store.getSession(msg.sid);
+    if (!session) {
+      this.opts.log.warn({ tracker: trackerId, sid: msg.sid }, 'join for an unknown session');
+    } else if (session.state === 'ended') {
+      this.opts.log.warn({ tracker: trackerId, sid: msg.sid }, 'join for a session that has ended');
+    } else if (!(session.state === 'joined' && session.trackerId === trackerId && session.ip === msg.ip && session.port === msg.port)) {
+      await this.opts.store.updateSession(msg.sid, { state: 'joined', ip: msg.ip, port: msg.port, trackerId, joinedAt: msg.at });
+      this.emit('joined', { trackerId, sid: msg.sid, ip: msg.ip, port: msg.port });
+    }
+    conn.send({ type: 'ack', id: msg.id });
+  }
+
+  private async onLeave(conn: TrackerConnection, msg: Extract<TrackerToControl, { type: 'leave' }>): Promise<void> {
+    const trackerId = conn.info.id;
+    const session = await this.opts.store.getSession(msg.sid);
+    if (!session) {
+      this.opts.log.warn({ tracker: trackerId, sid: msg.sid }, 'leave for an unknown session');
+    } else if (session.state !== 'ended') {
+      await this.opts.store.updateSession(msg.sid, { state: 'ended', endedAt: msg.at, endReason: msg.reason });
+    }
+    // Emitted on duplicates too: a retried leave may be the first answer to a disconnect we are still retrying.
+    if (session) this.emit('left', { trackerId, sid: msg.sid, reason: msg.reason, ref: msg.ref });
+    conn.send({ type: 'ack', id: msg.id });
+  }
+
+  private pingAll(): void {
+    for (const link of this.links) {
+      if (!link.alive) {
+        this.opts.log.warn({ tracker: link.conn?.info.id }, 'control link silent; terminating');
+        link.ws.terminate();
+        continue;
+      }
+      link.alive = false;
+      link.ws.ping();
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/** Domain records → the admin API's JSON (snake_case, ISO times, never a private key). */
+import { pieceLength } from '../core/piece.js';
+import type { Program, SessionRecord, Subscription, User } from '../core/types.js';
+import { iso, isoOrNull } from './dates.js';
+import { dataSize, programInfoHash } from './metadata.js';
+import { isSubscriptionActive } from './admission.js';
+import type { ProgramView, SessionView, SubscriptionView, UserView } from './schemas.js';
+import type { TrackerInfo } from './tracker-registry.js';
+
+export const userView = (u: User): UserView => ({ name: u.name, is_admin: u.isAdmin, created_at: iso(u.createdAt) });
+
+export const programView = (p: Program): ProgramView => ({
+  id: p.id,
+  title: p.title,
+  bitrate_bps: p.bitrateBps,
+  length_s: p.lengthS,
+  data_size: dataSize(p),
+  packets_per_piece: p.packetsPerPiece,
+  piece_length: pieceLength(p.packetsPerPiece),
+  info_hash: programInfoHash(p),
+  source_key: p.sourcePublicKey,
+  created_at: iso(p.createdAt),
+});
+
+export const subscriptionView = (s: Subscription, now: number): SubscriptionView => ({
+  user: s.user,
+  program: s.program,
+  until: isoOrNull(s.until),
+  active: isSubscriptionActive(s, now),
+  created_at: iso(s.createdAt),
+});
+
+export const sessionView = (s: SessionRecord): SessionView => ({
+  id: s.id,
+  user: s.user,
+  program: s.program,
+  role: s.role,
+  state: s.state,
+  ip: s.ip,
+  port: s.port,
+  tracker: s.trackerId,
+  since: iso(s.createdAt),
+  joined_at: isoOrNull(s.joinedAt),
+  ended_at: isoOrNull(s.endedAt),
+  end_reason: s.endReason,
+});
+
+export const trackerView = (t: TrackerInfo): { id: string; announce_url: string; ws_url: string; connected_at: string } => ({
+  id: t.id,
+  announce_url: t.announceUrl,
+  ws_url: t.wsUrl,
+  connected_at: iso(t.connectedAt),
+});

@@ -1,0 +1,165 @@
+/**
+ * What goes to the player, in order. Pieces arrive out of order; output
+ * starts at the first random access point (RAP) at or after the start seq and
+ * then follows seq order strictly. When a hole has held output up for longer
+ * than maxStallMs while later pieces wait, output jumps to the next piece
+ * with a RAP (starting at the RAP itself), because bytes after a hole up to
+ * the next RAP only decode as garbage. Pure: time comes in as nowMs.
+ */
+import type { LivePiece } from '../core/piece.js';
+
+/** Bytes for the player, with where a decoder can start in them (null: nowhere). */
+export interface PlaybackSegment {
+  seq: number;
+  bytes: Buffer;
+  rapOffset: number | null;
+}
+
+export interface PlaybackBufferOptions {
+  /** Output starts at the first RAP at or after this seq (default: the first RAP offered). */
+  startSeq?: number;
+  /** Pieces held ahead of the next one to play; further ones are refused (bounds memory). */
+  maxAhead?: number;
+}
+
+export class PlaybackBuffer {
+  private readonly pending = new Map<number, LivePiece>();
+  private readonly maxAhead: number;
+  private startFixed: boolean;
+  /** The next seq to play; before the start, the lowest seq accepted. */
+  private nextSeq: number | null;
+  private needRap = true;
+  private started = false;
+  private holeSince: number | null = null;
+  private playedCount = 0;
+  private missedCount = 0;
+  private firstByte: number | null = null;
+
+  constructor(opts: PlaybackBufferOptions = {}) {
+    this.nextSeq = opts.startSeq ?? null;
+    this.startFixed = opts.startSeq !== undefined;
+    this.maxAhead = opts.maxAhead ?? 1_024;
+  }
+
+  /** The seq the player needs next (the playhead), or null before anything was offered. */
+  get next(): number | null {
+    return this.nextSeq;
+  }
+
+  get played(): number {
+    return this.playedCount;
+  }
+
+  get missed(): number {
+    return this.missedCount;
+  }
+
+  /** Share of pieces played among those due since the start; 1 before any. */
+  get continuity(): number {
+    const total = this.playedCount + this.missedCount;
+    return total === 0 ? 1 : this.playedCount / total;
+  }
+
+  /** When the first byte went out (the nowMs of that drain), or null. */
+  get firstByteAt(): number | null {
+    return this.firstByte;
+  }
+
+  /** Pieces held and not yet played. */
+  get buffered(): number {
+    return this.pending.size;
+  }
+
+  /** False when the piece is a duplicate, already behind the playhead, or too far ahead. */
+  offer(piece: LivePiece): boolean {
+    const { seq } = piece;
+    if (this.pending.has(seq)) return false;
+    if (!this.started && !this.startFixed && (this.nextSeq === null || seq < this.nextSeq)) this.nextSeq = seq;
+    const next = this.nextSeq ?? seq;
+    if (seq < next) return false;
+    if (seq >= next + this.maxAhead) {
+      if (this.started) return false;
+      // Not started yet (no RAP seen): slide forward rather than wait on pieces that will never start a decode.
+      this.dropBefore(seq - this.maxAhead + 1);
+    }
+    this.pending.set(seq, piece);
+    return true;
+  }
+
+  /**
+   * Jumps the playhead forward to seq (e.g. the caller fell too far behind
+   * live); output resumes at the first RAP at or after it. Pieces skipped
+   * after the start count as missed.
+   */
+  skipTo(seq: number): void {
+    if (this.nextSeq !== null && seq <= this.nextSeq) return;
+    if (this.started && this.nextSeq !== null) this.missedCount += seq - this.nextSeq;
+    for (const s of this.pending.keys()) if (s < seq) this.pending.delete(s);
+    this.nextSeq = seq;
+    this.startFixed = true;
+    this.needRap = true;
+    this.holeSince = null;
+  }
+
+  /** The segments ready for the player now, in order. */
+  drain(nowMs: number, maxStallMs: number): PlaybackSegment[] {
+    const out: PlaybackSegment[] = [];
+    if (this.nextSeq === null) return out;
+    if (this.needRap && !this.resumeAtRap(out)) return out;
+    this.emitContiguous(out);
+    if (this.pending.size === 0) {
+      this.holeSince = null;
+    } else {
+      this.holeSince ??= nowMs;
+      if (nowMs - this.holeSince > maxStallMs) {
+        this.needRap = true;
+        if (this.resumeAtRap(out)) this.emitContiguous(out);
+        else this.needRap = false;
+      }
+    }
+    if (out.length > 0 && this.firstByte === null) this.firstByte = nowMs;
+    return out;
+  }
+
+  /** Emits from the lowest held RAP at or after next; false when none is held yet. */
+  private resumeAtRap(out: PlaybackSegment[]): boolean {
+    const next = this.nextSeq;
+    if (next === null) return false;
+    let rapSeq: number | null = null;
+    for (const [s, p] of this.pending) {
+      if (s >= next && p.rapOffset !== null && (rapSeq === null || s < rapSeq)) rapSeq = s;
+    }
+    if (rapSeq === null) return false;
+    const piece = this.pending.get(rapSeq);
+    if (!piece || piece.rapOffset === null) return false;
+    if (this.started) this.missedCount += rapSeq - next;
+    for (const s of this.pending.keys()) if (s < rapSeq) this.pending.delete(s);
+    this.pending.delete(rapSeq);
+    out.push({ seq: rapSeq, bytes: piece.payload.subarray(piece.rapOffset), rapOffset: 0 });
+    this.playedCount++;
+    this.started = true;
+    this.needRap = false;
+    this.holeSince = null;
+    this.nextSeq = rapSeq + 1;
+    return true;
+  }
+
+  private emitContiguous(out: PlaybackSegment[]): void {
+    for (;;) {
+      const next = this.nextSeq;
+      if (next === null) return;
+      const piece = this.pending.get(next);
+      if (!piece) return;
+      this.pending.delete(next);
+      out.push({ seq: next, bytes: piece.payload, rapOffset: piece.rapOffset });
+      this.playedCount++;
+      this.holeSince = null;
+      this.nextSeq = next + 1;
+    }
+  }
+
+  private dropBefore(seq: number): void {
+    for (const s of this.pending.keys()) if (s < seq) this.pending.delete(s);
+    this.nextSeq = seq;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The local playback URL that VLC, mpv, ffplay and ffmpeg open. A listener
+ * may connect at any time: it starts at the latest random access point (RAP)
+ * kept in a small replay cache, so the decoder starts cleanly, then follows
+ * live output. A listener that stops reading is dropped once its queue passes
+ * a cap, so a stuck player never grows our memory.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PlaybackSink } from './playback-sinks.js';
+
+export interface PlaybackServerOptions {
+  port?: number;
+  host?: string;
+  title?: string;
+  /** What GET /status.json returns. */
+  status?: () => object;
+  /** Bytes queued for one listener past which it is dropped (default 4 MiB, about 16 s at 2 Mbit/s). */
+  maxListenerQueueBytes?: number;
+  /** Upper bound of the replay cache when RAPs are rare (default 2 MiB, never above half the listener cap). */
+  maxCacheBytes?: number;
+}
+
+export interface PlaybackServerStats {
+  listeners: number;
+  /** Listeners dropped for not keeping up. */
+  dropped: number;
+  cachedBytes: number;
+}
+
+export interface PlaybackServer extends PlaybackSink {
+  /** Resolves to the base URL, e.g. http://127.0.0.1:8090/ (the stream is at stream.ts under it). */
+  listen(): Promise<string>;
+  readonly url: string | null;
+  stats(): PlaybackServerStats;
+  /** Called when a listener is dropped for being too slow. */
+  onDrop: ((stats: PlaybackServerStats) => void) | null;
+}
+
+interface Segment {
+  bytes: Buffer;
+  rapOffset: number | null;
+}
+
+interface Listener {
+  res: ServerResponse;
+  /** No RAP was cached when it joined: it starts at the next one written. */
+  waitingForRap: boolean;
+}
+
+export function createPlaybackServer(opts: PlaybackServerOptions = {}): PlaybackServer {
+  const host = opts.host ?? '127.0.0.1';
+  const title = opts.title ?? 'gatecast';
+  const maxQueue = opts.maxListenerQueueBytes ?? 4 * 1024 * 1024;
+  // A joiner gets the whole cache at once, which must not count as falling behind.
+  const maxCache = Math.min(opts.maxCacheBytes ?? 2 * 1024 * 1024, maxQueue / 2);
+  /** From the latest segment holding a RAP to now: all a new listener needs. */
+  let cache: Segment[] = [];
+  let cachedBytes = 0;
+  const listeners = new Set<Listener>();
+  let dropped = 0;
+  let baseUrl: string | null = null;
+  let closed = false;
+
+  const stats = (): PlaybackServerStats => ({ listeners: listeners.size, dropped, cachedBytes });
+
+  const send = (l: Listener, bytes: Buffer): void => {
+    if (l.res.destroyed) return;
+    l.res.write(bytes);
+    if (l.res.writableLength > maxQueue) {
+      listeners.delete(l);
+      dropped++;
+      l.res.destroy();
+      server.onDrop?.(stats());
+    }
+  };
+
+  const addToCache = (seg: Segment): void => {
+    if (seg.rapOffset !== null) {
+      cache = [];
+      cachedBytes = 0;
+    }
+    if (cache.length === 0 && seg.rapOffset === null) return;
+    cache.push(seg);
+    cachedBytes += seg.bytes.length;
+    if (cachedBytes > maxCache) {
+      // RAPs are this rare: new listeners wait for the next one instead.
+      cache = [];
+      cachedBytes = 0;
+    }
+  };
+
+  const streamRoute = (req: IncomingMessage, res: ServerResponse): void => {
+    res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    res.socket?.setNoDelay(true);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    res.flushHeaders();
+    const l: Listener = { res, waitingForRap: cache.length === 0 };
+    listeners.add(l);
+    res.on('close', () => listeners.delete(l));
+    cache.forEach((seg, i) => send(l, i === 0 && seg.rapOffset !== null ? seg.bytes.subarray(seg.rapOffset) : seg.bytes));
+  };
+
+  const statusRoute = (res: ServerResponse): void => {
+    let body: string;
+    try {
+      body = JSON.stringify(opts.status?.() ?? {});
+    } catch {
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'internal', message: 'status unavailable' } }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(body);
+  };
+
+  const http = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' });
+      res.end('method not allowed\n');
+      return;
+    }
+    if (path === '/stream.ts') return streamRoute(req, res);
+    if (path === '/status.json') return statusRoute(res);
+    if (path === '/') {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : playerPage(title));
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('not found: try /stream.ts, /status.json or /\n');
+  });
+
+  const server: PlaybackServer = {
+    onDrop: null,
+    get url() {
+      return baseUrl;
+    },
+    stats,
+    listen() {
+      return new Promise<string>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(opts.port ?? 0, host, () => {
+          http.off('error', reject);
+          const { port } = http.address() as AddressInfo;
+          baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+          resolve(baseUrl);
+        });
+      });
+    },
+    writeSegment(bytes, rapOffset) {
+      if (closed) return;
+      if (rapOffset !== null && (!Number.isInteger(rapOffset) || rapOffset < 0 || rapOffset >= bytes.length)) {
+        throw new RangeError(`rapOffset ${rapOffset} is outside a segment of ${bytes.length} bytes`);
+      }
+      addToCache({ bytes, rapOffset });
+      for (const l of [...listeners]) {
+        if (l.waitingForRap) {
+          if (rapOffset === null) continue;
+          l.waitingForRap = false;
+          send(l, bytes.subarray(rapOffset));
+        } else {
+          send(l, bytes);
+        }
+      }
+    },
+    async close() {
+      closed = true;
+      for (const l of listeners) l.res.end();
+      listeners.clear();
+      cache = [];
+      cachedBytes = 0;
+      if (!http.listening) return;
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+  return server;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function playerPage(title: string): string {
+  const t = escapeHtml(title);
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${t}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:.1rem .3rem}pre{background:#f4f4f4;padding:.6rem}</style>
+</head>
+<body>
+<h1>${t}</h1>
+<p>The live stream (MPEG-TS) is at <a id="stream" href="stream.ts">stream.ts</a>. Open it in a player:</p>
+<pre id="cmds">vlc STREAM
+mpv STREAM
+ffplay STREAM</pre>
+<p>Viewer status: <a href="status.json">status.json</a></p>
+<pre id="status">loading…</pre>
+<script>
+const url = new URL('stream.ts', location.href).href;
+document.getElementById('cmds').textContent = ['vlc', 'mpv', 'ffplay'].map((p) => p + ' ' + url).join('\\n');
+async function poll() {
+  try { document.getElementById('status').textContent = JSON.stringify(await (await fetch('status.json')).json(), null, 2); }
+  catch { document.getElementById('status').textContent = 'viewer not reachable'; }
+}
+poll(); setInterval(poll, 2000);
+</script>
+</body>
+</html>
+`;
+}

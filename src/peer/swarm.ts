@@ -1,0 +1,430 @@
+/**
+ * The swarm as one peer sees it (step e): the listening socket, the peer
+ * connections, and the policy modules that decide what to ask for (picker),
+ * whom to serve (choker) and how fast (uploader). The same engine runs a
+ * viewer and, with role 'source', the broadcaster's seed.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { KeyObject } from 'node:crypto';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { decodePiece, type LivePiece } from '../core/piece.js';
+import type { TokenVerifier } from '../protocol/token.js';
+import type { ChannelPeer } from '../protocol/tracker-channel.js';
+import { PeerConnection } from './peer-connection.js';
+import { LiveWindow } from './live-window.js';
+import { PiecePicker } from './piece-picker.js';
+import { Choker } from './choker.js';
+import { TokenBucket } from './token-bucket.js';
+import { Uploader, type UploadRequest } from './uploader.js';
+import { Downloads, blocksOf } from './downloads.js';
+import { RateMeter } from './rate-meter.js';
+
+export interface SwarmOptions {
+  infoHash: Buffer;
+  program: string;
+  peerId: Buffer;
+  /** Our own session id: never dial ourselves. */
+  sid: string;
+  role: 'viewer' | 'source';
+  token: () => string;
+  clientKey: KeyObject;
+  verifier: TokenVerifier;
+  clock: Clock;
+  /** Verifies every piece. */
+  sourceKey: KeyObject;
+  pieceLength: number;
+  /** Milliseconds of stream per piece (measured by the viewer as it plays). */
+  pieceIntervalMs: () => number;
+  windowCapacity: number;
+  maxPeers: number;
+  uploadSlots: number;
+  /** Upload cap in bytes per second; null for none. */
+  uploadRate: number | null;
+  /** Requests one peer may have outstanding, in pieces. */
+  maxInFlight?: number;
+  /** Source only: peers told of a new piece at once; the others hear of it from them, or later. */
+  sourceTier?: number;
+  sourceHaveDelayMs?: number;
+  /** A viewer asks the source for a piece other viewers hold only when it is due within this. */
+  sourceUrgencyMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface SwarmEvents {
+  /** A verified piece arrived from the network. */
+  piece: [LivePiece, { fromSource: boolean }];
+  /** A peer sent a piece that failed verification; it was dropped and banned. */
+  banned: [{ sid: string; reason: string }];
+  peer: [{ sid: string; user: string; role: 'viewer' | 'source' }];
+  'peer-left': [{ sid: string; reason: string }];
+  /** A peer told us it is leaving (step C), before it closed. */
+  leaving: [{ sid: string; reason: string }];
+}
+
+interface Peer {
+  key: string;
+  conn: PeerConnection;
+  sid: string;
+  isSource: boolean;
+  received: RateMeter;
+  /** Pieces this peer is known to hold (so we don't send it a redundant have). */
+  known: Set<number>;
+}
+
+export class Swarm extends EventEmitter<SwarmEvents> {
+  readonly window: LiveWindow;
+  readonly picker: PiecePicker;
+  private readonly choker = new Choker();
+  private readonly uploader: Uploader;
+  private readonly downloads: Downloads;
+  private readonly conns = new Set<PeerConnection>();
+  private readonly peers = new Map<string, Peer>();
+  private readonly dialing = new Set<string>();
+  private readonly revoked = new Set<string>();
+  private readonly banned = new Set<string>();
+  private server: net.Server | null = null;
+  private ticker: TimerHandle | null = null;
+  private chokeTimer: TimerHandle | null = null;
+  private tierCursor = 0;
+  private closed = false;
+  readonly downMeter = new RateMeter();
+  readonly upMeter = new RateMeter();
+  bytesFromSource = 0;
+  bytesFromPeers = 0;
+
+  constructor(private readonly opts: SwarmOptions) {
+    super();
+    this.window = new LiveWindow(opts.windowCapacity);
+    this.picker = new PiecePicker({ sourceUrgencyMs: opts.sourceUrgencyMs ?? 400 });
+    this.downloads = new Downloads(opts.pieceLength);
+    this.uploader = new Uploader({
+      bucket: new TokenBucket(opts.uploadRate, opts.uploadRate === null ? undefined : Math.max(opts.pieceLength, Math.floor(opts.uploadRate / 4))),
+      clock: opts.clock,
+      block: (req) => {
+        const piece = this.window.get(req.seq);
+        if (!piece || req.begin + req.length > piece.bytes.length) return null;
+        return piece.bytes.subarray(req.begin, req.begin + req.length);
+      },
+    });
+  }
+
+  get peerIdHex(): string {
+    return this.opts.peerId.toString('hex');
+  }
+
+  get uploaded(): number {
+    return this.uploader.uploaded;
+  }
+
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  peerList(): Array<{ sid: string; isSource: boolean }> {
+    return [...this.peers.values()].map((p) => ({ sid: p.sid, isSource: p.isSource }));
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    const server = net.createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    server.on('error', (err) => this.log(`listen socket: ${err.message}`));
+    this.ticker = this.opts.clock.setInterval(() => this.tick(), 50);
+    this.chokeTimer = this.opts.clock.setInterval(() => this.rechoke(), 1_000);
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  /** Dials peers from a tracker list, up to the connection limit. */
+  connect(list: ChannelPeer[]): void {
+    for (const p of list) {
+      if (this.closed || this.conns.size + this.dialing.size >= this.opts.maxPeers) return;
+      if (p.sid === this.opts.sid || this.peers.has(p.sid) || this.dialing.has(p.sid)) continue;
+      if (this.revoked.has(p.sid) || this.banned.has(p.sid)) continue;
+      this.dialing.add(p.sid);
+      const socket = net.connect({ host: p.ip, port: p.port });
+      socket.once('connect', () => this.dialing.delete(p.sid));
+      socket.once('close', () => this.dialing.delete(p.sid));
+      socket.once('error', () => this.dialing.delete(p.sid));
+      this.attach(socket, true);
+    }
+  }
+
+  /** The source adds the pieces it made. */
+  addLocalPiece(piece: LivePiece): void {
+    if (!this.window.add(piece)) return;
+    this.picker.received(piece.seq);
+    this.announce(piece.seq, null);
+  }
+
+  setPlayhead(seq: number): void {
+    for (const ref of this.picker.setPlayhead(seq)) this.abandon(ref.seq, ref.peerKey);
+  }
+
+  /** Enforcement: drop and refuse this session from now on. */
+  revoke(sid: string): void {
+    this.revoked.add(sid);
+    const p = this.peers.get(sid);
+    if (p) p.conn.close('session revoked');
+  }
+
+  /** Step C: tell every connected peer we are about to go. */
+  leaveAll(reason: string): void {
+    for (const p of this.peers.values()) p.conn.leaving(reason);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.ticker?.cancel();
+    this.chokeTimer?.cancel();
+    this.uploader.stop();
+    for (const c of this.conns) c.close('shutting down');
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closed || this.conns.size >= this.opts.maxPeers * 2) {
+      socket.destroy();
+      return;
+    }
+    this.attach(socket, false);
+  }
+
+  private attach(socket: net.Socket, outbound: boolean): void {
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    const conn = new PeerConnection({
+      socket,
+      infoHash: this.opts.infoHash,
+      localPeerId: this.opts.peerId,
+      token: this.opts.token,
+      clientKey: this.opts.clientKey,
+      role: this.opts.role,
+      program: this.opts.program,
+      verifier: this.opts.verifier,
+      clock: this.opts.clock,
+      isRevoked: (sid) => this.revoked.has(sid) || this.banned.has(sid),
+      outbound,
+    });
+    this.conns.add(conn);
+    conn.on('refused', (err) => this.log(`refused a peer: ${err.message}`));
+    conn.on('authenticated', (remote) => this.onAuthenticated(conn, remote, outbound));
+    conn.on('close', (reason) => this.onClose(conn, reason));
+  }
+
+  private onAuthenticated(conn: PeerConnection, remote: { sid: string; user: string; role: 'viewer' | 'source' }, outbound: boolean): void {
+    const existing = this.peers.get(remote.sid);
+    if (existing) {
+      // Both sides dialled: keep the connection opened by the smaller sid, so both ends agree.
+      const keepNew = (outbound ? this.opts.sid : remote.sid) < (outbound ? remote.sid : this.opts.sid);
+      if (!keepNew) {
+        conn.close('duplicate connection');
+        return;
+      }
+      existing.conn.close('duplicate connection');
+      this.forget(existing);
+    }
+    const peer: Peer = { key: remote.sid, conn, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new Set() };
+    this.peers.set(remote.sid, peer);
+    this.picker.setSource(peer.key, peer.isSource);
+    this.emit('peer', remote);
+
+    conn.on('window', ({ base, bits }) => {
+      this.picker.peerWindow(peer.key, base, bits);
+      this.schedule();
+    });
+    conn.on('have', (seq) => {
+      peer.known.add(seq);
+      if (peer.known.size > 4 * this.opts.windowCapacity) peer.known.clear();
+      this.picker.peerHave(peer.key, seq);
+      this.schedule();
+    });
+    conn.on('unchoke', () => this.schedule());
+    conn.on('choke', () => {
+      this.downloads.dropPeer(peer.key);
+      this.picker.releasePeer(peer.key);
+    });
+    conn.on('request', (req) => this.onRequest(peer, req));
+    conn.on('cancel', (req) => this.uploader.cancel(peer.key, req));
+    conn.on('piece', ({ seq, begin, block }) => this.onBlock(peer, seq, begin, block));
+    conn.on('leaving', (reason) => this.emit('leaving', { sid: peer.sid, reason }));
+    conn.on('drain', () => this.uploader.pump());
+
+    const { base, bits } = this.window.toWindow();
+    conn.sendWindow(base, bits);
+    if (this.opts.role === 'viewer') conn.interested();
+    if (this.opts.role === 'source') conn.unchoke();
+  }
+
+  private onClose(conn: PeerConnection, reason: string): void {
+    this.conns.delete(conn);
+    const remote = conn.remote;
+    if (!remote) return;
+    const peer = this.peers.get(remote.sid);
+    if (!peer || peer.conn !== conn) return;
+    this.forget(peer);
+    this.emit('peer-left', { sid: peer.sid, reason });
+    this.schedule();
+  }
+
+  private forget(peer: Peer): void {
+    this.peers.delete(peer.key);
+    this.uploader.clear(peer.key);
+    this.downloads.dropPeer(peer.key);
+    this.picker.peerGone(peer.key);
+  }
+
+  private onRequest(peer: Peer, req: UploadRequest): void {
+    if (peer.conn.amChoking) return;
+    if (req.length <= 0 || req.begin < 0 || req.begin + req.length > this.opts.pieceLength) {
+      peer.conn.close('request outside the piece');
+      return;
+    }
+    if (!this.window.has(req.seq)) return;
+    this.uploader.enqueue(
+      {
+        key: peer.key,
+        writable: () => !peer.conn.closed,
+        send: (r, block) => {
+          this.upMeter.add(block.length, this.opts.clock.now());
+          return peer.conn.sendPiece(r.seq, r.begin, block);
+        },
+      },
+      req,
+    );
+  }
+
+  private onBlock(peer: Peer, seq: number, begin: number, block: Buffer): void {
+    const now = this.opts.clock.now();
+    peer.received.add(block.length, now);
+    this.downMeter.add(block.length, now);
+    if (peer.isSource) this.bytesFromSource += block.length;
+    else this.bytesFromPeers += block.length;
+    const done = this.downloads.block(seq, peer.key, begin, block);
+    if (done === null) return;
+    if (done === 'unexpected') return; // late block of a cancelled request: harmless
+    let piece: LivePiece;
+    try {
+      piece = decodePiece(Buffer.from(done), seq, this.opts.infoHash, this.opts.sourceKey);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.downloads.drop(seq, peer.key);
+      this.picker.requestFailed(seq, peer.key);
+      this.banned.add(peer.sid);
+      this.log(`banned ${peer.sid}: ${reason}`);
+      peer.conn.close(`bad piece: ${reason}`);
+      this.emit('banned', { sid: peer.sid, reason });
+      this.schedule();
+      return;
+    }
+    for (const other of this.downloads.finish(seq)) {
+      if (other === peer.key) continue;
+      const o = this.peers.get(other);
+      if (o) for (const b of blocksOf(this.opts.pieceLength)) o.conn.cancel(seq, b.begin, b.length);
+    }
+    this.picker.received(seq, peer.key);
+    if (!this.window.add(piece)) return;
+    this.emit('piece', piece, { fromSource: peer.isSource });
+    this.announce(seq, peer.key);
+    this.schedule();
+  }
+
+  /** Tells peers we hold `seq`: everyone for a viewer; a rotating tier first for the source. */
+  private announce(seq: number, fromKey: string | null): void {
+    if (this.opts.role === 'source') {
+      const viewers = [...this.peers.values()].filter((p) => !p.isSource);
+      const tier = Math.min(viewers.length, this.opts.sourceTier ?? 1);
+      const first = new Set<string>();
+      for (let i = 0; i < tier; i++) {
+        const p = viewers[(this.tierCursor + i) % viewers.length];
+        if (p) first.add(p.key);
+      }
+      this.tierCursor = viewers.length ? (this.tierCursor + tier) % viewers.length : 0;
+      for (const p of viewers) if (first.has(p.key)) p.conn.have(seq);
+      const rest = viewers.filter((p) => !first.has(p.key));
+      if (rest.length === 0) return;
+      this.opts.clock.setTimeout(() => {
+        for (const p of rest) if (!p.conn.closed && !p.known.has(seq)) p.conn.have(seq);
+      }, this.opts.sourceHaveDelayMs ?? 1_000);
+      return;
+    }
+    for (const p of this.peers.values()) {
+      if (p.key === fromKey || p.known.has(seq) || p.isSource) continue;
+      p.conn.have(seq);
+    }
+  }
+
+  private scheduled = false;
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.requestPieces();
+    });
+  }
+
+  private tick(): void {
+    for (const ref of this.picker.timedOut(this.opts.clock.now())) this.abandon(ref.seq, ref.peerKey);
+    this.requestPieces();
+  }
+
+  private abandon(seq: number, peerKey: string): void {
+    if (!this.downloads.has(seq, peerKey)) return;
+    this.downloads.drop(seq, peerKey);
+    const p = this.peers.get(peerKey);
+    if (p) for (const b of blocksOf(this.opts.pieceLength)) p.conn.cancel(seq, b.begin, b.length);
+  }
+
+  private requestPieces(): void {
+    if (this.opts.role === 'source' || this.picker.playhead === null) return;
+    const now = this.opts.clock.now();
+    for (const peer of this.peers.values()) {
+      if (peer.conn.remoteChoking) continue;
+      const seqs = this.picker.pick(peer.key, {
+        nowMs: now,
+        // The source is everyone's last resort: one piece at a time from it keeps its queue short.
+        maxInFlight: peer.isSource ? 1 : (this.opts.maxInFlight ?? 4),
+        isSource: peer.isSource,
+        pieceIntervalMs: this.opts.pieceIntervalMs(),
+      });
+      for (const seq of seqs) {
+        this.picker.requested(seq, peer.key, now);
+        this.downloads.start(seq, peer.key);
+        for (const b of blocksOf(this.opts.pieceLength)) peer.conn.request(seq, b.begin, b.length);
+      }
+    }
+  }
+
+  private rechoke(): void {
+    const now = this.opts.clock.now();
+    const list = [...this.peers.values()];
+    if (this.opts.role === 'source') {
+      for (const p of list) if (p.conn.amChoking) p.conn.unchoke();
+      return;
+    }
+    const unchoke = this.choker.decide(
+      list.map((p) => ({ key: p.key, interested: p.conn.remoteInterested, downloadedFromThemRate: p.received.rate(now), isSource: p.isSource })),
+      this.opts.uploadSlots,
+      now,
+    );
+    for (const p of list) {
+      if (unchoke.has(p.key)) {
+        if (p.conn.amChoking) p.conn.unchoke();
+      } else if (!p.conn.amChoking) {
+        p.conn.choke();
+        this.uploader.clear(p.key);
+      }
+    }
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The client's side of the tracker channel (steps c–d, and the receiving end
+ * of step B): announces with the access token, keeps heartbeats going, and
+ * surfaces what the tracker pushes (disconnect, revocation).
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { ClientError, InternalError, ProtocolError, type ClientErrorCode } from '../core/errors.js';
+import { clientToTracker, trackerToClient, type ChannelPeer, type ClientToTracker, type TrackerToClient } from '../protocol/tracker-channel.js';
+
+export interface TrackerClientOptions {
+  wsUrl: string;
+  infoHash: string;
+  peerId: string;
+  port: number;
+  token: () => string;
+  clock: Clock;
+  numwant?: number;
+  /** How long to wait for an answer to an announce or `stopped`. */
+  replyTimeoutMs?: number;
+}
+
+export interface TrackerClientEvents {
+  peers: [ChannelPeer[]];
+  disconnect: [{ id: string; reason: string }];
+  revoked: [{ id: string; sid: string }];
+  /** The channel closed and was not closed by us. */
+  lost: [Error];
+}
+
+interface PendingReply {
+  resolve: (msg: TrackerToClient) => void;
+  reject: (err: Error) => void;
+  timer: TimerHandle;
+}
+
+export class TrackerClient extends EventEmitter<TrackerClientEvents> {
+  private ws: WebSocket | null = null;
+  private heartbeat: TimerHandle | null = null;
+  private readonly pending = new Map<string, PendingReply>();
+  private closing = false;
+  private lastToken = '';
+  private readonly replyTimeoutMs: number;
+  /** Pushes already handled, so a retried push is acknowledged but acted on once. */
+  private readonly seenPushes = new Set<string>();
+
+  constructor(private readonly opts: TrackerClientOptions) {
+    super();
+    this.replyTimeoutMs = opts.replyTimeoutMs ?? 5_000;
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Opens the channel and announces; resolves with the first peer list. */
+  async start(): Promise<ChannelPeer[]> {
+    await this.connect();
+    return this.announce();
+  }
+
+  async announce(): Promise<ChannelPeer[]> {
+    const id = randomUUID();
+    this.lastToken = this.opts.token();
+    const reply = await this.request(id, {
+      type: 'announce',
+      id,
+      token: this.lastToken,
+      info_hash: this.opts.infoHash,
+      peer_id: this.opts.peerId,
+      port: this.opts.port,
+      numwant: this.opts.numwant ?? 30,
+    });
+    if (reply.type !== 'peers') throw new InternalError(`tracker answered an announce with ${reply.type}`);
+    this.startHeartbeat(reply.heartbeat_s * 1000);
+    this.emit('peers', reply.peers);
+    return reply.peers;
+  }
+
+  /** Step C: tells the tracker we stop; waits for its ack (bounded), then closes. */
+  async stopped(ref?: string): Promise<void> {
+    this.stopHeartbeat();
+    if (this.connected) {
+      const id = randomUUID();
+      const msg: ClientToTracker = ref ? { type: 'stopped', id, ref } : { type: 'stopped', id };
+      await this.request(id, msg).catch(() => undefined);
+    }
+    this.close();
+  }
+
+  close(): void {
+    this.closing = true;
+    this.stopHeartbeat();
+    for (const [, p] of this.pending) {
+      p.timer.cancel();
+      p.reject(new InternalError('tracker channel closed'));
+    }
+    this.pending.clear();
+    this.ws?.close();
+    this.ws = null;
+  }
+
+  private connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.opts.wsUrl, { handshakeTimeout: this.replyTimeoutMs });
+      this.ws = ws;
+      ws.once('open', () => resolve());
+      ws.once('error', (err) => reject(new InternalError(`cannot reach tracker at ${this.opts.wsUrl}: ${err.message}`)));
+      ws.on('message', (data, isBinary) => this.onMessage(isBinary ? data : data.toString()));
+      ws.on('close', () => {
+        this.stopHeartbeat();
+        if (!this.closing) this.emit('lost', new InternalError('tracker channel closed by the tracker'));
+      });
+    });
+  }
+
+  private onMessage(data: unknown): void {
+    let msg: TrackerToClient;
+    try {
+      msg = trackerToClient.parse(data);
+    } catch (err) {
+      // A tracker we cannot understand is not a reason to crash the viewer.
+      this.emit('lost', err instanceof ProtocolError ? err : new ProtocolError(String(err)));
+      return;
+    }
+    switch (msg.type) {
+      case 'peers':
+      case 'ack':
+        this.settle(msg.id, msg);
+        return;
+      case 'error':
+        if (msg.id && this.pending.has(msg.id)) {
+          const p = this.pending.get(msg.id);
+          this.pending.delete(msg.id);
+          p?.timer.cancel();
+          p?.reject(toClientError(msg.code, msg.message));
+        }
+        return;
+      case 'disconnect':
+        this.send({ type: 'ack', id: msg.id });
+        if (this.firstTime(msg.id)) this.emit('disconnect', { id: msg.id, reason: msg.reason });
+        return;
+      case 'revoked':
+        this.send({ type: 'ack', id: msg.id });
+        if (this.firstTime(msg.id)) this.emit('revoked', { id: msg.id, sid: msg.sid });
+        return;
+    }
+  }
+
+  private firstTime(id: string): boolean {
+    if (this.seenPushes.has(id)) return false;
+    this.seenPushes.add(id);
+    if (this.seenPushes.size > 1000) this.seenPushes.delete(this.seenPushes.values().next().value as string);
+    return true;
+  }
+
+  private settle(id: string, msg: TrackerToClient): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.timer.cancel();
+    p.resolve(msg);
+  }
+
+  private request(id: string, msg: ClientToTracker): Promise<TrackerToClient> {
+    return new Promise((resolve, reject) => {
+      const timer = this.opts.clock.setTimeout(() => {
+        this.pending.delete(id);
+        reject(new InternalError(`tracker did not answer within ${this.replyTimeoutMs} ms`));
+      }, this.replyTimeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      if (!this.send(msg)) {
+        timer.cancel();
+        this.pending.delete(id);
+        reject(new InternalError('tracker channel is not open'));
+      }
+    });
+  }
+
+  private send(msg: ClientToTracker): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(clientToTracker.encode(msg));
+    return true;
+  }
+
+  private startHeartbeat(everyMs: number): void {
+    this.stopHeartbeat();
+    this.heartbeat = this.opts.clock.setInterval(() => {
+      const token = this.opts.token();
+      if (token !== this.lastToken) {
+        this.lastToken = token;
+        this.send({ type: 'heartbeat', token });
+      } else {
+        this.send({ type: 'heartbeat' });
+      }
+    }, Math.max(200, everyMs));
+  }
+
+  private stopHeartbeat(): void {
+    this.heartbeat?.cancel();
+    this.heartbeat = null;
+  }
+}
+
+const KNOWN_CODES = new Set<string>([
+  'token_missing',
+  'token_invalid',
+  'token_expired',
+  'token_wrong_program',
+  'token_revoked',
+  'invalid_request',
+  'forbidden',
+]);
+
+function toClientError(code: string, message: string): ClientError {
+  const c = (KNOWN_CODES.has(code) ? code : 'forbidden') as ClientErrorCode;
+  return new ClientError(c, `tracker refused: ${message}`);
+}

@@ -1,0 +1,104 @@
+/**
+ * Serves the requests of the peers we unchoked, oldest first and round-robin
+ * across peers, within the upload cap (token bucket): one piece block leaves
+ * only when the bucket holds its bytes, so the cap is honoured exactly.
+ */
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { TokenBucket } from './token-bucket.js';
+
+export interface UploadRequest {
+  seq: number;
+  begin: number;
+  length: number;
+}
+
+export interface UploadTarget {
+  key: string;
+  /** Sends one block; false means the socket is full (wait for drain). */
+  send(req: UploadRequest, block: Buffer): boolean;
+  writable(): boolean;
+}
+
+export class Uploader {
+  private readonly queues = new Map<string, { target: UploadTarget; reqs: UploadRequest[] }>();
+  private order: string[] = [];
+  private cursor = 0;
+  private timer: TimerHandle | null = null;
+  uploaded = 0;
+
+  constructor(
+    private readonly deps: {
+      bucket: TokenBucket;
+      clock: Clock;
+      /** The block's bytes, or null if we no longer hold the piece. */
+      block: (req: UploadRequest) => Buffer | null;
+      /** Per-peer queue bound: a peer asking for more is misbehaving and loses the excess. */
+      maxQueue?: number;
+    },
+  ) {}
+
+  enqueue(target: UploadTarget, req: UploadRequest): void {
+    let q = this.queues.get(target.key);
+    if (!q) {
+      q = { target, reqs: [] };
+      this.queues.set(target.key, q);
+      this.order.push(target.key);
+    }
+    if (q.reqs.length >= (this.deps.maxQueue ?? 64)) return;
+    q.reqs.push(req);
+    this.pump();
+  }
+
+  cancel(key: string, req: UploadRequest): void {
+    const q = this.queues.get(key);
+    if (!q) return;
+    q.reqs = q.reqs.filter((r) => !(r.seq === req.seq && r.begin === req.begin && r.length === req.length));
+  }
+
+  /** Drops everything queued for a peer (choked, gone). */
+  clear(key: string): void {
+    this.queues.delete(key);
+    this.order = this.order.filter((k) => k !== key);
+  }
+
+  /** Runs the queue: call on new requests, on drain and from the timer. */
+  pump(): void {
+    if (this.timer) return;
+    let idle = 0;
+    while (this.order.length > 0 && idle < this.order.length) {
+      this.cursor %= this.order.length;
+      const key = this.order[this.cursor];
+      const q = key === undefined ? undefined : this.queues.get(key);
+      const req = q?.reqs[0];
+      if (!q || !req || !q.target.writable()) {
+        idle++;
+        this.cursor++;
+        continue;
+      }
+      const now = this.deps.clock.now();
+      if (!this.deps.bucket.take(req.length, now)) {
+        const wait = Math.max(1, this.deps.bucket.waitMs(req.length, now));
+        this.timer = this.deps.clock.setTimeout(() => {
+          this.timer = null;
+          this.pump();
+        }, wait);
+        return;
+      }
+      q.reqs.shift();
+      const block = this.deps.block(req);
+      if (block) {
+        q.target.send(req, block);
+        this.uploaded += block.length;
+      }
+      idle = 0;
+      this.cursor++;
+    }
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    this.queues.clear();
+    this.order = [];
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * A viewer, steps a–f end to end: program request to the control server,
+ * metadata parsed, tracker channel opened with the token, peers dialled over
+ * the BitTorrent wire, live pieces verified and played in order. Also the
+ * receiving end of the disconnect chain (step C).
+ */
+import { EventEmitter } from 'node:events';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { ClientError } from '../core/errors.js';
+import { DEFAULTS, TS_PACKET } from '../core/config.js';
+import { ed25519PublicKey, rawPublicKey } from '../core/piece.js';
+import type { AdmissionResult, ProgramMetadata } from '../core/types.js';
+import { renewToken, requestProgram } from '../protocol/control-api.js';
+import { createTokenVerifier } from '../protocol/token.js';
+import { systemClock } from '../protocol/system-clock.js';
+import { ControlSession } from './control-session.js';
+import { TrackerClient } from './tracker-client.js';
+import { Swarm } from './swarm.js';
+import { PlaybackBuffer } from './playback-buffer.js';
+import { PlayerClock } from './player-clock.js';
+import type { PlaybackSink } from './playback-sinks.js';
+
+export interface ViewerOptions {
+  controlUrl: string;
+  program: string;
+  user: string;
+  password: string;
+  clock?: Clock;
+  /** Address peers reach us on (the listen address). */
+  host?: string;
+  peerPort?: number;
+  /** Upload cap, bytes per second; null for none. */
+  uploadRate?: number | null;
+  maxPeers?: number;
+  uploadSlots?: number;
+  sinks?: PlaybackSink[];
+  /** How far behind the live edge playback starts (ms of stream). */
+  startLagMs?: number;
+  /** A hole older than this is skipped (to the next random access point). */
+  maxStallMs?: number;
+  log?: (line: string) => void;
+}
+
+export type ViewerEnd =
+  | { kind: 'kicked'; reason: string }
+  | { kind: 'session_ended'; reason: string }
+  | { kind: 'stopped'; reason: string };
+
+export interface ViewerEvents {
+  ended: [ViewerEnd];
+  /** Bytes written to the player for the first time. */
+  playing: [];
+}
+
+export interface ViewerStats {
+  session: string;
+  peers: number;
+  downBps: number;
+  upBps: number;
+  bufferS: number;
+  bytesFromSource: number;
+  bytesFromPeers: number;
+  uploaded: number;
+  played: number;
+  missed: number;
+  continuity: number;
+  startedAt: number;
+  firstByteAt: number | null;
+  /** Piece created at the source → written to the player, ms, for recent pieces. */
+  latencyMs: number[];
+}
+
+/** ms of stream one piece holds at the program's bitrate. */
+export function pieceIntervalMs(md: ProgramMetadata): number {
+  return (md.packets_per_piece * TS_PACKET * 8 * 1000) / md.bitrate_bps;
+}
+
+export class Viewer extends EventEmitter<ViewerEvents> {
+  private buffer: PlaybackBuffer | null = null;
+  private tick: TimerHandle | null = null;
+  private reannounce: TimerHandle | null = null;
+  private ended = false;
+  private readonly latencies: number[] = [];
+  readonly playerClock: PlayerClock;
+
+  private constructor(
+    readonly admission: AdmissionResult,
+    readonly swarm: Swarm,
+    readonly tracker: TrackerClient,
+    readonly session: ControlSession,
+    private readonly opts: ViewerOptions & { clock: Clock },
+    readonly startedAt: number,
+  ) {
+    super();
+    this.playerClock = new PlayerClock(pieceIntervalMs(admission.metadata));
+  }
+
+  /** Steps a–f. Throws ClientError when the control server or the tracker refuses. */
+  static async start(options: ViewerOptions): Promise<Viewer> {
+    const opts = { ...options, clock: options.clock ?? systemClock };
+    const startedAt = opts.clock.now();
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    // a–b: program request; a refusal throws the control server's ClientError.
+    const admission = await requestProgram(opts.controlUrl, {
+      program: opts.program,
+      user: opts.user,
+      password: opts.password,
+      clientKey: rawPublicKey(publicKey),
+    });
+    // c: what the metadata tells us to join the swarm.
+    const md = admission.metadata;
+    const session = new ControlSession(admission.session, admission.token, admission.token_expires_at, {
+      clientKey: privateKey,
+      clock: opts.clock,
+      renew: (sid, ts, sig) => renewToken(opts.controlUrl, sid, ts, sig),
+    });
+    const interval = pieceIntervalMs(md);
+    let playerClock: PlayerClock | null = null;
+    const swarm = new Swarm({
+      infoHash: Buffer.from(md.info_hash, 'hex'),
+      program: md.program,
+      peerId: peerId(),
+      sid: admission.session,
+      role: 'viewer',
+      token: () => session.token,
+      clientKey: privateKey,
+      verifier: await createTokenVerifier(md.control_key),
+      clock: opts.clock,
+      sourceKey: ed25519PublicKey(md.source_key),
+      pieceLength: md.piece_length,
+      pieceIntervalMs: () => playerClock?.intervalMs ?? interval,
+      windowCapacity: Math.ceil((DEFAULTS.windowS * 1000) / interval),
+      maxPeers: opts.maxPeers ?? DEFAULTS.maxPeers,
+      uploadSlots: opts.uploadSlots ?? DEFAULTS.uploadSlots,
+      uploadRate: opts.uploadRate ?? null,
+      log: opts.log,
+    });
+    const host = opts.host ?? '127.0.0.1';
+    const port = await swarm.listen(opts.peerPort ?? 0, host);
+    const tracker = new TrackerClient({
+      wsUrl: md.tracker.ws,
+      infoHash: md.info_hash,
+      peerId: swarm.peerIdHex,
+      port,
+      token: () => session.token,
+      clock: opts.clock,
+    });
+    const viewer = new Viewer(admission, swarm, tracker, session, opts, startedAt);
+    playerClock = viewer.playerClock;
+    try {
+      // c–d: the tracker checks the token, lists us, and hands back part of the swarm.
+      const peers = await tracker.start();
+      // e: dial them.
+      swarm.connect(peers);
+    } catch (err) {
+      await swarm.close();
+      tracker.close();
+      throw err;
+    }
+    viewer.wire();
+    session.start();
+    return viewer;
+  }
+
+  get sid(): string {
+    return this.admission.session;
+  }
+
+  stats(): ViewerStats {
+    const now = this.opts.clock.now();
+    const b = this.buffer;
+    const interval = pieceIntervalMs(this.admission.metadata);
+    return {
+      session: this.sid,
+      peers: this.swarm.peerCount,
+      downBps: this.swarm.downMeter.rate(now) * 8,
+      upBps: this.swarm.upMeter.rate(now) * 8,
+      bufferS: b ? (b.buffered * interval) / 1000 : 0,
+      bytesFromSource: this.swarm.bytesFromSource,
+      bytesFromPeers: this.swarm.bytesFromPeers,
+      uploaded: this.swarm.uploaded,
+      played: b?.played ?? 0,
+      missed: b?.missed ?? 0,
+      continuity: b?.continuity ?? 1,
+      startedAt: this.startedAt,
+      firstByteAt: b?.firstByteAt ?? null,
+      latencyMs: [...this.latencies],
+    };
+  }
+
+  /** Leaves on our own (Ctrl-C): peers are told, the tracker gets `stopped`. */
+  async stop(reason = 'viewer stopped'): Promise<void> {
+    await this.finish({ kind: 'stopped', reason }, undefined);
+  }
+
+  private wire(): void {
+    const { swarm, tracker, session, opts } = this;
+    swarm.on('piece', (piece) => {
+      this.playerClock.observe(piece.seq, piece.timestampMs);
+      this.buffer?.offer(piece);
+      this.drain();
+    });
+    tracker.on('peers', (peers) => swarm.connect(peers));
+    tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
+    // Step C: tell peers, answer the tracker, stop heartbeats, exit.
+    tracker.on('disconnect', ({ id, reason }) => void this.finish({ kind: 'kicked', reason }, id));
+    tracker.on('lost', (err) => {
+      opts.log?.(`tracker channel lost (${err.message}); reconnecting`);
+      this.opts.clock.setTimeout(() => void this.reconnect(), 1_000);
+    });
+    session.on('renewed', () => undefined);
+    session.on('ended', (err) => void this.finish({ kind: 'session_ended', reason: err.message }, undefined));
+    session.on('warning', (err) => opts.log?.(`token renewal failed, retrying: ${err.message}`));
+    this.tick = opts.clock.setInterval(() => this.drain(), 50);
+    this.reannounce = opts.clock.setInterval(() => {
+      if (this.swarm.peerCount < (opts.maxPeers ?? DEFAULTS.maxPeers) / 2 && tracker.connected) {
+        tracker.announce().catch((err: unknown) => opts.log?.(`re-announce failed: ${String(err)}`));
+      }
+    }, 3_000);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.ended) return;
+    try {
+      const peers = await this.tracker.start();
+      this.swarm.connect(peers);
+    } catch (err) {
+      if (err instanceof ClientError) {
+        await this.finish({ kind: 'session_ended', reason: err.message }, undefined);
+        return;
+      }
+      this.opts.clock.setTimeout(() => void this.reconnect(), 2_000);
+    }
+  }
+
+  /** Picks where to start once the live edge is known, then feeds the player in order. */
+  private drain(): void {
+    if (this.ended) return;
+    const picker = this.swarm.picker;
+    if (!this.buffer) {
+      const edge = picker.liveEdge;
+      if (edge === null) return;
+      const lag = Math.round((this.opts.startLagMs ?? 1_000) / this.playerClock.intervalMs);
+      const start = Math.max(0, edge - lag);
+      this.buffer = new PlaybackBuffer({ startSeq: start });
+      this.swarm.setPlayhead(start);
+      for (let s = start; s <= edge; s++) {
+        const p = this.swarm.window.get(s);
+        if (p) this.buffer.offer(p);
+      }
+    }
+    const now = this.opts.clock.now();
+    const wasPlaying = this.buffer.firstByteAt !== null;
+    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? 2_000);
+    for (const seg of segments) {
+      const ts = this.swarm.window.get(seg.seq)?.timestampMs;
+      if (ts !== undefined) {
+        this.playerClock.started(ts, now);
+        this.latencies.push(now - ts);
+        if (this.latencies.length > 2_000) this.latencies.splice(0, 1_000);
+      }
+      for (const sink of this.opts.sinks ?? []) sink.writeSegment(seg.bytes, seg.rapOffset);
+    }
+    // Deadlines count from what the player consumes now, not from what we wrote last.
+    const next = this.buffer.next;
+    const consuming = this.playerClock.playhead(now);
+    const playhead = next === null ? consuming : consuming === null ? next : Math.min(next, consuming);
+    if (playhead !== null && playhead > (picker.playhead ?? -1)) this.swarm.setPlayhead(playhead);
+    if (!wasPlaying && this.buffer.firstByteAt !== null) this.emit('playing');
+  }
+
+  private async finish(end: ViewerEnd, disconnectId: string | undefined): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.tick?.cancel();
+    this.reannounce?.cancel();
+    this.session.stop();
+    this.swarm.leaveAll(end.reason);
+    await this.tracker.stopped(disconnectId);
+    await this.swarm.close();
+    this.emit('ended', end);
+  }
+}
+
+function peerId(): Buffer {
+  // Azureus-style client prefix, then random bytes (BEP 20).
+  return Buffer.concat([Buffer.from('-GC0001-'), randomBytes(12)]);
+}

@@ -1,0 +1,199 @@
+/**
+ * The control server's HTTP API as the client side sees it: the wire schemas
+ * of admission (steps a–b), renewal and broadcaster admission, and typed calls
+ * over fetch. The server's routes declare these same schemas, so both sides
+ * agree by construction. See docs/API.md.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ClientError, InternalError, type ClientErrorCode } from '../core/errors.js';
+import type { AdmissionResult, ProgramMetadata } from '../core/types.js';
+
+/** Raw 32-byte Ed25519 public key, base64url without padding. */
+export const Ed25519KeySchema = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'raw Ed25519 public key (32 bytes), base64url' });
+
+export const ProgramRequestBody = Type.Object(
+  {
+    user: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    client_key: Ed25519KeySchema,
+  },
+  { additionalProperties: false },
+);
+export type ProgramRequestBody = Static<typeof ProgramRequestBody>;
+
+export const RenewBody = Type.Object(
+  {
+    ts: Type.Integer({ minimum: 0, description: 'epoch ms at which the proof was made' }),
+    sig: Type.String({ pattern: '^[A-Za-z0-9_-]{86}$', description: 'Ed25519 signature (base64url) over "gatecast-renew:<sid>:<ts>"' }),
+  },
+  { additionalProperties: false },
+);
+export type RenewBody = Static<typeof RenewBody>;
+
+export const SourceRequestBody = Type.Object({ client_key: Ed25519KeySchema }, { additionalProperties: false });
+
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+export const ProgramMetadataSchema = Type.Object({
+  program: Type.String(),
+  title: Type.String(),
+  info_hash: Type.String({ pattern: '^[0-9a-f]{40}$' }),
+  tracker: Type.Object({ announce: Type.String(), ws: Type.String() }),
+  length_s: NullableNumber,
+  data_size: NullableNumber,
+  bitrate_bps: Type.Integer(),
+  piece_length: Type.Integer(),
+  packets_per_piece: Type.Integer(),
+  source_key: Type.String(),
+  control_key: Type.String(),
+});
+
+export const AdmissionResultSchema = Type.Object({
+  session: Type.String(),
+  token: Type.String(),
+  token_expires_at: Type.Integer(),
+  metadata: ProgramMetadataSchema,
+});
+
+export const RenewResultSchema = Type.Object({ token: Type.String(), token_expires_at: Type.Integer() });
+export type RenewResult = Static<typeof RenewResultSchema>;
+
+/** A broadcaster's admission: a viewer's, plus the key it signs pieces with. */
+export const SourceAdmissionSchema = Type.Composite([AdmissionResultSchema, Type.Object({ source_private_key: Type.String() })]);
+export type SourceAdmission = AdmissionResult & { source_private_key: string };
+
+export const ErrorBodySchema = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});
+
+// The schemas must describe the core types exactly; these fail to compile if they drift.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _metadataMatches: Same<Static<typeof ProgramMetadataSchema>, ProgramMetadata> = true;
+const _admissionMatches: Same<Static<typeof AdmissionResultSchema>, AdmissionResult> = true;
+void _metadataMatches;
+void _admissionMatches;
+
+const KNOWN_CODES = {
+  invalid_credentials: true,
+  not_subscribed: true,
+  unknown_program: true,
+  unknown_user: true,
+  unknown_session: true,
+  session_ended: true,
+  invalid_request: true,
+  unauthorized: true,
+  forbidden: true,
+  conflict: true,
+  not_found: true,
+  no_tracker: true,
+  token_missing: true,
+  token_invalid: true,
+  token_expired: true,
+  token_wrong_program: true,
+  token_revoked: true,
+  proof_invalid: true,
+} satisfies Record<ClientErrorCode, true>;
+
+function isClientErrorCode(code: string): code is ClientErrorCode {
+  return Object.hasOwn(KNOWN_CODES, code);
+}
+
+const checkError = TypeCompiler.Compile(ErrorBodySchema);
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export interface ControlRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  body?: unknown;
+  /** HTTP Basic credentials, for the admin routes. */
+  basic?: { user: string; password: string };
+  timeoutMs?: number;
+}
+
+/**
+ * One call to the control server. Resolves with the parsed JSON answer
+ * (undefined for 204). Throws ClientError with the server's code and message
+ * when it refuses, InternalError when it can't be reached or answers garbage.
+ */
+export async function controlRequest(controlUrl: string, path: string, req: ControlRequest): Promise<unknown> {
+  const base = controlUrl.replace(/\/+$/, '');
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (req.body !== undefined) headers['content-type'] = 'application/json';
+  if (req.basic) headers['authorization'] = `Basic ${Buffer.from(`${req.basic.user}:${req.basic.password}`).toString('base64')}`;
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method: req.method,
+      headers,
+      body: req.body === undefined ? undefined : JSON.stringify(req.body),
+      signal: AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    });
+  } catch (err) {
+    throw new InternalError(`cannot reach control server at ${base}`, { cause: err });
+  }
+  const text = await res.text().catch(() => '');
+  let body: unknown = undefined;
+  if (text.length > 0) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new InternalError(`control server at ${base} answered ${res.status} with a body that is not JSON`);
+    }
+  }
+  if (res.ok) return body;
+  if (checkError.Check(body)) {
+    const { code, message } = body.error;
+    if (isClientErrorCode(code)) throw new ClientError(code, message);
+    throw new InternalError(`control server at ${base} answered ${res.status}: ${message} (${code})`);
+  }
+  throw new InternalError(`control server at ${base} answered ${res.status}`);
+}
+
+function expect<T extends TSchema>(schema: T, what: string): (value: unknown) => Static<T> {
+  const check = TypeCompiler.Compile(schema);
+  return (value) => {
+    if (!check.Check(value)) {
+      const first = check.Errors(value).First();
+      throw new InternalError(`control server sent a malformed ${what}${first ? ` (${first.path}: ${first.message})` : ''}`);
+    }
+    return value;
+  };
+}
+
+const asAdmission = expect(AdmissionResultSchema, 'admission');
+const asRenew = expect(RenewResultSchema, 'renewal');
+const asSource = expect(SourceAdmissionSchema, 'source admission');
+
+const seg = encodeURIComponent;
+
+/** Steps a–b: ask for a program with the user's credentials and the session's client key. */
+export async function requestProgram(
+  controlUrl: string,
+  req: { program: string; user: string; password: string; clientKey: string },
+): Promise<AdmissionResult> {
+  const body: ProgramRequestBody = { user: req.user, password: req.password, client_key: req.clientKey };
+  return asAdmission(await controlRequest(controlUrl, `/v1/programs/${seg(req.program)}/request`, { method: 'POST', body }));
+}
+
+/** Renews a session's token; `sig` is the client key's proof (see peer/control-session.ts renewProof). */
+export async function renewToken(controlUrl: string, sid: string, ts: number, sig: string): Promise<RenewResult> {
+  const body: RenewBody = { ts, sig };
+  return asRenew(await controlRequest(controlUrl, `/v1/sessions/${seg(sid)}/renew`, { method: 'POST', body }));
+}
+
+/** Admits a broadcaster for `program` (admin credentials): its session, token, metadata and the source signing key. */
+export async function requestSource(
+  controlUrl: string,
+  adminPassword: string,
+  program: string,
+  clientKey: string,
+  adminUser = 'admin',
+): Promise<SourceAdmission> {
+  return asSource(
+    await controlRequest(controlUrl, `/v1/admin/programs/${seg(program)}/source`, {
+      method: 'POST',
+      body: { client_key: clientKey },
+      basic: { user: adminUser, password: adminPassword },
+    }),
+  );
+}

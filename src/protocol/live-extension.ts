@@ -1,0 +1,194 @@
+/**
+ * `gc_live`, gatecast's BEP 10 extension. The extended handshake carries the
+ * access token, a fresh nonce and the role; messages are bencoded dicts with a
+ * `t` field:
+ *
+ *   auth     { sig }          proof of possession: Ed25519 by the sender's client key over
+ *                             "gatecast-peer-auth-v1" | receiver's gc_nonce | info_hash | sender's peer_id
+ *   window   { base, bits }   what the sender holds, in place of BEP 3 bitfield:
+ *                             bit i (MSB first) is piece base+i
+ *   leaving  { reason }       step C: the sender is about to disconnect
+ *   revoked  { sid }          a revocation notice relayed between peers
+ *
+ * Decoders are strict: a wrong type or size is a ProtocolError naming the
+ * field. A message whose `t` is unknown decodes to null, so a newer peer's
+ * additions are skipped rather than fatal.
+ */
+import { sign, verify, type KeyObject } from 'node:crypto';
+import { ProtocolError } from '../core/errors.js';
+import type { TokenRole } from '../core/token.js';
+import { bdecodeDict, bencode, isBDict, type BDict, type BEncodable, type BValue } from './wire-bencode.js';
+
+export const GC_LIVE = 'gc_live';
+/** The id we ask peers to use for gc_live messages sent to us (our handshake's `m`). */
+export const GC_LIVE_LOCAL_ID = 1;
+export const LIVE_VERSION = 'gatecast/0.1';
+export const NONCE_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+export const MAX_TOKEN_BYTES = 4096;
+export const MAX_WINDOW_BYTES = 64 * 1024;
+export const MAX_REASON_BYTES = 256;
+export const MAX_SID_BYTES = 128;
+const AUTH_DOMAIN = Buffer.from('gatecast-peer-auth-v1');
+
+export interface LiveHandshake {
+  /** The id the remote wants for gc_live messages we send it; null when it does not speak gc_live. */
+  gcLiveId: number | null;
+  /** Free-form client name (`v`), null when absent or not text. */
+  version: string | null;
+  token: string | null;
+  nonce: Buffer | null;
+  role: TokenRole | null;
+}
+
+export type LiveMessage =
+  | { t: 'auth'; sig: Buffer }
+  | { t: 'window'; base: number; bits: Buffer }
+  | { t: 'leaving'; reason: string }
+  | { t: 'revoked'; sid: string };
+
+export function encodeLiveHandshake(h: { token: string; nonce: Buffer; role: TokenRole }): BEncodable {
+  if (Buffer.byteLength(h.token) > MAX_TOKEN_BYTES) throw new RangeError(`token over ${MAX_TOKEN_BYTES} bytes`);
+  if (h.nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`);
+  return {
+    m: { [GC_LIVE]: GC_LIVE_LOCAL_ID },
+    v: LIVE_VERSION,
+    gc_token: h.token,
+    gc_nonce: h.nonce,
+    gc_role: h.role,
+  };
+}
+
+/**
+ * Reads our fields from a remote's extended handshake. Absent fields are null
+ * (a stock BitTorrent client sends none); present ones must be well formed.
+ */
+export function decodeLiveHandshake(dict: BDict): LiveHandshake {
+  const m = dict['m'];
+  let gcLiveId: number | null = null;
+  if (m !== undefined) {
+    if (!isBDict(m)) throw new ProtocolError('extended handshake: "m" must be a dictionary');
+    const id = m[GC_LIVE];
+    if (id !== undefined) {
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 255) {
+        throw new ProtocolError('extended handshake: m.gc_live must be an integer 0..255');
+      }
+      // BEP 10: id 0 means the extension is switched off.
+      gcLiveId = id === 0 ? null : id;
+    }
+  }
+  const v = dict['v'];
+  const token = optionalBytes(dict, 'gc_token', 'extended handshake', MAX_TOKEN_BYTES);
+  const nonce = optionalBytes(dict, 'gc_nonce', 'extended handshake', NONCE_BYTES);
+  if (nonce && nonce.length !== NONCE_BYTES) {
+    throw new ProtocolError(`extended handshake: gc_nonce must be ${NONCE_BYTES} bytes, got ${nonce.length}`);
+  }
+  const roleBytes = optionalBytes(dict, 'gc_role', 'extended handshake', 16);
+  let role: TokenRole | null = null;
+  if (roleBytes) {
+    const r = roleBytes.toString('utf8');
+    if (r !== 'viewer' && r !== 'source') throw new ProtocolError('extended handshake: gc_role must be "viewer" or "source"');
+    role = r;
+  }
+  return {
+    gcLiveId,
+    version: Buffer.isBuffer(v) && v.length <= 256 ? v.toString('utf8') : null,
+    token: token ? token.toString('utf8') : null,
+    nonce: nonce ? Buffer.from(nonce) : null,
+    role,
+  };
+}
+
+export function encodeLiveMessage(msg: LiveMessage): Buffer {
+  switch (msg.t) {
+    case 'auth':
+      if (msg.sig.length !== SIGNATURE_BYTES) throw new RangeError(`auth signature must be ${SIGNATURE_BYTES} bytes`);
+      return bencode({ t: 'auth', sig: msg.sig });
+    case 'window':
+      if (!Number.isSafeInteger(msg.base) || msg.base < 0) throw new RangeError(`window base ${msg.base} is not a u53`);
+      if (msg.bits.length > MAX_WINDOW_BYTES) throw new RangeError(`window bitmap over ${MAX_WINDOW_BYTES} bytes`);
+      return bencode({ t: 'window', base: msg.base, bits: msg.bits });
+    case 'leaving':
+      return bencode({ t: 'leaving', reason: truncateUtf8(msg.reason, MAX_REASON_BYTES) });
+    case 'revoked':
+      if (msg.sid.length === 0 || Buffer.byteLength(msg.sid) > MAX_SID_BYTES) throw new RangeError('revoked: bad sid');
+      return bencode({ t: 'revoked', sid: msg.sid });
+  }
+}
+
+/** Returns null for a message type this version does not know. */
+export function decodeLiveMessage(payload: Buffer): LiveMessage | null {
+  const d = bdecodeDict(payload, 'gc_live message');
+  const t = requiredBytes(d, 't', 'gc_live message', 32).toString('utf8');
+  switch (t) {
+    case 'auth': {
+      const sig = requiredBytes(d, 'sig', 'auth', SIGNATURE_BYTES);
+      if (sig.length !== SIGNATURE_BYTES) throw new ProtocolError(`auth: sig must be ${SIGNATURE_BYTES} bytes, got ${sig.length}`);
+      return { t, sig: Buffer.from(sig) };
+    }
+    case 'window': {
+      const base = d['base'];
+      if (typeof base !== 'number' || base < 0) throw new ProtocolError('window: base must be a non-negative integer');
+      return { t, base, bits: Buffer.from(requiredBytes(d, 'bits', 'window', MAX_WINDOW_BYTES)) };
+    }
+    case 'leaving':
+      return { t, reason: requiredBytes(d, 'reason', 'leaving', MAX_REASON_BYTES).toString('utf8') };
+    case 'revoked': {
+      const sid = requiredBytes(d, 'sid', 'revoked', MAX_SID_BYTES);
+      if (sid.length === 0) throw new ProtocolError('revoked: sid is empty');
+      return { t, sid: sid.toString('utf8') };
+    }
+    default:
+      return null;
+  }
+}
+
+/** Whether a window bitmap marks piece `seq` as held. */
+export function windowHas(w: { base: number; bits: Buffer }, seq: number): boolean {
+  const i = seq - w.base;
+  if (!Number.isInteger(i) || i < 0) return false;
+  const byte = w.bits[i >> 3];
+  return byte !== undefined && (byte & (0x80 >> (i & 7))) !== 0;
+}
+
+/** The bytes an `auth` signature covers. */
+export function peerAuthMessage(receiverNonce: Buffer, infoHash: Buffer, senderPeerId: Buffer): Buffer {
+  return Buffer.concat([AUTH_DOMAIN, receiverNonce, infoHash, senderPeerId]);
+}
+
+export function signPeerAuth(clientKey: KeyObject, receiverNonce: Buffer, infoHash: Buffer, senderPeerId: Buffer): Buffer {
+  return sign(null, peerAuthMessage(receiverNonce, infoHash, senderPeerId), clientKey);
+}
+
+export function verifyPeerAuth(
+  clientPublicKey: KeyObject,
+  sig: Buffer,
+  receiverNonce: Buffer,
+  infoHash: Buffer,
+  senderPeerId: Buffer,
+): boolean {
+  try {
+    return verify(null, peerAuthMessage(receiverNonce, infoHash, senderPeerId), clientPublicKey, sig);
+  } catch {
+    return false;
+  }
+}
+
+function optionalBytes(d: BDict, key: string, what: string, max: number): Buffer | null {
+  const v: BValue | undefined = d[key];
+  if (v === undefined) return null;
+  if (!Buffer.isBuffer(v)) throw new ProtocolError(`${what}: ${key} must be a byte string`);
+  if (v.length > max) throw new ProtocolError(`${what}: ${key} over ${max} bytes`);
+  return v;
+}
+
+function requiredBytes(d: BDict, key: string, what: string, max: number): Buffer {
+  const v = optionalBytes(d, key, what, max);
+  if (v === null) throw new ProtocolError(`${what}: missing ${key}`);
+  return v;
+}
+
+function truncateUtf8(s: string, max: number): string {
+  const b = Buffer.from(s, 'utf8');
+  return b.length <= max ? s : b.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+}

@@ -1,0 +1,187 @@
+/**
+ * The tracker's end of the control link: one WebSocket to the control server,
+ * authenticated with the tracker secret. It says hello (with the sessions held
+ * now, so the control server can resync), learns the token key from welcome,
+ * reports joins and leaves at-least-once (each has an id and is resent every
+ * retry period until acked, across reconnects), and hands disconnect commands
+ * (step A) to the tracker after acking them. A dropped link is redialled with
+ * backoff on the injected clock.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
+import { controlToTracker, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
+import type { SessionReporter } from './types.js';
+
+export const LINK_BACKOFF_MIN_MS = 250;
+export const LINK_BACKOFF_MAX_MS = 10_000;
+
+type Report = Extract<TrackerToControl, { type: 'join' | 'leave' }>;
+
+export interface ControlLinkOptions {
+  controlUrl: string;
+  secret: string;
+  trackerId: string;
+  announceUrl: string;
+  wsUrl: string;
+  clock: Clock;
+  logger: Logger;
+  retryMs?: number;
+  /** The sids held now, sent in every hello. */
+  sessions: () => string[];
+  /** The welcome's content, before the link counts as up. */
+  onWelcome: (w: { controlKey: string; heartbeatTimeoutMs: number | null }) => Promise<void>;
+  /** Step A arrived (already acked); may arrive more than once for the same id. */
+  onDisconnect: (sid: string, reason: string, id: string) => void;
+}
+
+export function controlLinkUrl(controlUrl: string): string {
+  return `${controlUrl.replace(/\/+$/, '').replace(/^http/, 'ws')}${DEFAULTS.controlLinkPath}`;
+}
+
+export class ControlLinkClient implements SessionReporter {
+  private ws: WebSocket | null = null;
+  private welcomed = false;
+  private stopped = false;
+  private backoffMs = LINK_BACKOFF_MIN_MS;
+  private redial: TimerHandle | null = null;
+  private readonly outbox = new Map<string, { msg: Report; timer: TimerHandle | null }>();
+  private readonly retryMs: number;
+  private resolveReady!: () => void;
+  /** Resolves at the first welcome. */
+  readonly ready: Promise<void> = new Promise((resolve) => {
+    this.resolveReady = resolve;
+  });
+
+  constructor(private readonly opts: ControlLinkOptions) {
+    this.retryMs = opts.retryMs ?? DEFAULTS.linkRetryMs;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.dial();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.redial?.cancel();
+    for (const entry of this.outbox.values()) entry.timer?.cancel();
+    const ws = this.ws;
+    this.ws = null;
+    this.welcomed = false;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1001, 'tracker stopping');
+    });
+  }
+
+  get connected(): boolean {
+    return this.welcomed;
+  }
+
+  /** Reports not yet acked by the control server. */
+  get pending(): number {
+    return this.outbox.size;
+  }
+
+  join(j: { sid: string; ip: string; port: number; at: number }): void {
+    this.report({ type: 'join', id: randomUUID(), ...j });
+  }
+
+  leave(l: { sid: string; reason: string; ref?: string; at: number }): void {
+    this.report({ type: 'leave', id: randomUUID(), ...l });
+  }
+
+  private report(msg: Report): void {
+    const entry = { msg, timer: null };
+    this.outbox.set(msg.id, entry);
+    this.transmit(msg.id);
+  }
+
+  /** Sends one report if the link is up, and arms its resend timer either way. */
+  private transmit(id: string): void {
+    const entry = this.outbox.get(id);
+    if (!entry || this.stopped) return;
+    if (this.welcomed) this.send(entry.msg);
+    entry.timer?.cancel();
+    entry.timer = this.opts.clock.setTimeout(() => this.transmit(id), this.retryMs);
+  }
+
+  private send(msg: TrackerToControl): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(trackerToControl.encode(msg));
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    const { logger } = this.opts;
+    const ws = new WebSocket(controlLinkUrl(this.opts.controlUrl), {
+      headers: { authorization: `Bearer ${this.opts.secret}` },
+      maxPayload: 1024 * 1024,
+    });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.send({
+        type: 'hello',
+        tracker_id: this.opts.trackerId,
+        announce_url: this.opts.announceUrl,
+        ws_url: this.opts.wsUrl,
+        sessions: this.opts.sessions(),
+      });
+    });
+    ws.on('message', (data) => {
+      let msg: ControlToTracker;
+      try {
+        msg = controlToTracker.parse(data);
+      } catch (err) {
+        logger.warn({ err }, 'control link: ignoring a bad message');
+        return;
+      }
+      this.receive(msg).catch((err: unknown) => logger.error({ err }, 'control link: handling a message failed'));
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      const why = res.statusCode === 401 || res.statusCode === 403 ? ' (is the tracker secret right?)' : '';
+      logger.error(`control link refused: HTTP ${res.statusCode ?? '?'}${why}`);
+      ws.terminate();
+    });
+    ws.on('error', (err) => logger.warn({ err: err.message }, 'control link error'));
+    ws.on('close', () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.welcomed) logger.warn('control link lost; redialling');
+      this.welcomed = false;
+      if (this.stopped) return;
+      const wait = this.backoffMs;
+      this.backoffMs = Math.min(this.backoffMs * 2, LINK_BACKOFF_MAX_MS);
+      this.redial = this.opts.clock.setTimeout(() => this.dial(), wait);
+    });
+  }
+
+  private async receive(msg: ControlToTracker): Promise<void> {
+    switch (msg.type) {
+      case 'welcome': {
+        await this.opts.onWelcome({ controlKey: msg.control_key, heartbeatTimeoutMs: msg.heartbeat_timeout_ms ?? null });
+        if (this.stopped) return;
+        this.welcomed = true;
+        this.backoffMs = LINK_BACKOFF_MIN_MS;
+        this.opts.logger.info('control link up');
+        this.resolveReady();
+        for (const id of [...this.outbox.keys()]) this.transmit(id);
+        return;
+      }
+      case 'ack': {
+        const entry = this.outbox.get(msg.id);
+        entry?.timer?.cancel();
+        this.outbox.delete(msg.id);
+        return;
+      }
+      case 'disconnect':
+        this.send({ type: 'ack', id: msg.id });
+        this.opts.onDisconnect(msg.sid, msg.reason, msg.id);
+        return;
+    }
+  }
+}

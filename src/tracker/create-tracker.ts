@@ -1,0 +1,211 @@
+/**
+ * Builds a tracker in a fixed order (chihaya's main): store → state → hooks →
+ * logic → front ends → control link. This is the tracker's only wiring.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
+import type { SwarmPeer, SwarmStore } from '../core/ports.js';
+import { systemClock } from '../protocol/system-clock.js';
+import { ControlKey } from './control-key.js';
+import { ControlLinkClient } from './control-link-client.js';
+import { startExpiry } from './expiry.js';
+import { createHttpHandler } from './http-frontend.js';
+import { Membership } from './membership.js';
+import { createProgramHook } from './program-hook.js';
+import { createResponseHook } from './response-hook.js';
+import { Revocations } from './revocations.js';
+import { SessionRegistry } from './session-registry.js';
+import { createSwarmHook } from './swarm-hook.js';
+import { SwarmPrograms } from './swarm-programs.js';
+import { createTokenHook } from './token-hook.js';
+import { TrackerLogic } from './tracker-logic.js';
+import { attachChannelServer, CHANNEL_PATH, type ChannelServer } from './ws-frontend.js';
+
+export interface TrackerOptions {
+  controlUrl: string;
+  secret: string;
+  port?: number;
+  host?: string;
+  /** Base URL others use to reach this tracker; defaults to http://host:port. */
+  publicUrl?: string;
+  /** Defaults to the public URL's host:port. */
+  trackerId?: string;
+  clock?: Clock;
+  /**
+   * Required, though the design calls it optional: tracker/ may not import
+   * store/ (room doors), so the composition root picks the adapter
+   * (MemorySwarmStore by default). The tracker does not close it.
+   */
+  store: SwarmStore;
+  /** Overrides the control server's welcome and DEFAULTS.heartbeatTimeoutMs. */
+  heartbeatTimeoutMs?: number;
+  announceIntervalS?: number;
+  /** Resend period of unacked joins and leaves (DEFAULTS.linkRetryMs). */
+  linkRetryMs?: number;
+  logger?: Logger | boolean;
+}
+
+export interface Tracker {
+  start(): Promise<{ announceUrl: string; wsUrl: string }>;
+  stop(): Promise<void>;
+  /** Resolves once the control link got welcome. */
+  readonly ready: Promise<void>;
+  peers(infoHash: string): Promise<SwarmPeer[]>;
+  /** Refuses the session from now on and stops listing it to others. */
+  revoke(sid: string): void;
+}
+
+const SWEEP_EVERY_MS = 1_000;
+
+function makeLogger(opt: Logger | boolean | undefined): Logger {
+  if (opt === true) return pino({ name: 'tracker' });
+  if (!opt) return pino({ level: 'silent' });
+  return opt.child({ component: 'tracker' });
+}
+
+export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
+  const clock = opts.clock ?? systemClock;
+  const logger = makeLogger(opts.logger);
+  const store = opts.store;
+  const intervalS = opts.announceIntervalS ?? DEFAULTS.announceIntervalS;
+  let heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs;
+
+  const key = new ControlKey();
+  const registry = new SessionRegistry();
+  const revocations = new Revocations();
+  const programs = new SwarmPrograms();
+  // The link is built at start(), when the URLs are known; reports made before go nowhere (none can be: nobody is admitted without a key).
+  let link: ControlLinkClient | null = null;
+  const reporter = {
+    join: (j: Parameters<ControlLinkClient['join']>[0]) => link?.join(j),
+    leave: (l: Parameters<ControlLinkClient['leave']>[0]) => link?.leave(l),
+  };
+  const membership = new Membership({ store, registry, programs, revocations, reporter, clock });
+  const logic: TrackerLogic = new TrackerLogic({
+    preHooks: [
+      createTokenHook({ key, revocations, clock }),
+      // The closure runs only on announces, long after `logic` exists.
+      createProgramHook({ programs, onRebound: (infoHash, program) => logic.evictOthers(infoHash, program) }),
+      createResponseHook({ store, revocations, intervalS }),
+    ],
+    postHooks: [
+      createSwarmHook({
+        membership,
+        clock,
+        // Stock HTTP clients only announce every interval: they get two intervals of grace.
+        timeoutMs: (transport) => (transport === 'ws' ? heartbeatTimeoutMs : 2 * intervalS * 1000),
+      }),
+    ],
+    membership,
+    registry,
+    revocations,
+    programs,
+    store,
+    key,
+    clock,
+  });
+
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    readyResolve = resolve;
+  });
+  let server: Server | null = null;
+  let channels: ChannelServer | null = null;
+  let sweeper: TimerHandle | null = null;
+  let urls: { announceUrl: string; wsUrl: string } | null = null;
+
+  const revoke = (sid: string, ref: string | null = null): void => {
+    revocations.revoke(sid, clock.now(), ref);
+  };
+
+  // Step A → B: revoke at once, then ask the client to leave. A session this
+  // tracker does not hold is already gone: answer with its leave straight away.
+  const onDisconnect = (sid: string, reason: string, id: string): void => {
+    revoke(sid, id);
+    const session = registry.get(sid);
+    if (!session) {
+      reporter.leave({ sid, reason: 'revoked', ref: id, at: clock.now() });
+      return;
+    }
+    session.channel?.send({ type: 'disconnect', id, reason });
+  };
+
+  const describe = (): Record<string, unknown> => ({
+    service: 'gatecast tracker',
+    announce: urls?.announceUrl ?? null,
+    ws: urls?.wsUrl ?? null,
+    control_link: link?.connected ? 'up' : 'down',
+    swarms: registry.swarms,
+    sessions: registry.size,
+    announce_interval_s: intervalS,
+    heartbeat_timeout_ms: heartbeatTimeoutMs,
+  });
+
+  return {
+    ready,
+    revoke: (sid) => revoke(sid),
+    peers: (infoHash) => store.list(infoHash),
+
+    async start() {
+      if (urls) return urls;
+      const host = opts.host ?? '127.0.0.1';
+      const http = createServer(createHttpHandler({ logic, describe, logger }));
+      http.on('clientError', (_err, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      });
+      channels = attachChannelServer(http, { logic, heartbeatS: () => heartbeatTimeoutMs / 4 / 1000, logger });
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(opts.port ?? 0, host, () => {
+          http.off('error', reject);
+          resolve();
+        });
+      });
+      server = http;
+      const { port } = http.address() as AddressInfo;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      const base = (opts.publicUrl ?? `http://${shownHost}:${port}`).replace(/\/+$/, '');
+      urls = { announceUrl: `${base}/announce`, wsUrl: `${base.replace(/^http/, 'ws')}${CHANNEL_PATH}` };
+      sweeper = startExpiry({ clock, everyMs: SWEEP_EVERY_MS, sweep: () => logic.sweep(), logger });
+      link = new ControlLinkClient({
+        controlUrl: opts.controlUrl,
+        secret: opts.secret,
+        trackerId: opts.trackerId ?? new URL(base).host,
+        announceUrl: urls.announceUrl,
+        wsUrl: urls.wsUrl,
+        clock,
+        logger,
+        retryMs: opts.linkRetryMs,
+        sessions: () => registry.sids(),
+        onWelcome: async (w) => {
+          await key.set(w.controlKey);
+          if (opts.heartbeatTimeoutMs === undefined && w.heartbeatTimeoutMs !== null) heartbeatTimeoutMs = w.heartbeatTimeoutMs;
+        },
+        onDisconnect,
+      });
+      void link.ready.then(readyResolve);
+      link.start();
+      logger.info({ announce: urls.announceUrl, ws: urls.wsUrl }, 'tracker listening');
+      return urls;
+    },
+
+    async stop() {
+      sweeper?.cancel();
+      sweeper = null;
+      await link?.stop();
+      await channels?.close();
+      channels = null;
+      const http = server;
+      server = null;
+      if (http) {
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The BEP 3 HTTP front end: parses, calls the logic, writes. Announce and
+ * scrape answers are bencoded with HTTP 200 even on failure (stock clients
+ * only read a `failure reason` from a 200); `GET /` describes the tracker in
+ * JSON. Nothing a client sends can throw past this handler.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { isClientError } from '../core/errors.js';
+import {
+  encodeAnnounceSuccess,
+  encodeFailure,
+  encodeScrape,
+  parseAnnounceQuery,
+  parseScrapeQuery,
+} from '../protocol/announce.js';
+import type { TrackerLogic } from './tracker-logic.js';
+
+/** The socket's address, with IPv4-mapped IPv6 (::ffff:a.b.c.d) unwrapped. */
+export function remoteIp(req: IncomingMessage): string {
+  const raw = req.socket.remoteAddress ?? '';
+  return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+export function createHttpHandler(deps: {
+  logic: TrackerLogic;
+  describe: () => Record<string, unknown>;
+  logger: Logger;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  const { logic, logger } = deps;
+
+  const bencoded = async (res: ServerResponse, answer: () => Promise<Uint8Array>): Promise<void> => {
+    let body: Uint8Array;
+    try {
+      body = await answer();
+    } catch (err) {
+      if (isClientError(err)) {
+        body = encodeFailure(err.message);
+      } else {
+        logger.error({ err }, 'announce failed');
+        body = encodeFailure('internal tracker error');
+      }
+    }
+    send(res, 200, 'text/plain', body);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain', `method ${req.method ?? '?'} not allowed: the tracker answers GET\n`);
+      return;
+    }
+    switch (path) {
+      case '/announce':
+        await bencoded(res, async () => {
+          const parsed = parseAnnounceQuery(rawQuery);
+          const out = await logic.announce({ req: parsed, ip: remoteIp(req), transport: 'http', channel: null, channelSid: null });
+          return encodeAnnounceSuccess({
+            interval: out.interval,
+            minInterval: out.minInterval,
+            complete: out.complete,
+            incomplete: out.incomplete,
+            peers: out.peers,
+            compact: parsed.compact,
+            noPeerId: parsed.noPeerId,
+          });
+        });
+        return;
+      case '/scrape':
+        await bencoded(res, async () => encodeScrape(await logic.scrape(parseScrapeQuery(rawQuery))));
+        return;
+      case '/':
+        send(res, 200, 'application/json', JSON.stringify(deps.describe()));
+        return;
+      default:
+        send(res, 404, 'text/plain', 'not found: this tracker answers /announce, /scrape and /ws\n');
+    }
+  };
+
+  return (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      logger.error({ err }, 'http handler failed');
+      send(res, 500, 'text/plain', 'internal tracker error\n');
+    });
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The one logic object both front ends call (chihaya's TrackerLogic): an
+ * announce runs the pre-hooks in order (the first error stops it and becomes
+ * the client's answer), then the post-hooks; heartbeats, `stopped` and the
+ * expiry sweep go through the same membership.
+ */
+import type { Clock } from '../core/clock.js';
+import { ClientError, InternalError } from '../core/errors.js';
+import type { SwarmStore } from '../core/ports.js';
+import type { ScrapeRequest } from '../protocol/announce.js';
+import type { ControlKey } from './control-key.js';
+import type { Membership } from './membership.js';
+import type { Revocations } from './revocations.js';
+import type { SessionRegistry } from './session-registry.js';
+import type { SwarmPrograms } from './swarm-programs.js';
+import type { AnnounceContext, AnnounceOutcome, ChannelHandle, PostHook, PreHook } from './types.js';
+
+export interface ScrapeFile {
+  infoHash: string;
+  complete: number;
+  incomplete: number;
+  downloaded: number;
+}
+
+export class TrackerLogic {
+  constructor(
+    private readonly deps: {
+      preHooks: PreHook[];
+      postHooks: PostHook[];
+      membership: Membership;
+      registry: SessionRegistry;
+      revocations: Revocations;
+      programs: SwarmPrograms;
+      store: SwarmStore;
+      key: ControlKey;
+      clock: Clock;
+    },
+  ) {}
+
+  async announce(ctx: AnnounceContext): Promise<AnnounceOutcome> {
+    for (const hook of this.deps.preHooks) await hook(ctx);
+    const { claims, response } = ctx;
+    if (!claims || !response) throw new InternalError('announce pre-hooks left no claims or response');
+    for (const hook of this.deps.postHooks) await hook({ ...ctx, claims });
+    return response;
+  }
+
+  /** A channel's heartbeat; `token`, when given, is the session's renewed token. */
+  async heartbeat(sid: string, token: string | null): Promise<void> {
+    const { registry, revocations, key, clock, membership } = this.deps;
+    if (revocations.has(sid)) throw new ClientError('token_revoked', 'session revoked');
+    const session = registry.get(sid);
+    if (!session) throw new ClientError('unknown_session', 'this session is not in the swarm; announce again');
+    if (token !== null) {
+      const claims = await key.verifier().verify(token, { nowMs: clock.now() });
+      if (claims.sid !== sid) throw new ClientError('conflict', 'renewed token is for another session');
+      if (claims.prg !== session.program) throw new ClientError('token_wrong_program', 'access token is for another program');
+      session.tokenExpiresAt = Math.max(session.tokenExpiresAt, claims.exp * 1000);
+    }
+    await membership.touch(session);
+  }
+
+  /** Step C → D: the client said it is leaving. */
+  async stopped(sid: string, ref: string | null): Promise<boolean> {
+    return this.deps.membership.leave(sid, 'stopped', ref);
+  }
+
+  /** The channel closed: the session stays until its heartbeat timeout, but nothing can be pushed to it. */
+  channelClosed(sid: string, channel: ChannelHandle): void {
+    const session = this.deps.registry.get(sid);
+    if (session?.channel === channel) session.channel = null;
+  }
+
+  /** Step D without the client's word: silent past its timeout, or its token ran out unrenewed. */
+  async sweep(): Promise<void> {
+    const now = this.deps.clock.now();
+    const due: Array<{ sid: string; reason: 'timeout' | 'expired' }> = [];
+    for (const s of this.deps.registry.all()) {
+      if (now - s.lastSeen > s.timeoutMs) due.push({ sid: s.sid, reason: 'timeout' });
+      else if (s.tokenExpiresAt <= now) due.push({ sid: s.sid, reason: 'expired' });
+    }
+    this.deps.revocations.prune(now);
+    await Promise.all(due.map((d) => this.deps.membership.leave(d.sid, d.reason)));
+  }
+
+  /** Counts for the hashes that belong to the token's program; others are left out. */
+  async scrape(req: ScrapeRequest): Promise<ScrapeFile[]> {
+    if (!req.token) throw new ClientError('token_missing', 'access token is required');
+    const claims = await this.deps.key.verifier().verify(req.token, { nowMs: this.deps.clock.now() });
+    const files: ScrapeFile[] = [];
+    for (const infoHash of req.infoHashes) {
+      if (this.deps.programs.programOf(infoHash) !== claims.prg) continue;
+      const { seeders, leechers } = await this.deps.store.count(infoHash);
+      files.push({ infoHash, complete: seeders, incomplete: leechers, downloaded: 0 });
+    }
+    return files;
+  }
+
+  /** Removes sessions of other programs from a swarm a source has just claimed. */
+  async evictOthers(infoHash: string, program: string): Promise<void> {
+    for (const s of this.deps.registry.inSwarm(infoHash)) {
+      if (s.program !== program) await this.deps.membership.leave(s.sid, 'evicted');
+    }
+  }
+}

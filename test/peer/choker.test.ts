@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Choker, type ChokerPeer } from '../../src/peer/choker.js';
+
+const peer = (key: string, rate = 0, o: Partial<ChokerPeer> = {}): ChokerPeer => ({
+  key,
+  interested: true,
+  downloadedFromThemRate: rate,
+  isSource: false,
+  ...o,
+});
+const sorted = (s: Set<string>): string[] => [...s].sort();
+
+test('with no more interested peers than slots, every interested peer is unchoked', () => {
+  const c = new Choker();
+  const got = c.decide([peer('a'), peer('b'), peer('c', 0, { interested: false })], 4, 0);
+  assert.deepEqual(sorted(got), ['a', 'b']);
+});
+
+test('the source never takes a slot', () => {
+  const c = new Choker();
+  assert.deepEqual(sorted(c.decide([peer('src', 1e6, { isSource: true }), peer('a')], 4, 0)), ['a']);
+});
+
+test('no slots, no uploads', () => {
+  assert.equal(new Choker().decide([peer('a')], 0, 0).size, 0);
+});
+
+test('regular slots go to the peers that give us the most, plus one optimistic slot', () => {
+  const c = new Choker();
+  const peers = [peer('a', 100), peer('b', 500), peer('c', 300), peer('d', 0), peer('e', 0)];
+  const got = c.decide(peers, 3, 0);
+  assert.equal(got.size, 3);
+  assert.ok(got.has('b') && got.has('c'), 'the two best givers');
+  assert.ok(c.optimisticPeer !== null && ['a', 'd', 'e'].includes(c.optimisticPeer));
+  assert.ok(got.has(c.optimisticPeer));
+});
+
+test('the optimistic slot holds for the interval, then rotates through every other peer', () => {
+  const c = new Choker({ optimisticIntervalMs: 3_000 });
+  const peers = [peer('a', 900), peer('b', 0), peer('c', 0), peer('d', 0)];
+  const seen: string[] = [];
+  let t = 0;
+  for (let round = 0; round < 3; round++) {
+    const first = c.optimisticPeer;
+    c.decide(peers, 2, t);
+    const opt = c.optimisticPeer;
+    assert.ok(opt !== null && opt !== 'a');
+    assert.notEqual(opt, first);
+    c.decide(peers, 2, t + 2_999);
+    assert.equal(c.optimisticPeer, opt, 'kept within the interval');
+    seen.push(opt);
+    t += 3_000;
+  }
+  assert.deepEqual(seen.sort(), ['b', 'c', 'd'], 'each waiting peer gets a turn');
+});
+
+test('the optimistic peer is replaced at once if it leaves or loses interest', () => {
+  const c = new Choker();
+  const peers = [peer('a', 900), peer('b'), peer('c')];
+  c.decide(peers, 2, 0);
+  const opt = c.optimisticPeer;
+  const remaining = peers.filter((p) => p.key !== opt);
+  const got = c.decide([...remaining, peer('z', 0, { interested: false })], 2, 10);
+  assert.equal(got.has(opt ?? ''), false);
+  assert.deepEqual(sorted(got), sorted(new Set(remaining.map((p) => p.key))));
+});
+
+test('on equal rates the peers already unchoked keep their regular slots', () => {
+  const c = new Choker();
+  const peers = [peer('a'), peer('b'), peer('c'), peer('d'), peer('e')];
+  const first = c.decide(peers, 3, 0);
+  const second = c.decide([...peers].reverse(), 3, 1_000);
+  assert.deepEqual(sorted(second), sorted(first));
+});

@@ -1,0 +1,197 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PiecePicker, type PickOptions } from '../../src/peer/piece-picker.js';
+import { encodeWindow } from '../../src/peer/bitmap.js';
+import { ProtocolError } from '../../src/core/errors.js';
+
+// 100 ms per piece: the 2 s urgency horizon is 20 pieces, the 1.5 s source horizon 15, endgame 1 s is 10.
+const opts = (o: Partial<PickOptions> = {}): PickOptions => ({ nowMs: 0, maxInFlight: 100, isSource: false, pieceIntervalMs: 100, ...o });
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+function withWindow(p: PiecePicker, peer: string, seqs: number[], base = 0): void {
+  const top = Math.max(...seqs, base);
+  p.peerWindow(peer, base, encodeWindow(base, seqs, top - base + 1));
+}
+
+test('picks nothing before the caller sets a playhead', () => {
+  const p = new PiecePicker();
+  withWindow(p, 'a', range(0, 5));
+  assert.deepEqual(p.pick('a', opts()), []);
+  assert.equal(p.liveEdge, 5);
+});
+
+test('picks only what the peer has, we lack, and nobody is fetching, from the playhead on', () => {
+  const p = new PiecePicker();
+  withWindow(p, 'a', [1, 2, 3, 4, 5]);
+  p.setPlayhead(2);
+  p.received(3);
+  p.requested(4, 'b', 0);
+  assert.deepEqual(p.pick('a', opts()), [2, 5]);
+  assert.deepEqual(p.pick('nobody', opts()), []);
+});
+
+test('urgent pieces come first, earliest deadline first; the rest rarest first, ties by lower seq', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(100);
+  withWindow(p, 'a', range(100, 140), 100);
+  withWindow(p, 'b', [...range(100, 119), 130, 131, 135], 100); // b makes 130, 131, 135 less rare
+  withWindow(p, 'c', [131], 131);
+  const picked = p.pick('a', opts());
+  assert.deepEqual(picked.slice(0, 20), range(100, 119), 'urgent: within 2 s of the playhead, in seq order');
+  const rest = picked.slice(20);
+  assert.deepEqual(rest.slice(0, 18), [...range(120, 129), ...range(132, 134), ...range(136, 140)], 'held by a only');
+  assert.deepEqual(rest.slice(18), [130, 135, 131], 'then two copies, then three');
+});
+
+test('the budget counts requests already in flight to that peer', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(0);
+  withWindow(p, 'a', range(0, 30));
+  assert.deepEqual(p.pick('a', opts({ maxInFlight: 3 })), [0, 1, 2]);
+  for (const s of [0, 1]) p.requested(s, 'a', 0);
+  assert.deepEqual(p.pick('a', opts({ maxInFlight: 3 })), [2]);
+  p.requested(2, 'a', 0);
+  assert.deepEqual(p.pick('a', opts({ maxInFlight: 3 })), []);
+  assert.equal(p.inFlightCount('a'), 3);
+});
+
+test('the source is asked only for what no viewer has, unless it is due within sourceUrgencyMs', () => {
+  const p = new PiecePicker({ sourceUrgencyMs: 1_500 });
+  p.setPlayhead(0);
+  withWindow(p, 'src', range(0, 40));
+  withWindow(p, 'v', range(0, 35));
+  const fromSource = p.pick('src', opts({ isSource: true }));
+  assert.deepEqual(fromSource, [...range(0, 14), ...range(36, 40)]);
+});
+
+test('setSource keeps viewer availability right when roles are known up front', () => {
+  const p = new PiecePicker();
+  p.setSource('src');
+  p.setPlayhead(0);
+  withWindow(p, 'src', range(0, 30));
+  assert.deepEqual(p.pick('src', opts({ isSource: true })), range(0, 30), 'no viewer has anything: the source is the only way');
+  p.peerHave('v', 25);
+  assert.equal(p.pick('src', opts({ isSource: true })).includes(25), false);
+  assert.equal(p.availability(25), 2);
+});
+
+test('a request older than requestTimeoutMs is released and goes to another peer', () => {
+  const p = new PiecePicker({ requestTimeoutMs: 3_000 });
+  p.setPlayhead(50);
+  withWindow(p, 'a', range(50, 80), 50);
+  withWindow(p, 'b', range(50, 80), 50);
+  p.requested(60, 'a', 1_000);
+  p.requested(61, 'a', 2_500);
+  assert.deepEqual(p.timedOut(3_999), []);
+  assert.deepEqual(p.timedOut(4_000), [{ seq: 60, peerKey: 'a' }]);
+  assert.equal(p.isInFlight(60), false);
+  assert.equal(p.pick('a', opts({ nowMs: 4_000 })).includes(60), false, 'not back to the peer that failed while b has it');
+  assert.equal(p.pick('b', opts({ nowMs: 4_000 })).includes(60), true);
+});
+
+test('a peer that failed a piece is asked again when nobody else has it', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(0);
+  withWindow(p, 'a', [0, 1, 2]);
+  p.requested(1, 'a', 0);
+  p.requestFailed(1, 'a');
+  assert.deepEqual(p.pick('a', opts()), [0, 1, 2]);
+});
+
+test('endgame: an urgent piece in flight is asked of a second peer only near its deadline and after a wait', () => {
+  const p = new PiecePicker({ endgameMs: 1_000, endgameAfterMs: 500, maxRequestsPerPiece: 2 });
+  p.setPlayhead(0);
+  for (const k of ['a', 'b', 'c']) withWindow(p, k, range(0, 30));
+  p.requested(3, 'a', 0); // due in 300 ms
+  p.requested(15, 'a', 0); // due in 1.5 s: urgent but not endgame
+  assert.equal(p.pick('b', opts({ nowMs: 499 })).includes(3), false, 'first request still young');
+  const later = p.pick('b', opts({ nowMs: 500 }));
+  assert.equal(later.includes(3), true);
+  assert.equal(later.includes(15), false);
+  p.requested(3, 'b', 500);
+  assert.equal(p.pick('c', opts({ nowMs: 5_000 })).includes(3), false, 'bounded by maxRequestsPerPiece');
+  assert.deepEqual(p.received(3, 'b'), ['a'], 'the other asker is named for a cancel');
+  assert.equal(p.isInFlight(3), false);
+  assert.equal(p.has(3), true);
+});
+
+test('peerGone releases its requests and its copies', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(0);
+  withWindow(p, 'a', [0, 1, 2]);
+  withWindow(p, 'b', [1]);
+  p.requested(0, 'a', 0);
+  p.requested(1, 'a', 0);
+  assert.deepEqual(p.peerGone('a'), [
+    { seq: 0, peerKey: 'a' },
+    { seq: 1, peerKey: 'a' },
+  ]);
+  assert.equal(p.availability(1), 1);
+  assert.equal(p.availability(2), 0);
+  assert.deepEqual(p.pick('b', opts()), [1]);
+  assert.deepEqual(p.peerGone('a'), []);
+});
+
+test('releasePeer frees requests to a peer that choked us', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(0);
+  withWindow(p, 'a', [0, 1]);
+  p.requested(0, 'a', 0);
+  assert.deepEqual(p.releasePeer('a'), [{ seq: 0, peerKey: 'a' }]);
+  assert.deepEqual(p.pick('a', opts()), [0, 1]);
+});
+
+test('moving the playhead forgets the past and hands back stale requests', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(0);
+  withWindow(p, 'a', range(0, 9));
+  p.requested(2, 'a', 0);
+  p.requested(7, 'a', 0);
+  p.received(3);
+  assert.deepEqual(p.setPlayhead(5), [{ seq: 2, peerKey: 'a' }]);
+  assert.equal(p.availability(4), 0);
+  assert.equal(p.has(3), false);
+  assert.deepEqual(p.pick('a', opts()), [5, 6, 8, 9]);
+  p.peerHave('a', 4);
+  assert.equal(p.availability(4), 0, 'a have behind the playhead is not kept');
+});
+
+test('a new window replaces what we knew of the peer; a malformed one throws ProtocolError', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(0);
+  withWindow(p, 'a', [0, 1, 2]);
+  withWindow(p, 'a', [2, 3], 2);
+  assert.equal(p.availability(0), 0);
+  assert.equal(p.availability(3), 1);
+  assert.throws(() => p.peerWindow('a', -1, Buffer.alloc(1)), ProtocolError);
+});
+
+test('the live edge follows haves and receipts but ignores an absurd leap', () => {
+  const p = new PiecePicker({ maxLeap: 100 });
+  p.peerHave('a', 10);
+  p.received(12);
+  assert.equal(p.liveEdge, 12);
+  p.peerHave('a', 1_000_000);
+  assert.equal(p.liveEdge, 12);
+  p.setPlayhead(0);
+  assert.deepEqual(p.pick('a', opts()), [10]);
+});
+
+test('pieces past maxLookahead from the playhead are not picked', () => {
+  const p = new PiecePicker({ maxLookahead: 5 });
+  p.setPlayhead(0);
+  withWindow(p, 'a', range(0, 20));
+  assert.deepEqual(p.pick('a', opts()), range(0, 5));
+});
+
+test('interestedIn says whether a peer has anything we still want', () => {
+  const p = new PiecePicker();
+  withWindow(p, 'a', [4, 5]);
+  assert.equal(p.interestedIn('a'), false, 'no playhead yet');
+  p.setPlayhead(4);
+  assert.equal(p.interestedIn('a'), true);
+  p.received(4);
+  p.received(5);
+  assert.equal(p.interestedIn('a'), false);
+  assert.equal(p.interestedIn('ghost'), false);
+});

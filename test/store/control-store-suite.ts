@@ -1,0 +1,228 @@
+/**
+ * The ControlStore compliance suite: every adapter runs it, so the control
+ * server behaves the same on SQLite and PostgreSQL.
+ */
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { ClientError } from '../../src/core/errors.js';
+import type { ControlStore } from '../../src/core/ports.js';
+import type { Program, SessionRecord, User } from '../../src/core/types.js';
+
+const user = (name: string, isAdmin = false): User => ({ name, passwordHash: `hash-of-${name}`, isAdmin, createdAt: 1_000 });
+
+const program = (id: string, lengthS: number | null = null): Program => ({
+  id,
+  title: `Title ${id}`,
+  bitrateBps: 2_000_000,
+  lengthS,
+  sourcePublicKey: `pub-${id}`,
+  sourcePrivateKey: `priv-${id}`,
+  packetsPerPiece: 174,
+  createdAt: 2_000,
+});
+
+const session = (id: string, over: Partial<SessionRecord> = {}): SessionRecord => ({
+  id,
+  user: 'alice',
+  program: 'news',
+  role: 'viewer',
+  clientKey: `ckey-${id}`,
+  state: 'admitted',
+  ip: null,
+  port: null,
+  trackerId: null,
+  createdAt: 3_000,
+  joinedAt: null,
+  endedAt: null,
+  endReason: null,
+  ...over,
+});
+
+async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => err instanceof ClientError && err.code === code);
+}
+
+export function runControlStoreSuite(name: string, make: () => Promise<ControlStore>): void {
+  describe(`ControlStore compliance: ${name}`, () => {
+    let store: ControlStore;
+    beforeEach(async () => {
+      store = await make();
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('migrate is idempotent', async () => {
+      await store.migrate();
+      await store.migrate();
+      assert.deepEqual(await store.listUsers(), []);
+    });
+
+    describe('users', () => {
+      it('creates, reads and lists users in name order', async () => {
+        await store.createUser(user('bob'));
+        await store.createUser(user('alice', true));
+        assert.deepEqual(await store.getUser('alice'), user('alice', true));
+        assert.equal(await store.getUser('nobody'), undefined);
+        assert.deepEqual(
+          (await store.listUsers()).map((u) => u.name),
+          ['alice', 'bob'],
+        );
+      });
+
+      it('refuses a duplicate name with conflict', async () => {
+        await store.createUser(user('alice'));
+        await rejectsWithCode(store.createUser(user('alice')), 'conflict');
+      });
+
+      it('changes a password hash, and refuses it for an unknown user', async () => {
+        await store.createUser(user('alice'));
+        await store.setUserPassword('alice', 'new-hash');
+        assert.equal((await store.getUser('alice'))?.passwordHash, 'new-hash');
+        await rejectsWithCode(store.setUserPassword('nobody', 'x'), 'unknown_user');
+      });
+
+      it('deletes a user and reports whether it existed', async () => {
+        await store.createUser(user('alice'));
+        assert.equal(await store.deleteUser('alice'), true);
+        assert.equal(await store.deleteUser('alice'), false);
+        assert.equal(await store.getUser('alice'), undefined);
+      });
+    });
+
+    describe('programs', () => {
+      it('creates, reads, lists and deletes programs, keeping null lengths', async () => {
+        await store.createProgram(program('news'));
+        await store.createProgram(program('movie', 5400.5));
+        assert.deepEqual(await store.getProgram('news'), program('news'));
+        assert.deepEqual(await store.getProgram('movie'), program('movie', 5400.5));
+        assert.deepEqual(
+          (await store.listPrograms()).map((p) => p.id),
+          ['movie', 'news'],
+        );
+        assert.equal(await store.deleteProgram('news'), true);
+        assert.equal(await store.deleteProgram('news'), false);
+        assert.equal(await store.getProgram('news'), undefined);
+      });
+
+      it('refuses a duplicate id with conflict', async () => {
+        await store.createProgram(program('news'));
+        await rejectsWithCode(store.createProgram(program('news')), 'conflict');
+      });
+    });
+
+    describe('subscriptions', () => {
+      beforeEach(async () => {
+        await store.createUser(user('alice'));
+        await store.createUser(user('bob'));
+        await store.createProgram(program('news'));
+        await store.createProgram(program('sport'));
+      });
+
+      it('puts, replaces, reads and filters subscriptions', async () => {
+        await store.putSubscription({ user: 'alice', program: 'news', until: null, createdAt: 10 });
+        await store.putSubscription({ user: 'alice', program: 'sport', until: 99, createdAt: 11 });
+        await store.putSubscription({ user: 'bob', program: 'news', until: 50, createdAt: 12 });
+        await store.putSubscription({ user: 'bob', program: 'news', until: 77, createdAt: 13 });
+        assert.deepEqual(await store.getSubscription('bob', 'news'), { user: 'bob', program: 'news', until: 77, createdAt: 13 });
+        assert.equal(await store.getSubscription('bob', 'sport'), undefined);
+        assert.equal((await store.listSubscriptions()).length, 3);
+        assert.deepEqual(
+          (await store.listSubscriptions({ user: 'alice' })).map((s) => s.program),
+          ['news', 'sport'],
+        );
+        assert.deepEqual(
+          (await store.listSubscriptions({ program: 'news' })).map((s) => s.user),
+          ['alice', 'bob'],
+        );
+        assert.equal((await store.listSubscriptions({ user: 'bob', program: 'news' })).length, 1);
+      });
+
+      it('refuses a subscription for an unknown user or program', async () => {
+        await rejectsWithCode(store.putSubscription({ user: 'nobody', program: 'news', until: null, createdAt: 1 }), 'unknown_user');
+        await rejectsWithCode(store.putSubscription({ user: 'alice', program: 'nothing', until: null, createdAt: 1 }), 'unknown_program');
+      });
+
+      it('deletes a subscription and reports whether it existed', async () => {
+        await store.putSubscription({ user: 'alice', program: 'news', until: null, createdAt: 10 });
+        assert.equal(await store.deleteSubscription('alice', 'news'), true);
+        assert.equal(await store.deleteSubscription('alice', 'news'), false);
+      });
+
+      it('drops subscriptions with their user or program', async () => {
+        await store.putSubscription({ user: 'alice', program: 'news', until: null, createdAt: 10 });
+        await store.putSubscription({ user: 'bob', program: 'sport', until: null, createdAt: 10 });
+        await store.deleteUser('alice');
+        await store.deleteProgram('sport');
+        assert.deepEqual(await store.listSubscriptions(), []);
+      });
+    });
+
+    describe('sessions', () => {
+      it('creates and reads a session', async () => {
+        await store.createSession(session('s1'));
+        assert.deepEqual(await store.getSession('s1'), session('s1'));
+        assert.equal(await store.getSession('s2'), undefined);
+        await rejectsWithCode(store.createSession(session('s1')), 'conflict');
+      });
+
+      it('patches only the given fields', async () => {
+        await store.createSession(session('s1'));
+        await store.updateSession('s1', { state: 'joined', ip: '10.0.0.7', port: 6881, trackerId: 't1', joinedAt: 4_000 });
+        assert.deepEqual(
+          await store.getSession('s1'),
+          session('s1', { state: 'joined', ip: '10.0.0.7', port: 6881, trackerId: 't1', joinedAt: 4_000 }),
+        );
+        await store.updateSession('s1', { state: 'ended', endedAt: 5_000, endReason: 'stopped' });
+        const s = await store.getSession('s1');
+        assert.equal(s?.state, 'ended');
+        assert.equal(s?.ip, '10.0.0.7');
+        assert.equal(s?.endReason, 'stopped');
+      });
+
+      it('refuses to patch an unknown session', async () => {
+        await rejectsWithCode(store.updateSession('nope', { state: 'ended' }), 'unknown_session');
+      });
+
+      it('lists sessions not ended unless asked, with filters', async () => {
+        await store.createSession(session('s1', { createdAt: 1 }));
+        await store.createSession(session('s2', { createdAt: 2, user: 'bob', state: 'joined' }));
+        await store.createSession(session('s3', { createdAt: 3, program: 'sport', state: 'ended' }));
+        assert.deepEqual(
+          (await store.listSessions()).map((s) => s.id),
+          ['s1', 's2'],
+        );
+        assert.deepEqual(
+          (await store.listSessions({ includeEnded: true })).map((s) => s.id),
+          ['s1', 's2', 's3'],
+        );
+        assert.deepEqual(
+          (await store.listSessions({ user: 'bob' })).map((s) => s.id),
+          ['s2'],
+        );
+        assert.deepEqual(
+          (await store.listSessions({ program: 'sport', includeEnded: true })).map((s) => s.id),
+          ['s3'],
+        );
+      });
+
+      it('keeps sessions when their user is deleted (history)', async () => {
+        await store.createUser(user('alice'));
+        await store.createSession(session('s1'));
+        await store.deleteUser('alice');
+        assert.equal((await store.getSession('s1'))?.user, 'alice');
+      });
+    });
+
+    describe('secrets', () => {
+      it('stores and replaces a named secret', async () => {
+        assert.equal(await store.getSecret('token_signing_key'), undefined);
+        await store.putSecret('token_signing_key', 'one');
+        assert.equal(await store.getSecret('token_signing_key'), 'one');
+        await store.putSecret('token_signing_key', 'two');
+        assert.equal(await store.getSecret('token_signing_key'), 'two');
+      });
+    });
+  });
+}

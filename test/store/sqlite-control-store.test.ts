@@ -1,0 +1,31 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
+import { runControlStoreSuite } from './control-store-suite.js';
+
+runControlStoreSuite('sqlite :memory:', async () => new SqliteControlStore(':memory:'));
+
+describe('SqliteControlStore on a file', () => {
+  it('keeps its data across a reopen, and migrates an existing file without loss', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatecast-store-'));
+    try {
+      const path = join(dir, 'control.db');
+      const first = new SqliteControlStore(path);
+      await first.migrate();
+      await first.createUser({ name: 'alice', passwordHash: 'h', isAdmin: false, createdAt: 1 });
+      await first.putSecret('token_signing_key', 'k');
+      await first.close();
+
+      const second = new SqliteControlStore(path);
+      await second.migrate();
+      assert.equal((await second.getUser('alice'))?.passwordHash, 'h');
+      assert.equal(await second.getSecret('token_signing_key'), 'k');
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
