@@ -81,6 +81,7 @@ export function registerTrackerCommand(program: Command): void {
           .stop()
           .then(() => store.close())
           .then(() => {
+            console.log('tracker stopped');
             process.exitCode = 0;
           })
           .catch((err: unknown) => {

@@ -11,7 +11,7 @@ import { ClientError } from '../core/errors.js';
 /** What bencode offers, typed: the package ships no declarations. */
 interface Bencode {
   encode(value: unknown): Uint8Array;
-  decode(data: Uint8Array, encoding?: string): unknown;
+  decode(data: Uint8Array): unknown;
 }
 // Loaded through a typed view so no ambient module declaration is needed in the shared tree.
 const bencodeModule: string = 'bencode';
@@ -258,7 +258,11 @@ export function encodeScrape(files: Array<{ infoHash: string; complete: number; 
   return Buffer.concat(parts);
 }
 
-/** Decodes bencoded bytes; strings stay Uint8Array unless `encoding` is given. Throws on malformed input. */
-export function decodeBencode(data: Uint8Array, encoding?: 'utf8'): unknown {
-  return bencode.decode(data, encoding);
+/**
+ * Decodes bencoded bytes; strings stay Uint8Array (bencode 4's encoding option
+ * breaks on dictionaries). Dict keys that are not utf-8 come back as hex.
+ * Throws on malformed input.
+ */
+export function decodeBencode(data: Uint8Array): unknown {
+  return bencode.decode(data);
 }

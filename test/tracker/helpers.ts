@@ -20,7 +20,7 @@ import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js
 export const SECRET = 'tracker-secret-for-tests';
 
 /** Resolves when `pick` finds a match among past and future items. */
-class Recorder<T> {
+export class Recorder<T> {
   readonly items: T[] = [];
   private waiters: Array<{ pick: (t: T) => boolean; resolve: (t: T) => void }> = [];
   push(item: T): void {
@@ -56,6 +56,8 @@ export interface FakeControl {
   /** A ping round trip: once the pong is back, the tracker has handled everything sent before. */
   flush(): Promise<void>;
   connections: number;
+  /** Resolves with the count each time a link from the tracker closes. */
+  linksClosed: Recorder<number>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startFakeControl(opts: { welcome?: boolean; dropFirstAck?:
     dropFirstAck: opts.dropFirstAck ?? false,
     welcome: opts.welcome ?? true,
     connections: 0,
+    linksClosed: new Recorder(),
     send(msg) {
       current?.send(controlToTracker.encode(msg));
     },
@@ -105,6 +108,7 @@ export async function startFakeControl(opts: { welcome?: boolean; dropFirstAck?:
     wss.handleUpgrade(req, socket, head, (ws) => {
       current = ws;
       fake.connections++;
+      ws.on('close', () => fake.linksClosed.push(fake.linksClosed.items.length + 1));
       ws.on('message', (data) => {
         const msg = trackerToControl.parse(data);
         fake.received.push(msg);
