@@ -34,7 +34,7 @@ const doors = Object.entries(MAY_IMPORT).map(([room, allowed]) => {
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'bench/results/**', 'src/web/vendor/**'] },
+  { ignores: ['scratch/**', 'node_modules/**', 'dist/**', 'bench/results/**', 'src/web/vendor/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

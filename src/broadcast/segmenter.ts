@@ -10,6 +10,7 @@
 import { TS_PACKET } from '../core/config.js';
 import {
   NULL_PACKET,
+  NULL_PID,
   PAT_PID,
   SYNC_BYTE,
   packetPid,
@@ -45,6 +46,8 @@ export class Segmenter {
   private count = 0;
   private rapIndex: number | null = null;
   private lastPatIndex: number | null = null;
+  /** Packets since that PAT, not counting null packets (a -muxrate stream pads with them anywhere). */
+  private sincePat = 0;
   private pmtPid: number | null = null;
   private videoPid: number | null = null;
   private dropped = 0;
@@ -135,6 +138,8 @@ export class Segmenter {
 
   private inspect(packet: Buffer, index: number): void {
     const pid = packetPid(packet);
+    if (pid === NULL_PID) return;
+    this.sincePat++;
     if (pid === PAT_PID) {
       const pmtPid = parsePat(packet);
       if (pmtPid === null) return;
@@ -143,11 +148,12 @@ export class Segmenter {
         this.videoPid = null;
       }
       this.lastPatIndex = index;
+      this.sincePat = 0;
     } else if (pid === this.pmtPid) {
       const videoPid = parsePmtVideoPid(packet);
       if (videoPid !== null) this.videoPid = videoPid;
     } else if (pid === this.videoPid && this.rapIndex === null && payloadUnitStart(packet) && randomAccessIndicator(packet)) {
-      const patJustBefore = this.lastPatIndex !== null && index - this.lastPatIndex <= PAT_LOOKBACK_PACKETS;
+      const patJustBefore = this.lastPatIndex !== null && this.sincePat <= PAT_LOOKBACK_PACKETS;
       this.rapIndex = patJustBefore ? this.lastPatIndex : index;
     }
   }

@@ -54,12 +54,13 @@ test('no ffmpeg anywhere is a clear InternalError', () => {
   });
 });
 
-test('testPatternArgs: roughly CBR H.264 at the bitrate less 128k audio, one keyframe per GOP, MPEG-TS on stdout', () => {
+test('testPatternArgs: H.264 + 128k AAC muxed at exactly the bitrate (null-padded CBR TS), one keyframe per GOP, MPEG-TS on stdout', () => {
   const args = testPatternArgs({ bitrateBps: 2_000_000 });
   const value = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
   assert.ok(args.includes('-re'));
-  assert.equal(value('-b:v'), '1872000');
-  assert.equal(value('-maxrate'), '1872000');
+  assert.equal(value('-b:v'), '1672000');
+  assert.equal(value('-maxrate'), '1672000');
+  assert.equal(value('-muxrate'), '2000000');
   assert.equal(value('-g'), '25');
   assert.equal(value('-keyint_min'), '25');
   assert.equal(value('-sc_threshold'), '0');
