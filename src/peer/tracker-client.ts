@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import type { MessageFaults } from '../core/faults.js';
 import { ClientError, InternalError, ProtocolError, type ClientErrorCode } from '../core/errors.js';
 import { clientToTracker, trackerToClient, type ChannelPeer, type ClientToTracker, type TrackerToClient } from '../protocol/tracker-channel.js';
 
@@ -18,8 +19,13 @@ export interface TrackerClientOptions {
   token: () => string;
   clock: Clock;
   numwant?: number;
-  /** How long to wait for an answer to an announce or `stopped`. */
+  /** How long to wait for an answer to an announce. */
   replyTimeoutMs?: number;
+  /** `stopped` is resent this often until the tracker acks it (step C is at-least-once too). */
+  stoppedRetryMs?: number;
+  /** ...for at most this long; after that the tracker's heartbeat timeout finishes the job. */
+  stoppedGiveUpMs?: number;
+  faults?: MessageFaults;
 }
 
 export interface TrackerClientEvents {
@@ -28,6 +34,8 @@ export interface TrackerClientEvents {
   revoked: [{ id: string; sid: string }];
   /** The channel closed and was not closed by us. */
   lost: [Error];
+  /** The tracker sent something we could not understand; the channel stays open. */
+  warning: [Error];
 }
 
 interface PendingReply {
@@ -79,13 +87,22 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
     return reply.peers;
   }
 
-  /** Step C: tells the tracker we stop; waits for its ack (bounded), then closes. */
+  /**
+   * Step C: tells the tracker we stop, resending until it acks (bounded), and
+   * stops heartbeats. The same id on every attempt: the tracker acts once.
+   */
   async stopped(ref?: string): Promise<void> {
     this.stopHeartbeat();
-    if (this.connected) {
-      const id = randomUUID();
-      const msg: ClientToTracker = ref ? { type: 'stopped', id, ref } : { type: 'stopped', id };
-      await this.request(id, msg).catch(() => undefined);
+    const id = randomUUID();
+    const msg: ClientToTracker = ref ? { type: 'stopped', id, ref } : { type: 'stopped', id };
+    const retry = this.opts.stoppedRetryMs ?? 250;
+    const deadline = this.opts.clock.now() + (this.opts.stoppedGiveUpMs ?? 3_000);
+    while (this.connected && this.opts.clock.now() < deadline) {
+      const acked = await this.request(id, msg, retry).then(
+        () => true,
+        () => false,
+      );
+      if (acked) break;
     }
     this.close();
   }
@@ -122,9 +139,10 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
       msg = trackerToClient.parse(data);
     } catch (err) {
       // A tracker we cannot understand is not a reason to crash the viewer.
-      this.emit('lost', err instanceof ProtocolError ? err : new ProtocolError(String(err)));
+      this.emit('warning', err instanceof ProtocolError ? err : new ProtocolError(String(err)));
       return;
     }
+    if (this.opts.faults?.drop('tracker-channel', 'receive', msg.type)) return;
     switch (msg.type) {
       case 'peers':
       case 'ack':
@@ -164,12 +182,12 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
     p.resolve(msg);
   }
 
-  private request(id: string, msg: ClientToTracker): Promise<TrackerToClient> {
+  private request(id: string, msg: ClientToTracker, timeoutMs = this.replyTimeoutMs): Promise<TrackerToClient> {
     return new Promise((resolve, reject) => {
       const timer = this.opts.clock.setTimeout(() => {
         this.pending.delete(id);
-        reject(new InternalError(`tracker did not answer within ${this.replyTimeoutMs} ms`));
-      }, this.replyTimeoutMs);
+        reject(new InternalError(`tracker did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       if (!this.send(msg)) {
         timer.cancel();
@@ -181,6 +199,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
 
   private send(msg: ClientToTracker): boolean {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.opts.faults?.drop('tracker-channel', 'send', msg.type)) return true;
     this.ws.send(clientToTracker.encode(msg));
     return true;
   }

@@ -205,6 +205,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
     // Step C: tell peers, answer the tracker, stop heartbeats, exit.
     tracker.on('disconnect', ({ id, reason }) => void this.finish({ kind: 'kicked', reason }, id));
+    tracker.on('warning', (err) => opts.log?.(`tracker: ${err.message}`));
     tracker.on('lost', (err) => {
       opts.log?.(`tracker channel lost (${err.message}); reconnecting`);
       this.opts.clock.setTimeout(() => void this.reconnect(), 1_000);
