@@ -1,6 +1,7 @@
 /**
  * `gatecast admin`: the operator's console over the control server's admin
- * API — users, programs, subscriptions and the list of clients in the system.
+ * API — users, programs, subscriptions, the list of clients in the system,
+ * and ending sessions (kick, disconnects).
  * Authenticates as `admin` with GATECAST_ADMIN_PASSWORD. Exit codes: 0 done,
  * 1 the server refused or could not be reached, 2 bad usage or environment.
  */
@@ -8,7 +9,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ClientError } from '../core/errors.js';
 import { parseIsoDate } from '../control/dates.js';
 import { adminClient, type AdminClient } from './control-client.js';
-import { shortTime, table } from './admin-format.js';
+import { disconnectTable, kickLine, shortTime, table } from './admin-format.js';
+import type { DisconnectView } from './control-client.js';
 
 export const DEFAULT_CONTROL_URL = 'http://127.0.0.1:8700';
 
@@ -51,6 +53,10 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
   return n;
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 function json(value: unknown): string {
@@ -175,8 +181,9 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
     .description("end a user's subscription to a program")
     .action((user: string, prog: string, _flags: unknown, cmd: Command) =>
       run(cmd, async (c) => {
-        await c.revoke(user, prog);
-        io.out(`revoked ${user}'s access to ${prog}\n`);
+        const ended = await c.revoke(user, prog);
+        io.out(`revoked ${user}'s access to ${prog}; ${plural(ended.length, 'running session')} told to end\n`);
+        for (const d of ended) io.out(kickLine(d));
       }),
     );
   admin
@@ -194,6 +201,48 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
                 list.map((s) => [s.user, s.program, s.until === null ? 'never' : shortTime(s.until), s.active ? 'yes' : 'no']),
               ),
         );
+      }),
+    );
+  admin
+    .command('kick <target>')
+    .description("end one session (TARGET is a session id) or every open session of a user (TARGET is a user name)")
+    .option('--reason <text>', 'why, shown to the viewer')
+    .action((target: string, flags: { reason?: string }, cmd: Command) =>
+      run(cmd, async (c) => {
+        if (flags.reason !== undefined && (flags.reason.length === 0 || flags.reason.length > 500)) {
+          throw new UsageError('--reason: expected 1 to 500 characters');
+        }
+        let list: DisconnectView[];
+        let what: string;
+        try {
+          list = await c.kick({ session: target }, flags.reason);
+          what = `session ${target}`;
+        } catch (err) {
+          if (!(err instanceof ClientError && err.code === 'unknown_session')) throw err;
+          try {
+            list = await c.kick({ user: target }, flags.reason);
+          } catch (userErr) {
+            if (userErr instanceof ClientError && userErr.code === 'unknown_user') {
+              throw new ClientError('not_found', `no session or user named ${target}`);
+            }
+            throw userErr;
+          }
+          what = `user ${target}`;
+        }
+        io.out(`kicked ${what}: ${plural(list.length, 'session')} told to end\n`);
+        for (const d of list) io.out(kickLine(d));
+      }),
+    );
+  admin
+    .command('disconnects')
+    .description('list disconnects (newest first) with the timeline of each chain')
+    .option('--json', 'print JSON')
+    .option('--pending', 'only those not completed yet')
+    .option('--limit <n>', 'at most this many (default 100)', positiveInt)
+    .action((flags: { json?: boolean; pending?: boolean; limit?: number }, cmd: Command) =>
+      run(cmd, async (c) => {
+        const list = await c.listDisconnects({ pending: flags.pending === true, limit: flags.limit });
+        io.out(flags.json ? json(list) : disconnectTable(list));
       }),
     );
   admin

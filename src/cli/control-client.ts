@@ -7,10 +7,10 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { InternalError } from '../core/errors.js';
 import { controlRequest, type ControlRequest } from '../protocol/control-api.js';
-import { ProgramView, SessionView, SubscriptionView, UserView } from '../control/schemas.js';
+import { DisconnectView, ProgramView, SessionView, SubscriptionView, UserView } from '../control/schemas.js';
 
 export { requestProgram, renewToken, requestSource } from '../protocol/control-api.js';
-export type { ProgramView, SessionView, SubscriptionView, UserView } from '../control/schemas.js';
+export type { DisconnectView, ProgramView, SessionView, SubscriptionView, UserView } from '../control/schemas.js';
 
 function checker<T extends TSchema>(schema: T, what: string): (v: unknown) => Static<T> {
   const check = TypeCompiler.Compile(schema);
@@ -27,6 +27,8 @@ const asPrograms = checker(Type.Object({ programs: Type.Array(ProgramView) }), '
 const asSubscription = checker(SubscriptionView, 'subscription');
 const asSubscriptions = checker(Type.Object({ subscriptions: Type.Array(SubscriptionView) }), 'subscription list');
 const asSessions = checker(Type.Object({ sessions: Type.Array(SessionView) }), 'session list');
+const asDisconnects = checker(Type.Object({ disconnects: Type.Array(DisconnectView) }), 'disconnect list');
+const asDisconnect = checker(DisconnectView, 'disconnect');
 
 const seg = encodeURIComponent;
 
@@ -39,9 +41,14 @@ export interface AdminClient {
   removeProgram(id: string): Promise<void>;
   /** `until`: ISO 8601 date or date-time, or null for no expiry. */
   grant(user: string, program: string, until: string | null): Promise<SubscriptionView>;
-  revoke(user: string, program: string): Promise<void>;
+  /** Ends the subscription; the user's running sessions of the program are told to end (their disconnects). */
+  revoke(user: string, program: string): Promise<DisconnectView[]>;
   listSubscriptions(filter?: { user?: string; program?: string }): Promise<SubscriptionView[]>;
   listSessions(opts?: { all?: boolean }): Promise<SessionView[]>;
+  /** Ends one session, or every open session of a user; answers once the disconnects are recorded, not completed. */
+  kick(target: { user: string } | { session: string }, reason?: string): Promise<DisconnectView[]>;
+  listDisconnects(opts?: { pending?: boolean; session?: string; limit?: number }): Promise<DisconnectView[]>;
+  getDisconnect(id: string): Promise<DisconnectView>;
 }
 
 export function adminClient(controlUrl: string, password: string, user = 'admin'): AdminClient {
@@ -59,14 +66,22 @@ export function adminClient(controlUrl: string, password: string, user = 'admin'
       await call('DELETE', `/v1/admin/programs/${seg(id)}`);
     },
     grant: async (u, program, until) => asSubscription(await call('PUT', '/v1/admin/subscriptions', { user: u, program, until })),
-    revoke: async (u, program) => {
-      await call('DELETE', `/v1/admin/subscriptions/${seg(u)}/${seg(program)}`);
-    },
+    revoke: async (u, program) => asDisconnects(await call('DELETE', `/v1/admin/subscriptions/${seg(u)}/${seg(program)}`)).disconnects,
     listSubscriptions: async (filter = {}) => {
       const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string'));
       const qs = q.size > 0 ? `?${q.toString()}` : '';
       return asSubscriptions(await call('GET', `/v1/admin/subscriptions${qs}`)).subscriptions;
     },
     listSessions: async (opts = {}) => asSessions(await call('GET', `/v1/admin/sessions${opts.all ? '?all=1' : ''}`)).sessions,
+    kick: async (target, reason) => asDisconnects(await call('POST', '/v1/admin/kick', { ...target, reason })).disconnects,
+    listDisconnects: async (opts = {}) => {
+      const q = new URLSearchParams();
+      if (opts.pending) q.set('pending', '1');
+      if (opts.session !== undefined) q.set('session', opts.session);
+      if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+      const qs = q.size > 0 ? `?${q.toString()}` : '';
+      return asDisconnects(await call('GET', `/v1/admin/disconnects${qs}`)).disconnects;
+    },
+    getDisconnect: async (id) => asDisconnect(await call('GET', `/v1/admin/disconnects/${seg(id)}`)),
   };
 }

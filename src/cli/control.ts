@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULTS } from '../core/config.js';
-import { createControlServer } from '../control/index.js';
+import { createControlServer, DEFAULT_DISCONNECT_RETRY_MS, DEFAULT_EXPIRY_CHECK_MS } from '../control/index.js';
 import { systemClock } from '../protocol/system-clock.js';
 import { SqliteControlStore } from '../store/sqlite-control-store.js';
 
@@ -13,6 +13,8 @@ interface ControlFlags {
   host: string;
   db: string;
   tokenTtl?: number;
+  disconnectRetry?: number;
+  expiryCheck?: number;
 }
 
 function intOption(min: number, max: number): (value: string) => number {
@@ -31,6 +33,8 @@ export function registerControlCommand(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--db <path>', "SQLite database file (':memory:' for a throwaway one)", './gatecast-control.db')
     .option('--token-ttl <s>', `access token lifetime in seconds (default ${DEFAULTS.tokenTtlS})`, intOption(10, 86_400))
+    .option('--disconnect-retry <ms>', `resend period of an unacked disconnect command (default ${DEFAULT_DISCONNECT_RETRY_MS})`, intOption(10, 600_000))
+    .option('--expiry-check <ms>', `how often sessions are checked against their subscriptions (default ${DEFAULT_EXPIRY_CHECK_MS})`, intOption(100, 86_400_000))
     .addHelpText(
       'after',
       '\nEnvironment:\n  GATECAST_ADMIN_PASSWORD   password of the "admin" user (required)\n' +
@@ -53,6 +57,8 @@ export function registerControlCommand(program: Command): void {
           adminPassword,
           trackerSecret,
           tokenTtlS: flags.tokenTtl,
+          disconnectRetryMs: flags.disconnectRetry,
+          expiryCheckMs: flags.expiryCheck,
           // Logs go to stderr so stdout carries only the lines a script may read.
           logger: { name: 'gatecast-control', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn', stream: process.stderr },
         });

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULTS } from '../core/config.js';
+import type { Viewer } from '../peer/viewer.js';
 import { startLocalSystem, type LocalSystem } from './local-system.js';
 import { EXIT } from './exit-codes.js';
 import { exitOnError, intOption, onSignals } from './common.js';
@@ -45,12 +46,14 @@ async function demo(flags: DemoFlags): Promise<void> {
   system = await startLocalSystem({ adminPassword });
   say(`control server: ${system.controlUrl}   (admin user "admin", password "${adminPassword}")`);
   say(`tracker:        ${system.trackerUrl}`);
-  await system.broadcast(flags.program, { kind: 'test-pattern', bitrateBps: flags.bitrate }, { title: 'gatecast demo channel' });
+  const broadcaster = await system.broadcast(flags.program, { kind: 'test-pattern', bitrateBps: flags.bitrate }, { title: 'gatecast demo channel' });
   say(`broadcasting program "${flags.program}" (ffmpeg test pattern, ${(flags.bitrate / 1e6).toFixed(1)} Mbit/s)`);
   const viewers: Array<{ user: string; play: string }> = [];
+  const running: Viewer[] = [];
   for (let i = 1; i <= flags.viewers; i++) {
     const user = `viewer${i}`;
     const v = await system.viewer(user, flags.program);
+    running.push(v.viewer);
     viewers.push({ user, play: v.playUrl ?? '' });
     say(`${user}: ${v.playUrl}`);
   }
@@ -68,6 +71,24 @@ async function demo(flags: DemoFlags): Promise<void> {
     say(`open a viewer's URL in VLC, mpv or ffplay, e.g.  ffplay ${viewers[0]?.play ?? ''}`);
     say(`more viewers: gatecast admin --control ${system.controlUrl} users add NAME --password PW; ... grant NAME ${flags.program}; gatecast watch ...`);
     say('Ctrl-C to stop');
+    // What P2P buys: the share of the viewers' bytes that came from other viewers.
+    const timer = setInterval(() => {
+      let fromPeers = 0;
+      let total = 0;
+      let played = 0;
+      let missed = 0;
+      for (const v of running) {
+        const s = v.stats();
+        fromPeers += s.bytesFromPeers;
+        total += s.bytesFromPeers + s.bytesFromSource;
+        played += s.played;
+        missed += s.missed;
+      }
+      const share = total > 0 ? `${Math.round((fromPeers / total) * 100)}%` : '--';
+      const continuity = played + missed > 0 ? `${((played / (played + missed)) * 100).toFixed(1)}%` : '--';
+      say(`${running.length} viewers | bytes from peers ${share} | source uploaded ${(broadcaster.swarm.uploaded / 1e6).toFixed(1)} MB | continuity ${continuity}`);
+    }, 5_000);
+    timer.unref();
   }
   if (flags.duration !== undefined) {
     setTimeout(() => {

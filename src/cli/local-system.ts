@@ -17,6 +17,7 @@ import { Viewer, type ViewerOptions } from '../peer/viewer.js';
 import { createPlaybackServer, type PlaybackServer } from '../peer/playback-server.js';
 import type { PlaybackSink } from '../peer/playback-sinks.js';
 import { systemClock } from '../protocol/system-clock.js';
+import type { MessageFaults } from '../core/faults.js';
 import { adminClient, type AdminClient } from './control-client.js';
 
 export interface LocalSystemOptions {
@@ -26,6 +27,12 @@ export interface LocalSystemOptions {
   heartbeatTimeoutMs?: number;
   tokenTtlS?: number;
   host?: string;
+  /** Retry periods of the disconnect chain (control → tracker, tracker → client, link reports). */
+  disconnectRetryMs?: number;
+  clientRetryMs?: number;
+  linkRetryMs?: number;
+  /** Message loss on the control hops, for tests. */
+  faults?: MessageFaults;
 }
 
 export interface LocalSystem {
@@ -56,7 +63,15 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     dbPath = join(tmp, 'control.db');
   }
   const store = new SqliteControlStore(dbPath);
-  const control = await createControlServer({ store, clock: systemClock, adminPassword, trackerSecret: adminPassword, tokenTtlS: opts.tokenTtlS });
+  const control = await createControlServer({
+    store,
+    clock: systemClock,
+    adminPassword,
+    trackerSecret: adminPassword,
+    tokenTtlS: opts.tokenTtlS,
+    disconnectRetryMs: opts.disconnectRetryMs,
+    faults: opts.faults,
+  });
   const controlUrl = await control.listen(0, host);
   const swarmStore = new MemorySwarmStore();
   const tracker = await createTracker({
@@ -66,6 +81,9 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     host,
     store: swarmStore,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+    clientRetryMs: opts.clientRetryMs,
+    linkRetryMs: opts.linkRetryMs,
+    faults: opts.faults,
   });
   const { announceUrl } = await tracker.start();
   await tracker.ready;

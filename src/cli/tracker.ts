@@ -6,7 +6,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { DEFAULTS } from '../core/config.js';
 import { MemorySwarmStore } from '../store/memory-swarm-store.js';
-import { createTracker } from '../tracker/create-tracker.js';
+import { CLIENT_RETRY_MS, createTracker } from '../tracker/create-tracker.js';
 
 function intOption(min: number, max: number): (value: string) => number {
   return (value) => {
@@ -32,6 +32,7 @@ interface TrackerFlags {
   control?: string;
   publicUrl?: string;
   heartbeatTimeout?: number;
+  clientRetry?: number;
 }
 
 export function registerTrackerCommand(program: Command): void {
@@ -43,6 +44,7 @@ export function registerTrackerCommand(program: Command): void {
     .option('--control <url>', 'control server base URL (env GATECAST_CONTROL)', urlOption)
     .option('--public-url <url>', 'base URL clients use to reach this tracker (default http://host:port)', urlOption)
     .option('--heartbeat-timeout <ms>', `drop a client silent this long (default: the control server's, else ${DEFAULTS.heartbeatTimeoutMs})`, intOption(100, 3_600_000))
+    .option('--client-retry <ms>', `resend a disconnect to its client, and revocations to peers, this often (default ${CLIENT_RETRY_MS})`, intOption(10, 60_000))
     .action(async (flags: TrackerFlags, cmd: Command) => {
       const control = flags.control ?? (process.env['GATECAST_CONTROL'] ? urlOption(process.env['GATECAST_CONTROL']) : undefined);
       if (!control) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
@@ -59,6 +61,7 @@ export function registerTrackerCommand(program: Command): void {
         host: flags.host,
         publicUrl: flags.publicUrl,
         heartbeatTimeoutMs: flags.heartbeatTimeout,
+        clientRetryMs: flags.clientRetry,
         store,
         logger,
       });

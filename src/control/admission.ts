@@ -95,6 +95,9 @@ export class Admission {
     if (session.state === 'ended') {
       throw new ClientError('session_ended', `session ${sid} has ended${session.endReason ? ` (${session.endReason})` : ''}`);
     }
+    // Refused from the first step of a disconnect, not only once the chain completes.
+    const [ending] = await store.listDisconnects({ sid, pending: true, limit: 1 });
+    if (ending) throw new ClientError('session_ended', `session ${sid} is being ended (${ending.reason})`);
     await this.checkStillEntitled(session, now);
     const { token, expiresAt } = await this.sign(session, now);
     return { token, token_expires_at: expiresAt };

@@ -6,8 +6,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
+import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
 import { Admission } from './admission.js';
+import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { adminRoutes } from './routes-admin.js';
@@ -30,6 +32,12 @@ export interface ControlServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** Control link ping period in ms (default 15 s); null turns the keepalive off. */
   linkKeepaliveMs?: number | null;
+  /** Resend period of a disconnect command the tracker has not acked (default 1 s). */
+  disconnectRetryMs?: number;
+  /** How often open sessions are checked against their subscriptions (default 5 s); null: never. */
+  expiryCheckMs?: number | null;
+  /** Loses control-link messages on purpose (tests of the at-least-once chain). */
+  faults?: MessageFaults;
 }
 
 export interface ControlServer {
@@ -42,6 +50,8 @@ export interface ControlServer {
   trackers(): TrackerInfo[];
   /** Join/leave/ack reports from trackers, for whoever orchestrates disconnects. */
   link: TrackerLink;
+  /** Ends sessions through the tracker (steps A–E); kicks, revocations and expiries go through it. */
+  orchestrator: DisconnectOrchestrator;
 }
 
 async function ensureAdmin(store: ControlStore, password: string, now: number): Promise<void> {
@@ -74,8 +84,6 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
   });
   installErrorHandling(app, BODY_LIMIT);
-  await app.register(publicRoutes({ admission, trackers, clock }));
-  await app.register(adminRoutes({ store, clock, admission, trackers }));
 
   const link = new TrackerLink({
     store,
@@ -85,16 +93,34 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     trackerSecret: opts.trackerSecret,
     log: app.log,
     keepaliveMs: opts.linkKeepaliveMs,
+    tokenTtlMs: (opts.tokenTtlS ?? DEFAULTS.tokenTtlS) * 1000,
+    faults: opts.faults,
   });
+  const orchestrator = new DisconnectOrchestrator({
+    store,
+    clock,
+    link,
+    log: app.log,
+    retryMs: opts.disconnectRetryMs,
+    expiryCheckMs: opts.expiryCheckMs,
+  });
+  link.setHooks(orchestrator.linkHooks());
+
+  await app.register(publicRoutes({ admission, trackers, clock }));
+  await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator }));
   link.attach(app.server);
   app.addHook('onClose', async () => {
+    // Link first: its queued messages may still complete disconnects.
     await link.close();
+    await orchestrator.stop();
   });
   await app.ready();
+  await orchestrator.start();
 
   return {
     app,
     link,
+    orchestrator,
     controlKey: signingKey.publicKey,
     trackers: () => trackers.list(),
     listen: (port, host = '127.0.0.1') => app.listen({ port, host }),

@@ -12,6 +12,7 @@ import type { ControlStore } from '../core/ports.js';
 import { SourceAdmissionSchema, SourceRequestBody } from '../protocol/control-api.js';
 import { adminAuthHook, adminOf } from './admin-auth.js';
 import type { Admission } from './admission.js';
+import type { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { parseIsoDate } from './dates.js';
 import { hashPassword } from './passwords.js';
 import {
@@ -26,22 +27,26 @@ import {
   SubscriptionParams,
   SubscriptionsQuery,
   SubscriptionView,
+  DisconnectView,
   TrackerView,
   UserView,
 } from './schemas.js';
+import { registerDisconnectRoutes } from './routes-disconnects.js';
 import { generateSourceKeyPair } from './signing-key.js';
+import { REASON_REVOKED, REASON_USER_REMOVED } from './subscription-watch.js';
 import type { TrackerRegistry } from './tracker-registry.js';
-import { programView, sessionView, subscriptionView, trackerView, userView } from './views.js';
+import { disconnectView, programView, sessionView, subscriptionView, trackerView, userView } from './views.js';
 
 export interface AdminRoutesDeps {
   store: ControlStore;
   clock: Clock;
   admission: Admission;
   trackers: TrackerRegistry;
+  orchestrator: DisconnectOrchestrator;
 }
 
 export function adminRoutes(deps: AdminRoutesDeps) {
-  const { store, clock, admission } = deps;
+  const { store, clock, admission, orchestrator } = deps;
   return async (app: FastifyInstance): Promise<void> => {
     app.addHook('onRequest', adminAuthHook(admission));
 
@@ -67,6 +72,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       if (!user) throw new ClientError('unknown_user', `no such user: ${request.params.name}`);
       if (user.isAdmin) throw new ClientError('forbidden', `${user.name} is an admin user and cannot be removed`);
       await store.deleteUser(user.name);
+      await orchestrator.kickUser(user.name, REASON_USER_REMOVED);
       return reply.status(204).send();
     });
 
@@ -147,13 +153,20 @@ export function adminRoutes(deps: AdminRoutesDeps) {
 
     app.delete<{ Params: Static<typeof SubscriptionParams> }>(
       '/v1/admin/subscriptions/:user/:program',
-      { schema: { params: SubscriptionParams } },
-      async (request, reply) => {
+      {
+        schema: {
+          params: SubscriptionParams,
+          response: { 200: Type.Object({ user: Type.String(), program: Type.String(), disconnects: Type.Array(DisconnectView) }) },
+        },
+      },
+      async (request) => {
         const { user, program } = request.params;
         if (!(await store.deleteSubscription(user, program))) {
           throw new ClientError('not_found', `${user} has no subscription to ${program}`);
         }
-        return reply.status(204).send();
+        // Renewal is refused from here on; the running sessions are ended through the chain.
+        const disconnects = await orchestrator.kickProgramSessionsOfUser(user, program, REASON_REVOKED);
+        return { user, program, disconnects: disconnects.map(disconnectView) };
       },
     );
 
@@ -167,6 +180,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
         return { sessions: sessions.map(sessionView) };
       },
     );
+
+    registerDisconnectRoutes(app, { store, orchestrator });
 
     app.get('/v1/admin/trackers', { schema: { response: { 200: Type.Object({ trackers: Type.Array(TrackerView) }) } } }, async () => ({
       trackers: deps.trackers.list().map(trackerView),

@@ -107,3 +107,49 @@ export const ServiceInfo = Type.Object({
   links: Type.Record(Type.String(), Type.String()),
 });
 export const Health = Type.Object({ status: Type.Literal('ok'), trackers: Type.Integer(), time: IsoTime });
+
+export const KickBody = Type.Object(
+  {
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    session: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'shown to the viewer' })),
+  },
+  { additionalProperties: false },
+);
+export type KickBody = Static<typeof KickBody>;
+
+export const DisconnectsQuery = Type.Object(
+  {
+    pending: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], { description: 'only pending ones' })),
+    session: Type.Optional(Type.String({ maxLength: 256 })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'at most this many, newest first (default 100, max 10000)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const TimelineView = Type.Object({
+  event: Type.String(),
+  at: IsoTime,
+  /** Milliseconds since the kick command. */
+  ms: Type.Integer(),
+  detail: Type.Optional(Type.String()),
+});
+
+export const DisconnectView = Type.Object({
+  id: Type.String(),
+  session: Type.String(),
+  user: Type.String(),
+  program: Type.String(),
+  reason: Type.String(),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('completed')]),
+  outcome: Type.Union([Type.String(), Type.Null()]),
+  tracker: Type.Union([Type.String(), Type.Null()]),
+  attempts: Type.Integer(),
+  created_at: IsoTime,
+  completed_at: NullableIso,
+  /** Kick command → completion, in ms; null while pending. */
+  duration_ms: Type.Union([Type.Integer(), Type.Null()]),
+  timeline: Type.Array(TimelineView),
+});
+export type DisconnectView = Static<typeof DisconnectView>;
+export const DisconnectList = Type.Object({ disconnects: Type.Array(DisconnectView) });

@@ -14,14 +14,40 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { ProtocolError } from '../core/errors.js';
+import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
 import { controlToTracker, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
+import { revokedSessions } from './revocation-list.js';
 import type { TrackerConnection, TrackerRegistry } from './tracker-registry.js';
 
 /** Bad frames tolerated on one connection before it is closed with 1008. */
 export const MAX_BAD_FRAMES = 5;
 export const LINK_KEEPALIVE_MS = 15_000;
+
+export interface LeftEvent {
+  trackerId: string;
+  sid: string;
+  reason: string;
+  ref: string | undefined;
+}
+
+/**
+ * What the disconnect orchestrator needs from the link, awaited in the order
+ * the tracker's messages arrive (so a tracker's ack is recorded before the
+ * leave that follows it). `left` runs before the leave is acked: the ack tells
+ * the tracker the control server has recorded the leave (step E).
+ */
+export interface TrackerLinkHooks {
+  acked(ev: { trackerId: string; id: string }): Promise<void>;
+  left(ev: LeftEvent): Promise<void>;
+  /** After the ack of a leave went out (`sent`: false if the tracker was already gone). */
+  leaveAcked(ev: LeftEvent & { sent: boolean }): Promise<void>;
+  /** After a tracker's hello was answered and its sessions resynced. */
+  hello(trackerId: string): Promise<void>;
+  /** A tracker reported a join for a session that has already ended: it holds a client it must drop. */
+  joinedAfterEnd(ev: { trackerId: string; sid: string }): Promise<void>;
+}
 
 export interface TrackerLinkEvents {
   /** A tracker reported a client in the swarm (step d). */
@@ -42,6 +68,10 @@ export interface TrackerLinkOptions {
   path?: string;
   /** Ping period; a tracker silent for a whole period is cut off. null: no keepalive. */
   keepaliveMs?: number | null;
+  /** Token lifetime: sessions ended within it are listed as revoked in the welcome (default DEFAULTS.tokenTtlS). */
+  tokenTtlMs?: number;
+  /** Tests lose messages on purpose; the hello/welcome handshake is exempt (it has no retry: a lost one is a broken link). */
+  faults?: MessageFaults;
 }
 
 interface LinkState {
@@ -68,6 +98,7 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
   private readonly secretDigest: Buffer;
   private readonly path: string;
   private pinger: TimerHandle | null = null;
+  private hooks: Partial<TrackerLinkHooks> = {};
 
   constructor(private readonly opts: TrackerLinkOptions) {
     super();
@@ -81,12 +112,21 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     if (every !== null) this.pinger = this.opts.clock.setInterval(() => this.pingAll(), every);
   }
 
-  /** Sends to a connected tracker; false if it is not connected. */
+  setHooks(hooks: Partial<TrackerLinkHooks>): void {
+    this.hooks = hooks;
+  }
+
+  /** Sends to a connected tracker; false if it is not connected (true even when an injected fault loses it). */
   send(trackerId: string, msg: ControlToTracker): boolean {
     const conn = this.opts.trackers.get(trackerId);
     if (!conn) return false;
-    conn.send(msg);
+    this.transmit(conn, msg);
     return true;
+  }
+
+  private transmit(conn: TrackerConnection, msg: ControlToTracker): void {
+    if (msg.type !== 'welcome' && this.opts.faults?.drop('control-link', 'send', msg.type)) return;
+    conn.send(msg);
   }
 
   async close(): Promise<void> {
@@ -171,14 +211,18 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     if (msg.type === 'hello') return this.onHello(link, msg);
     const conn = link.conn;
     if (!conn) return this.badFrame(link, `${msg.type} before hello`);
+    if (this.opts.faults?.drop('control-link', 'receive', msg.type)) return;
     switch (msg.type) {
       case 'join':
         return this.onJoin(conn, msg);
       case 'leave':
         return this.onLeave(conn, msg);
-      case 'ack':
-        this.emit('acked', { trackerId: conn.info.id, id: msg.id });
+      case 'ack': {
+        const ev = { trackerId: conn.info.id, id: msg.id };
+        await this.hooks.acked?.(ev);
+        this.emit('acked', ev);
         return;
+      }
     }
   }
 
@@ -193,8 +237,6 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     };
     link.conn = conn;
     this.opts.trackers.register(conn);
-    conn.send({ type: 'welcome', control_key: this.opts.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs });
-    this.opts.log.info({ tracker: msg.tracker_id, announce: msg.announce_url, sessions: msg.sessions.length }, 'tracker connected');
 
     // Resync: sessions this tracker held when we last heard from it but no longer holds left while we weren't listening.
     const held = new Set(msg.sessions);
@@ -202,9 +244,16 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     for (const s of await this.opts.store.listSessions()) {
       if (s.state === 'joined' && s.trackerId === msg.tracker_id && !held.has(s.id)) {
         await this.opts.store.updateSession(s.id, { state: 'ended', endedAt: now, endReason: 'lost' });
-        this.emit('left', { trackerId: msg.tracker_id, sid: s.id, reason: 'lost', ref: undefined });
+        const ev: LeftEvent = { trackerId: msg.tracker_id, sid: s.id, reason: 'lost', ref: undefined };
+        await this.hooks.left?.(ev);
+        this.emit('left', ev);
       }
     }
+    // After the resync, so sessions just found lost are refused too.
+    const revoked = await revokedSessions(this.opts.store, now, this.opts.tokenTtlMs ?? DEFAULTS.tokenTtlS * 1000);
+    conn.send({ type: 'welcome', control_key: this.opts.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs, revoked });
+    this.opts.log.info({ tracker: msg.tracker_id, announce: msg.announce_url, sessions: msg.sessions.length, revoked: revoked.length }, 'tracker connected');
+    await this.hooks.hello?.(msg.tracker_id);
   }
 
   private async onJoin(conn: TrackerConnection, msg: Extract<TrackerToControl, { type: 'join' }>): Promise<void> {
@@ -214,11 +263,13 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
       this.opts.log.warn({ tracker: trackerId, sid: msg.sid }, 'join for an unknown session');
     } else if (session.state === 'ended') {
       this.opts.log.warn({ tracker: trackerId, sid: msg.sid }, 'join for a session that has ended');
+      // A join older than the end is a retried report crossing the leave; a newer one is a client back in the swarm.
+      if (session.endedAt === null || msg.at > session.endedAt) await this.hooks.joinedAfterEnd?.({ trackerId, sid: msg.sid });
     } else if (!(session.state === 'joined' && session.trackerId === trackerId && session.ip === msg.ip && session.port === msg.port)) {
       await this.opts.store.updateSession(msg.sid, { state: 'joined', ip: msg.ip, port: msg.port, trackerId, joinedAt: msg.at });
       this.emit('joined', { trackerId, sid: msg.sid, ip: msg.ip, port: msg.port });
     }
-    conn.send({ type: 'ack', id: msg.id });
+    this.transmit(conn, { type: 'ack', id: msg.id });
   }
 
   private async onLeave(conn: TrackerConnection, msg: Extract<TrackerToControl, { type: 'leave' }>): Promise<void> {
@@ -229,9 +280,16 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     } else if (session.state !== 'ended') {
       await this.opts.store.updateSession(msg.sid, { state: 'ended', endedAt: msg.at, endReason: msg.reason });
     }
-    // Emitted on duplicates too: a retried leave may be the first answer to a disconnect we are still retrying.
-    if (session) this.emit('left', { trackerId, sid: msg.sid, reason: msg.reason, ref: msg.ref });
-    conn.send({ type: 'ack', id: msg.id });
+    // Handled on duplicates too: a retried leave may be the first answer to a disconnect we are still retrying.
+    const ev: LeftEvent = { trackerId, sid: msg.sid, reason: msg.reason, ref: msg.ref };
+    if (session) {
+      await this.hooks.left?.(ev);
+      this.emit('left', ev);
+    }
+    // Only now, with the session and its disconnect recorded, does the tracker learn we have it (step E).
+    const sent = this.opts.trackers.get(trackerId) === conn;
+    this.transmit(conn, { type: 'ack', id: msg.id });
+    if (session) await this.hooks.leaveAcked?.({ ...ev, sent });
   }
 
   private pingAll(): void {

@@ -1,10 +1,10 @@
 /** Domain records → the admin API's JSON (snake_case, ISO times, never a private key). */
 import { pieceLength } from '../core/piece.js';
-import type { Program, SessionRecord, Subscription, User } from '../core/types.js';
+import type { DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
 import { iso, isoOrNull } from './dates.js';
 import { dataSize, programInfoHash } from './metadata.js';
 import { isSubscriptionActive } from './admission.js';
-import type { ProgramView, SessionView, SubscriptionView, UserView } from './schemas.js';
+import type { DisconnectView, ProgramView, SessionView, SubscriptionView, UserView } from './schemas.js';
 import type { TrackerInfo } from './tracker-registry.js';
 
 export const userView = (u: User): UserView => ({ name: u.name, is_admin: u.isAdmin, created_at: iso(u.createdAt) });
@@ -50,4 +50,25 @@ export const trackerView = (t: TrackerInfo): { id: string; announce_url: string;
   announce_url: t.announceUrl,
   ws_url: t.wsUrl,
   connected_at: iso(t.connectedAt),
+});
+
+export const disconnectView = (d: DisconnectRecord): DisconnectView => ({
+  id: d.id,
+  session: d.sid,
+  user: d.user,
+  program: d.program,
+  reason: d.reason,
+  state: d.state,
+  outcome: d.outcome,
+  tracker: d.trackerId,
+  attempts: d.attempts,
+  created_at: iso(d.createdAt),
+  completed_at: isoOrNull(d.completedAt),
+  duration_ms: d.completedAt === null ? null : d.completedAt - d.createdAt,
+  timeline: d.timeline.map((e) => ({
+    event: e.event,
+    at: iso(e.at),
+    ms: e.at - d.createdAt,
+    ...(e.detail === undefined ? {} : { detail: e.detail }),
+  })),
 });

@@ -2,7 +2,12 @@
  * Ports: the storage interfaces the servers depend on. Adapters in store/
  * implement them; each port has one compliance suite run against every adapter.
  */
-import type { Program, SessionRecord, Subscription, User } from './types.js';
+import type { DisconnectRecord, Program, SessionRecord, Subscription, TimelineEntry, User } from './types.js';
+
+/** Fields of a disconnect that change after it is created; `append` adds timeline entries in the same write. */
+export type DisconnectPatch = Partial<Pick<DisconnectRecord, 'state' | 'outcome' | 'trackerId' | 'attempts' | 'completedAt'>> & {
+  append?: TimelineEntry[];
+};
 
 export interface ControlStore {
   /** Applies pending migrations; idempotent. */
@@ -28,9 +33,17 @@ export interface ControlStore {
 
   createSession(session: SessionRecord): Promise<void>;
   getSession(id: string): Promise<SessionRecord | undefined>;
-  /** Sessions not ended, or all of them. */
-  listSessions(filter?: { user?: string; program?: string; includeEnded?: boolean }): Promise<SessionRecord[]>;
+  /** Sessions not ended, or all of them; with `includeEnded`, `endedAfter` keeps only ended ones whose end (epoch ms) is later. */
+  listSessions(filter?: { user?: string; program?: string; includeEnded?: boolean; endedAfter?: number }): Promise<SessionRecord[]>;
   updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void>;
+
+  /** Disconnects (step A–E), durable so pending ones resume after a restart. */
+  createDisconnect(d: DisconnectRecord): Promise<void>;
+  getDisconnect(id: string): Promise<DisconnectRecord | undefined>;
+  /** Newest first; `pending` keeps only those not completed; `limit` caps the count. */
+  listDisconnects(filter?: { pending?: boolean; sid?: string; limit?: number }): Promise<DisconnectRecord[]>;
+  /** Patches and appends atomically; returns the record after the change. Unknown id: ClientError not_found. */
+  updateDisconnect(id: string, patch: DisconnectPatch): Promise<DisconnectRecord>;
 
   /** Small named secrets that must survive restarts (the token signing key). */
   getSecret(name: string): Promise<string | undefined>;

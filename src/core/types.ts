@@ -83,3 +83,40 @@ export interface AdmissionResult {
   token_expires_at: number;
   metadata: ProgramMetadata;
 }
+
+export type DisconnectState = 'pending' | 'completed';
+
+/**
+ * How a disconnect ended: the client said `stopped`; the tracker timed it out;
+ * the tracker did not hold it (`revoked`); a reconnecting tracker no longer
+ * listed it (`lost`); it had never joined a swarm (`not_joined`); or the
+ * tracker gave another reason (`gone`, the reason is in the timeline).
+ */
+export type DisconnectOutcome = 'stopped' | 'timeout' | 'revoked' | 'lost' | 'not_joined' | 'gone';
+
+/** One step of a disconnect's chain (MISSION.md A–E): command_sent, tracker_ack, client_stopped, client_timeout, control_ack, … */
+export interface TimelineEntry {
+  /** Epoch ms. */
+  at: number;
+  event: string;
+  detail?: string;
+}
+
+/** A control server's order to end one session (step A), kept until the tracker reports the session gone (step E). */
+export interface DisconnectRecord {
+  id: string;
+  sid: string;
+  user: string;
+  program: string;
+  /** The operator's reason, shown to the viewer. */
+  reason: string;
+  state: DisconnectState;
+  outcome: DisconnectOutcome | null;
+  /** The tracker the command goes to. */
+  trackerId: string | null;
+  /** Times the command was handed to a connected tracker. */
+  attempts: number;
+  createdAt: number;
+  completedAt: number | null;
+  timeline: TimelineEntry[];
+}

@@ -46,6 +46,8 @@ export interface SwarmOptions {
   /** Source only: peers told of a new piece at once; the others hear of it from them, or later. */
   sourceTier?: number;
   sourceHaveDelayMs?: number;
+  /** A revoked peer's connection is closed after this (nothing is sent to it meanwhile). */
+  revokeGraceMs?: number;
   /** A viewer asks the source for a piece other viewers hold only when it is due within this. */
   sourceUrgencyMs?: number;
   log?: (line: string) => void;
@@ -167,9 +169,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   /** Enforcement: drop and refuse this session from now on. */
   revoke(sid: string): void {
+    if (this.revoked.has(sid)) return;
     this.revoked.add(sid);
     const p = this.peers.get(sid);
-    if (p) p.conn.close('session revoked');
+    if (!p) return;
+    // Nothing more goes to it from now on; the connection stays open a moment
+    // only so its `leaving` (step C) can still be heard, then it is dropped.
+    p.conn.choke();
+    this.uploader.clear(p.key);
+    for (const seq of this.downloads.dropPeer(p.key)) this.picker.requestFailed(seq, p.key);
+    this.picker.peerGone(p.key);
+    this.opts.clock.setTimeout(() => p.conn.close('session revoked'), this.opts.revokeGraceMs ?? 1_000);
   }
 
   /** Step C: tell every connected peer we are about to go. */
@@ -236,10 +246,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.emit('peer', remote);
 
     conn.on('window', ({ base, bits }) => {
+      if (this.revoked.has(peer.sid)) return;
       this.picker.peerWindow(peer.key, base, bits);
       this.schedule();
     });
     conn.on('have', (seq) => {
+      if (this.revoked.has(peer.sid)) return;
       peer.known.add(seq);
       if (peer.known.size > 4 * this.opts.windowCapacity) peer.known.clear();
       this.picker.peerHave(peer.key, seq);
@@ -281,7 +293,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   private onRequest(peer: Peer, req: UploadRequest): void {
-    if (peer.conn.amChoking) return;
+    if (peer.conn.amChoking || this.revoked.has(peer.sid)) return;
     if (req.length <= 0 || req.begin < 0 || req.begin + req.length > this.opts.pieceLength) {
       peer.conn.close('request outside the piece');
       return;
@@ -338,7 +350,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Tells peers we hold `seq`: everyone for a viewer; a rotating tier first for the source. */
   private announce(seq: number, fromKey: string | null): void {
     if (this.opts.role === 'source') {
-      const viewers = [...this.peers.values()].filter((p) => !p.isSource);
+      const viewers = [...this.peers.values()].filter((p) => !p.isSource && !this.revoked.has(p.sid));
       const tier = Math.min(viewers.length, this.opts.sourceTier ?? 1);
       const first = new Set<string>();
       for (let i = 0; i < tier; i++) {
@@ -355,7 +367,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       return;
     }
     for (const p of this.peers.values()) {
-      if (p.key === fromKey || p.known.has(seq) || p.isSource) continue;
+      if (p.key === fromKey || p.known.has(seq) || p.isSource || this.revoked.has(p.sid)) continue;
       p.conn.have(seq);
     }
   }
@@ -386,7 +398,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.opts.role === 'source' || this.picker.playhead === null) return;
     const now = this.opts.clock.now();
     for (const peer of this.peers.values()) {
-      if (peer.conn.remoteChoking) continue;
+      if (peer.conn.remoteChoking || this.revoked.has(peer.sid)) continue;
       const seqs = this.picker.pick(peer.key, {
         nowMs: now,
         // The source is everyone's last resort: one piece at a time from it keeps its queue short.
@@ -404,7 +416,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private rechoke(): void {
     const now = this.opts.clock.now();
-    const list = [...this.peers.values()];
+    const list = [...this.peers.values()].filter((p) => !this.revoked.has(p.sid));
     if (this.opts.role === 'source') {
       for (const p of list) if (p.conn.amChoking) p.conn.unchoke();
       return;

@@ -63,9 +63,12 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
     return this.ws?.readyState === WebSocket.OPEN;
   }
 
-  /** Opens the channel and announces; resolves with the first peer list. */
+  /** Opens the channel (unless it is open) and announces; resolves with the peer list. */
   async start(): Promise<ChannelPeer[]> {
-    await this.connect();
+    if (!this.connected) {
+      this.closing = false;
+      await this.connect();
+    }
     return this.announce();
   }
 

@@ -40,8 +40,18 @@ export const TrackerToControl = Type.Union([
 export type TrackerToControl = Static<typeof TrackerToControl>;
 
 export const ControlToTracker = Type.Union([
-  /** Answer to hello: the key that verifies tokens. */
-  Type.Object({ type: Type.Literal('welcome'), control_key: Type.String(), heartbeat_timeout_ms: Type.Optional(Type.Integer()) }),
+  /**
+   * Answer to hello: the key that verifies tokens. `revoked`: sids whose session
+   * has ended while their tokens may still be valid, so a restarted tracker
+   * keeps refusing them (it forgot its own revocations). Only sessions whose
+   * tokens have not yet expired need listing: the frame must stay under 64 KiB.
+   */
+  Type.Object({
+    type: Type.Literal('welcome'),
+    control_key: Type.String(),
+    heartbeat_timeout_ms: Type.Optional(Type.Integer()),
+    revoked: Type.Optional(Type.Array(Type.String({ maxLength: 128 }))),
+  }),
   /** Step A: end session `sid`. Retried until acked. */
   Type.Object({ type: Type.Literal('disconnect'), id: Id, sid: Type.String(), reason: Type.String() }),
   Type.Object({ type: Type.Literal('ack'), id: Id }),

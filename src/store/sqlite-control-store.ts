@@ -6,8 +6,9 @@
 import Database from 'better-sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
 import { ClientError, InternalError } from '../core/errors.js';
-import type { ControlStore } from '../core/ports.js';
-import type { Program, SessionRecord, SessionState, Subscription, User } from '../core/types.js';
+import type { ControlStore, DisconnectPatch } from '../core/ports.js';
+import type { DisconnectRecord, Program, SessionRecord, SessionState, Subscription, User } from '../core/types.js';
+import { parseTimeline, toDisconnect, type DisconnectRow } from './sqlite-disconnect-rows.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/sqlite/', import.meta.url);
 
@@ -113,7 +114,12 @@ export class SqliteControlStore implements ControlStore {
   /** `path`: a file, or ':memory:'. */
   constructor(path: string) {
     this.db = new Database(path);
-    if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
+    if (path !== ':memory:') {
+      this.db.pragma('journal_mode = WAL');
+      // WAL + NORMAL: a commit survives a crash of the process (what a restart
+      // mid-disconnect needs) without an fsync on every step of every chain.
+      this.db.pragma('synchronous = NORMAL');
+    }
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
   }
@@ -261,15 +267,20 @@ export class SqliteControlStore implements ControlStore {
     return row && toSession(row);
   }
 
-  async listSessions(filter: { user?: string; program?: string; includeEnded?: boolean } = {}): Promise<SessionRecord[]> {
+  async listSessions(filter: { user?: string; program?: string; includeEnded?: boolean; endedAfter?: number } = {}): Promise<SessionRecord[]> {
     const rows = this.db
       .prepare(
         `SELECT * FROM sessions
          WHERE (@user IS NULL OR user = @user) AND (@program IS NULL OR program = @program)
-           AND (@all = 1 OR state <> 'ended')
+           AND (state <> 'ended' OR (@all = 1 AND (@after IS NULL OR ended_at > @after)))
          ORDER BY created_at, id`,
       )
-      .all({ user: filter.user ?? null, program: filter.program ?? null, all: filter.includeEnded ? 1 : 0 }) as SessionRow[];
+      .all({
+        user: filter.user ?? null,
+        program: filter.program ?? null,
+        all: filter.includeEnded ? 1 : 0,
+        after: filter.endedAfter ?? null,
+      }) as SessionRow[];
     return rows.map(toSession);
   }
 
@@ -288,6 +299,58 @@ export class SqliteControlStore implements ControlStore {
     }
     const r = this.db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
     if (r.changes === 0) throw new ClientError('unknown_session', `no such session: ${id}`);
+  }
+
+  async createDisconnect(d: DisconnectRecord): Promise<void> {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO disconnects (id, sid, user, program, reason, state, outcome, tracker_id, attempts, created_at, completed_at, timeline)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(d.id, d.sid, d.user, d.program, d.reason, d.state, d.outcome, d.trackerId, d.attempts, d.createdAt, d.completedAt, JSON.stringify(d.timeline));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ClientError('conflict', `disconnect ${d.id} already exists`);
+      throw err;
+    }
+  }
+
+  async getDisconnect(id: string): Promise<DisconnectRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM disconnects WHERE id = ?').get(id) as DisconnectRow | undefined;
+    return row && toDisconnect(row);
+  }
+
+  async listDisconnects(filter: { pending?: boolean; sid?: string; limit?: number } = {}): Promise<DisconnectRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM disconnects
+         WHERE (@pending = 0 OR state = 'pending') AND (@sid IS NULL OR sid = @sid)
+         ORDER BY created_at DESC, rowid DESC
+         LIMIT @limit`,
+      )
+      .all({ pending: filter.pending ? 1 : 0, sid: filter.sid ?? null, limit: filter.limit ?? -1 }) as DisconnectRow[];
+    return rows.map(toDisconnect);
+  }
+
+  async updateDisconnect(id: string, patch: DisconnectPatch): Promise<DisconnectRecord> {
+    const update = this.db.transaction((): DisconnectRow => {
+      const row = this.db.prepare('SELECT * FROM disconnects WHERE id = ?').get(id) as DisconnectRow | undefined;
+      if (!row) throw new ClientError('not_found', `no such disconnect: ${id}`);
+      const next: DisconnectRow = {
+        ...row,
+        state: patch.state ?? row.state,
+        outcome: patch.outcome !== undefined ? patch.outcome : row.outcome,
+        tracker_id: patch.trackerId !== undefined ? patch.trackerId : row.tracker_id,
+        attempts: patch.attempts ?? row.attempts,
+        completed_at: patch.completedAt !== undefined ? patch.completedAt : row.completed_at,
+        timeline: patch.append?.length ? JSON.stringify([...parseTimeline(row.timeline), ...patch.append]) : row.timeline,
+      };
+      this.db
+        .prepare('UPDATE disconnects SET state = ?, outcome = ?, tracker_id = ?, attempts = ?, completed_at = ?, timeline = ? WHERE id = ?')
+        .run(next.state, next.outcome, next.tracker_id, next.attempts, next.completed_at, next.timeline, id);
+      return next;
+    });
+    return toDisconnect(update());
   }
 
   async getSecret(name: string): Promise<string | undefined> {

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
+import type { MessageFaults } from '../core/faults.js';
 import { controlToTracker, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import type { SessionReporter } from './types.js';
 
@@ -32,9 +33,14 @@ export interface ControlLinkOptions {
   /** The sids held now, sent in every hello. */
   sessions: () => string[];
   /** The welcome's content, before the link counts as up. */
-  onWelcome: (w: { controlKey: string; heartbeatTimeoutMs: number | null }) => Promise<void>;
+  onWelcome: (w: { controlKey: string; heartbeatTimeoutMs: number | null; revoked: string[] }) => Promise<void>;
   /** Step A arrived (already acked); may arrive more than once for the same id. */
   onDisconnect: (sid: string, reason: string, id: string) => void;
+  /**
+   * Tests lose messages on purpose. hello and welcome are exempt, as on the
+   * control side: they have no retry (a lost one is a broken link, not loss).
+   */
+  faults?: MessageFaults;
 }
 
 export function controlLinkUrl(controlUrl: string): string {
@@ -112,7 +118,9 @@ export class ControlLinkClient implements SessionReporter {
   }
 
   private send(msg: TrackerToControl): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(trackerToControl.encode(msg));
+    if (this.ws?.readyState !== WebSocket.OPEN) return;
+    if (msg.type !== 'hello' && this.opts.faults?.drop('control-link', 'send', msg.type)) return;
+    this.ws.send(trackerToControl.encode(msg));
   }
 
   private dial(): void {
@@ -140,6 +148,7 @@ export class ControlLinkClient implements SessionReporter {
         logger.warn({ err }, 'control link: ignoring a bad message');
         return;
       }
+      if (msg.type !== 'welcome' && this.opts.faults?.drop('control-link', 'receive', msg.type)) return;
       this.receive(msg).catch((err: unknown) => logger.error({ err }, 'control link: handling a message failed'));
     });
     ws.on('unexpected-response', (_req, res) => {
@@ -163,7 +172,11 @@ export class ControlLinkClient implements SessionReporter {
   private async receive(msg: ControlToTracker): Promise<void> {
     switch (msg.type) {
       case 'welcome': {
-        await this.opts.onWelcome({ controlKey: msg.control_key, heartbeatTimeoutMs: msg.heartbeat_timeout_ms ?? null });
+        await this.opts.onWelcome({
+          controlKey: msg.control_key,
+          heartbeatTimeoutMs: msg.heartbeat_timeout_ms ?? null,
+          revoked: msg.revoked ?? [],
+        });
         if (this.stopped) return;
         this.welcomed = true;
         this.backoffMs = LINK_BACKOFF_MIN_MS;

@@ -7,10 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
+import type { MessageFaults } from '../core/faults.js';
 import type { SwarmPeer, SwarmStore } from '../core/ports.js';
 import { systemClock } from '../protocol/system-clock.js';
+import { ChannelPushes } from './channel-pushes.js';
 import { ControlKey } from './control-key.js';
 import { ControlLinkClient } from './control-link-client.js';
+import { DisconnectChain } from './disconnect-chain.js';
 import { startExpiry } from './expiry.js';
 import { createHttpHandler } from './http-frontend.js';
 import { Membership } from './membership.js';
@@ -45,6 +48,10 @@ export interface TrackerOptions {
   announceIntervalS?: number;
   /** Resend period of unacked joins and leaves (DEFAULTS.linkRetryMs). */
   linkRetryMs?: number;
+  /** Resend period of a disconnect to its client, and of `revoked` pushes to peers (CLIENT_RETRY_MS). */
+  clientRetryMs?: number;
+  /** Loses messages on the control link and the client channels, both ways (tests). */
+  faults?: MessageFaults;
   logger?: Logger | boolean;
 }
 
@@ -56,9 +63,19 @@ export interface Tracker {
   peers(infoHash: string): Promise<SwarmPeer[]>;
   /** Refuses the session from now on and stops listing it to others. */
   revoke(sid: string): void;
+  /** The sids this tracker holds now (revoked ones included until they leave). */
+  sessions(): string[];
+  isRevoked(sid: string): boolean;
+  /** Joins and leaves not yet acked by the control server. */
+  pendingReports(): number;
+  /** Disconnects still being resent to their clients. */
+  pendingDisconnects(): number;
+  /** `revoked` pushes not yet acked by their peers (nor given up). */
+  pendingPushes(): number;
 }
 
 const SWEEP_EVERY_MS = 1_000;
+export const CLIENT_RETRY_MS = 500;
 
 function makeLogger(opt: Logger | boolean | undefined): Logger {
   if (opt === true) return pino({ name: 'tracker' });
@@ -83,7 +100,19 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     join: (j: Parameters<ControlLinkClient['join']>[0]) => link?.join(j),
     leave: (l: Parameters<ControlLinkClient['leave']>[0]) => link?.leave(l),
   };
-  const membership = new Membership({ store, registry, programs, revocations, reporter, clock });
+  const pushes = new ChannelPushes({ clock, retryMs: opts.clientRetryMs ?? CLIENT_RETRY_MS });
+  const chain: DisconnectChain = new DisconnectChain({
+    registry,
+    revocations,
+    reporter,
+    pushes,
+    clock,
+    retryMs: opts.clientRetryMs ?? CLIENT_RETRY_MS,
+    // The closure runs only on disconnects, long after `membership` exists.
+    leave: (sid, reason, ref) => membership.leave(sid, reason, ref),
+    logger,
+  });
+  const membership = new Membership({ store, registry, programs, revocations, reporter, clock, onLeft: (sid) => chain.settled(sid) });
   const logic: TrackerLogic = new TrackerLogic({
     preHooks: [
       createTokenHook({ key, revocations, clock }),
@@ -106,6 +135,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     store,
     key,
     clock,
+    answers: chain,
   });
 
   let readyResolve!: () => void;
@@ -117,21 +147,6 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
   let sweeper: TimerHandle | null = null;
   let urls: { announceUrl: string; wsUrl: string } | null = null;
 
-  const revoke = (sid: string, ref: string | null = null): void => {
-    revocations.revoke(sid, clock.now(), ref);
-  };
-
-  // Step A → B: revoke at once, then ask the client to leave. A session this
-  // tracker does not hold is already gone: answer with its leave straight away.
-  const onDisconnect = (sid: string, reason: string, id: string): void => {
-    revoke(sid, id);
-    const session = registry.get(sid);
-    if (!session) {
-      reporter.leave({ sid, reason: 'revoked', ref: id, at: clock.now() });
-      return;
-    }
-    session.channel?.send({ type: 'disconnect', id, reason });
-  };
 
   const describe = (): Record<string, unknown> => ({
     service: 'gatecast tracker',
@@ -146,8 +161,13 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
 
   return {
     ready,
-    revoke: (sid) => revoke(sid),
+    revoke: (sid) => revocations.revoke(sid, clock.now()),
     peers: (infoHash) => store.list(infoHash),
+    sessions: () => registry.sids(),
+    isRevoked: (sid) => revocations.has(sid),
+    pendingReports: () => link?.pending ?? 0,
+    pendingDisconnects: () => chain.size,
+    pendingPushes: () => pushes.size,
 
     async start() {
       if (urls) return urls;
@@ -156,7 +176,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
       http.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       });
-      channels = attachChannelServer(http, { logic, heartbeatS: () => heartbeatTimeoutMs / 4 / 1000, logger });
+      channels = attachChannelServer(http, { logic, heartbeatS: () => heartbeatTimeoutMs / 4 / 1000, logger, faults: opts.faults });
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(opts.port ?? 0, host, () => {
@@ -183,8 +203,12 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
         onWelcome: async (w) => {
           await key.set(w.controlKey);
           if (opts.heartbeatTimeoutMs === undefined && w.heartbeatTimeoutMs !== null) heartbeatTimeoutMs = w.heartbeatTimeoutMs;
+          // Ended sessions whose tokens may still be valid: a restarted tracker keeps refusing them.
+          for (const sid of w.revoked) revocations.revoke(sid, clock.now());
         },
-        onDisconnect,
+        // Step A → B (see disconnect-chain.ts); the link has acked it.
+        onDisconnect: (sid, reason, id) => chain.disconnect(sid, reason, id),
+        faults: opts.faults,
       });
       void link.ready.then(readyResolve);
       link.start();
@@ -195,6 +219,8 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     async stop() {
       sweeper?.cancel();
       sweeper = null;
+      chain.close();
+      pushes.close();
       await link?.stop();
       await channels?.close();
       channels = null;

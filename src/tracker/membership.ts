@@ -23,6 +23,8 @@ export class Membership {
       revocations: Revocations;
       reporter: SessionReporter;
       clock: Clock;
+      /** Told as soon as a session is out of the registry (ends its disconnect's resends). */
+      onLeft?: (sid: string) => void;
     },
   ) {}
 
@@ -48,6 +50,7 @@ export class Membership {
   async leave(sid: string, reason: LeaveReason, ref: string | null = null): Promise<boolean> {
     const session = this.deps.registry.delete(sid);
     if (!session) return false;
+    this.deps.onLeft?.(sid);
     await this.dropFromSwarm(session.infoHash, sid);
     const echo = ref ?? this.deps.revocations.ref(sid);
     this.deps.reporter.leave({ sid, reason, ...(echo ? { ref: echo } : {}), at: this.deps.clock.now() });

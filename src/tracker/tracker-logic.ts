@@ -13,7 +13,7 @@ import type { Membership } from './membership.js';
 import type { Revocations } from './revocations.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SwarmPrograms } from './swarm-programs.js';
-import type { AnnounceContext, AnnounceOutcome, ChannelHandle, PostHook, PreHook } from './types.js';
+import type { AnnounceContext, AnnounceOutcome, ChannelHandle, PostHook, PreHook, PushAnswers } from './types.js';
 
 export interface ScrapeFile {
   infoHash: string;
@@ -34,6 +34,7 @@ export class TrackerLogic {
       store: SwarmStore;
       key: ControlKey;
       clock: Clock;
+      answers: PushAnswers;
     },
   ) {}
 
@@ -60,9 +61,20 @@ export class TrackerLogic {
     await membership.touch(session);
   }
 
-  /** Step C → D: the client said it is leaving. */
-  async stopped(sid: string, ref: string | null): Promise<boolean> {
-    return this.deps.membership.leave(sid, 'stopped', ref);
+  /**
+   * Step C → D: the client said it is leaving. `sid` is the channel's session;
+   * on a channel not bound to one (a revoked client that reconnected: its
+   * announces are refused), `ref` names the session through its disconnect.
+   */
+  async stopped(sid: string | null, ref: string | null): Promise<boolean> {
+    const who = sid ?? (ref === null ? undefined : this.deps.answers.sidOf(ref));
+    if (who === undefined) return false;
+    return this.deps.membership.leave(who, 'stopped', ref);
+  }
+
+  /** A client acked a push on its channel. */
+  pushAcked(channel: ChannelHandle, id: string): void {
+    this.deps.answers.acked(channel, id);
   }
 
   /** The channel closed: the session stays until its heartbeat timeout, but nothing can be pushed to it. */

@@ -13,6 +13,16 @@ export type Transport = 'http' | 'ws';
 /** A client's open WebSocket channel, as the logic sees it: somewhere to push messages. */
 export interface ChannelHandle {
   send(msg: TrackerToClient): void;
+  /** False once the socket is closing or closed: pushes to it stop. */
+  readonly open: boolean;
+}
+
+/** What the logic passes on of a client's answers to the tracker's pushes. */
+export interface PushAnswers {
+  /** A client acked a push on `channel` (only `revoked` pushes wait for acks). */
+  acked(channel: ChannelHandle, id: string): void;
+  /** The session a disconnect id was sent to, while the tracker still holds it. */
+  sidOf(disconnectId: string): string | undefined;
 }
 
 export interface AnnounceContext {
@@ -45,7 +55,7 @@ export type PreHook = (ctx: AnnounceContext) => Promise<void>;
 export type PostHook = (ctx: AnnounceContext & { claims: AccessClaims }) => Promise<void>;
 
 /** Why a session left the swarm, as reported to the control server (step D). */
-export type LeaveReason = 'stopped' | 'timeout' | 'expired' | 'evicted';
+export type LeaveReason = 'stopped' | 'timeout' | 'expired' | 'evicted' | 'revoked';
 
 /** Where joins and leaves go: the control link, retried until acked. */
 export interface SessionReporter {

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { isClientError, ProtocolError } from '../core/errors.js';
+import type { MessageFaults } from '../core/faults.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
 import { clientToTracker, trackerToClient, type ClientToTracker, type TrackerToClient } from '../protocol/tracker-channel.js';
 import { remoteIp } from './http-frontend.js';
@@ -23,10 +24,16 @@ export interface ChannelServer {
   close(): Promise<void>;
 }
 
-export function attachChannelServer(
-  server: Server,
-  deps: { logic: TrackerLogic; heartbeatS: () => number; logger: Logger; maxBadFrames?: number },
-): ChannelServer {
+export interface ChannelDeps {
+  logic: TrackerLogic;
+  heartbeatS: () => number;
+  logger: Logger;
+  maxBadFrames?: number;
+  /** Tests lose channel messages on purpose (both directions); production passes nothing. */
+  faults?: MessageFaults;
+}
+
+export function attachChannelServer(server: Server, deps: ChannelDeps): ChannelServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_JSON_FRAME });
   const maxBad = deps.maxBadFrames ?? MAX_BAD_FRAMES;
 
@@ -52,13 +59,8 @@ export function attachChannelServer(
   };
 }
 
-function serveChannel(
-  ws: WebSocket,
-  ip: string,
-  deps: { logic: TrackerLogic; heartbeatS: () => number; logger: Logger },
-  maxBad: number,
-): void {
-  const { logic, logger } = deps;
+function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, maxBad: number): void {
+  const { logic, logger, faults } = deps;
   let sid: string | null = null;
   let badFrames = 0;
   // Frames are handled one at a time so an announce binds the channel before the next frame runs.
@@ -66,7 +68,12 @@ function serveChannel(
 
   const channel: ChannelHandle = {
     send(msg: TrackerToClient) {
-      if (ws.readyState === WebSocket.OPEN) ws.send(trackerToClient.encode(msg));
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (faults?.drop('tracker-channel', 'send', msg.type)) return;
+      ws.send(trackerToClient.encode(msg));
+    },
+    get open() {
+      return ws.readyState === WebSocket.OPEN;
     },
   };
 
@@ -122,11 +129,11 @@ function serveChannel(
         await logic.heartbeat(sid, msg.token ?? null);
         return;
       case 'stopped':
-        if (sid !== null) await logic.stopped(sid, msg.ref ?? null);
+        await logic.stopped(sid, msg.ref ?? null);
         channel.send({ type: 'ack', id: msg.id });
         return;
       case 'ack':
-        // Acks of pushed disconnects: the retry loop that needs them is not built yet.
+        logic.pushAcked(channel, msg.id);
         return;
     }
   };
@@ -141,6 +148,7 @@ function serveChannel(
       if (++badFrames >= maxBad) ws.close(1008, 'too many malformed frames');
       return;
     }
+    if (faults?.drop('tracker-channel', 'receive', msg.type)) return;
     try {
       await handle(msg);
     } catch (err) {

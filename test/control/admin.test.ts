@@ -92,7 +92,9 @@ describe('admin routes', () => {
     assert.equal((noProgram.body as { error: { code: string } }).error.code, 'unknown_program');
     const list = (await admin(h, 'GET', '/v1/admin/subscriptions')).body as { subscriptions: Array<{ user: string; program: string }> };
     assert.deepEqual(list.subscriptions.map((s) => `${s.user}/${s.program}`), ['erin/sport']);
-    assert.equal((await admin(h, 'DELETE', '/v1/admin/subscriptions/erin/sport')).status, 204);
+    const revoked = await admin(h, 'DELETE', '/v1/admin/subscriptions/erin/sport');
+    assert.equal(revoked.status, 200);
+    assert.deepEqual(revoked.body, { user: 'erin', program: 'sport', disconnects: [] });
     assert.equal((await admin(h, 'DELETE', '/v1/admin/subscriptions/erin/sport')).status, 404);
   });
 

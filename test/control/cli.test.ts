@@ -47,7 +47,7 @@ describe('gatecast admin', () => {
 
     assert.equal((await adminCli(['grant', 'alice', 'news', '--until', '2999-06-01'], env)).out, 'granted alice access to news until 2999-06-01T00:00:00.000Z\n');
     assert.match((await adminCli(['subscriptions'], env)).out, /alice\s+news\s+2999-06-01T00:00:00Z\s+yes/);
-    assert.equal((await adminCli(['revoke', 'alice', 'news'], env)).out, "revoked alice's access to news\n");
+    assert.equal((await adminCli(['revoke', 'alice', 'news'], env)).out, "revoked alice's access to news; 0 running sessions told to end\n");
     assert.equal((await adminCli(['subscriptions', '--json'], env)).out, '[]\n');
     assert.equal((await adminCli(['programs', 'remove', 'news'], env)).code, 0);
     assert.equal((await adminCli(['users', 'remove', 'alice'], env)).code, 0);

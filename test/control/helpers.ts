@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULTS } from '../../src/core/config.js';
+import type { MessageFaults } from '../../src/core/faults.js';
 import { rawPublicKey } from '../../src/core/piece.js';
 import type { ControlStore } from '../../src/core/ports.js';
 import { createControlServer, type ControlServer } from '../../src/control/index.js';
@@ -20,7 +21,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startServer(opts: { store?: ControlStore; clock?: ManualClock; tokenTtlS?: number; linkKeepaliveMs?: number | null } = {}): Promise<Harness> {
+export interface ServerOptions {
+  store?: ControlStore;
+  clock?: ManualClock;
+  tokenTtlS?: number;
+  linkKeepaliveMs?: number | null;
+  disconnectRetryMs?: number;
+  expiryCheckMs?: number | null;
+  faults?: MessageFaults;
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<Harness> {
   const store = opts.store ?? new SqliteControlStore(':memory:');
   const clock = opts.clock ?? new ManualClock(Date.now());
   const server = await createControlServer({
@@ -31,6 +42,9 @@ export async function startServer(opts: { store?: ControlStore; clock?: ManualCl
     tokenTtlS: opts.tokenTtlS,
     // Virtual time jumps ahead in tests without the fake tracker getting a turn to answer pings.
     linkKeepaliveMs: opts.linkKeepaliveMs === undefined ? null : opts.linkKeepaliveMs,
+    disconnectRetryMs: opts.disconnectRetryMs,
+    expiryCheckMs: opts.expiryCheckMs,
+    faults: opts.faults,
   });
   return {
     server,

@@ -80,13 +80,23 @@ describe('token renewal', () => {
     assert.equal(res.body.error?.code, 'session_ended');
   });
 
-  it('refuses once the subscription is revoked, with not_subscribed', async () => {
+  it('refuses once the subscription has expired, with not_subscribed, before any check ends the session', async () => {
     const { ck, result } = await admit();
-    assert.equal((await admin(h, 'DELETE', '/v1/admin/subscriptions/alice/news')).status, 204);
+    await admin(h, 'PUT', '/v1/admin/subscriptions', { user: 'alice', program: 'news', until: '2000-01-01' });
     const ts = h.clock.now();
     const res = await renew(result.session, { ts, sig: proof(ck.key, result.session, ts) });
     assert.equal(res.status, 403);
     assert.equal(res.body.error?.code, 'not_subscribed');
+    await admin(h, 'PUT', '/v1/admin/subscriptions', { user: 'alice', program: 'news' });
+  });
+
+  it('refuses once the subscription is revoked, with session_ended: revocation ends the session', async () => {
+    const { ck, result } = await admit();
+    assert.equal((await admin(h, 'DELETE', '/v1/admin/subscriptions/alice/news')).status, 200);
+    const ts = h.clock.now();
+    const res = await renew(result.session, { ts, sig: proof(ck.key, result.session, ts) });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error?.code, 'session_ended');
     await admin(h, 'PUT', '/v1/admin/subscriptions', { user: 'alice', program: 'news' });
   });
 

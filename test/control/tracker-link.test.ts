@@ -41,7 +41,7 @@ describe('tracker link', () => {
     const t = await FakeTracker.connect(url);
     try {
       const welcome = await t.hello('t-hello');
-      assert.deepEqual(welcome, { type: 'welcome', control_key: h.server.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs });
+      assert.deepEqual(welcome, { type: 'welcome', control_key: h.server.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs, revoked: [] });
       assert.deepEqual(
         h.server.trackers().map((x) => [x.id, x.announceUrl, x.wsUrl]),
         [['t-hello', 'http://127.0.0.1:6969/announce', 'ws://127.0.0.1:6969/ws']],
@@ -73,10 +73,25 @@ describe('tracker link', () => {
       s = await h.store.getSession(sid);
       assert.deepEqual([s?.state, s?.endedAt, s?.endReason], ['ended', 2_222, 'stopped']);
 
-      // A late join for an ended session does not bring it back.
+      // A retried join older than the leave is acked and changes nothing.
+      t.send({ type: 'join', id: 'j1', sid, ip: '10.1.2.3', port: 51413, at: 1_111 });
+      assert.deepEqual(await t.next(), { type: 'ack', id: 'j1' });
+
+      // A newer join for an ended session does not bring it back: the tracker is told to drop the client.
       t.send({ type: 'join', id: 'j2', sid, ip: '10.1.2.3', port: 51413, at: 4_444 });
+      const order = await t.next();
+      assert.equal(order.type, 'disconnect');
+      assert.equal(order.type === 'disconnect' && order.sid, sid);
       assert.deepEqual(await t.next(), { type: 'ack', id: 'j2' });
       assert.equal((await h.store.getSession(sid))?.state, 'ended');
+      if (order.type === 'disconnect') {
+        t.send({ type: 'ack', id: order.id });
+        t.send({ type: 'leave', id: 'l2', sid, reason: 'revoked', ref: order.id, at: 5_555 });
+        assert.deepEqual(await t.next(), { type: 'ack', id: 'l2' });
+        await h.server.orchestrator.idle();
+        const d = await h.store.getDisconnect(order.id);
+        assert.deepEqual([d?.state, d?.outcome], ['completed', 'revoked']);
+      }
     } finally {
       await t.close();
     }

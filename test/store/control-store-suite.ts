@@ -6,7 +6,7 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientError } from '../../src/core/errors.js';
 import type { ControlStore } from '../../src/core/ports.js';
-import type { Program, SessionRecord, User } from '../../src/core/types.js';
+import type { DisconnectRecord, Program, SessionRecord, User } from '../../src/core/types.js';
 
 const user = (name: string, isAdmin = false): User => ({ name, passwordHash: `hash-of-${name}`, isAdmin, createdAt: 1_000 });
 
@@ -35,6 +35,22 @@ const session = (id: string, over: Partial<SessionRecord> = {}): SessionRecord =
   joinedAt: null,
   endedAt: null,
   endReason: null,
+  ...over,
+});
+
+const disconnect = (id: string, over: Partial<DisconnectRecord> = {}): DisconnectRecord => ({
+  id,
+  sid: 's1',
+  user: 'alice',
+  program: 'news',
+  reason: 'kicked',
+  state: 'pending',
+  outcome: null,
+  trackerId: 't1',
+  attempts: 0,
+  createdAt: 5_000,
+  completedAt: null,
+  timeline: [],
   ...over,
 });
 
@@ -207,11 +223,99 @@ export function runControlStoreSuite(name: string, make: () => Promise<ControlSt
         );
       });
 
+      it('lists ended sessions only if they ended after endedAfter', async () => {
+        await store.createSession(session('open', { createdAt: 1 }));
+        await store.createSession(session('old', { createdAt: 2, state: 'ended', endedAt: 100 }));
+        await store.createSession(session('new', { createdAt: 3, state: 'ended', endedAt: 200 }));
+        assert.deepEqual(
+          (await store.listSessions({ includeEnded: true, endedAfter: 100 })).map((s) => s.id),
+          ['open', 'new'],
+        );
+        assert.deepEqual(
+          (await store.listSessions({ endedAfter: 100 })).map((s) => s.id),
+          ['open'],
+        );
+      });
+
       it('keeps sessions when their user is deleted (history)', async () => {
         await store.createUser(user('alice'));
         await store.createSession(session('s1'));
         await store.deleteUser('alice');
         assert.equal((await store.getSession('s1'))?.user, 'alice');
+      });
+    });
+
+    describe('disconnects', () => {
+      it('creates and reads a disconnect, refusing a duplicate id', async () => {
+        const d = disconnect('d1', { timeline: [{ at: 5_000, event: 'command_sent', detail: 'attempt 1' }] });
+        await store.createDisconnect(d);
+        assert.deepEqual(await store.getDisconnect('d1'), d);
+        assert.equal(await store.getDisconnect('d2'), undefined);
+        await rejectsWithCode(store.createDisconnect(d), 'conflict');
+      });
+
+      it('patches fields and appends to the timeline in one write, returning the result', async () => {
+        await store.createDisconnect(disconnect('d1'));
+        const sent = await store.updateDisconnect('d1', { attempts: 1, append: [{ at: 5_001, event: 'command_sent' }] });
+        assert.equal(sent.attempts, 1);
+        await store.updateDisconnect('d1', { append: [{ at: 5_002, event: 'tracker_ack' }] });
+        const done = await store.updateDisconnect('d1', {
+          state: 'completed',
+          outcome: 'stopped',
+          completedAt: 5_010,
+          append: [
+            { at: 5_010, event: 'client_stopped', detail: 'stopped' },
+            { at: 5_010, event: 'control_ack' },
+          ],
+        });
+        const expected = disconnect('d1', {
+          attempts: 1,
+          state: 'completed',
+          outcome: 'stopped',
+          completedAt: 5_010,
+          timeline: [
+            { at: 5_001, event: 'command_sent' },
+            { at: 5_002, event: 'tracker_ack' },
+            { at: 5_010, event: 'client_stopped', detail: 'stopped' },
+            { at: 5_010, event: 'control_ack' },
+          ],
+        });
+        assert.deepEqual(done, expected);
+        assert.deepEqual(await store.getDisconnect('d1'), expected);
+        // Setting a field to null is a change, leaving it out is not.
+        await store.updateDisconnect('d1', { trackerId: null });
+        assert.equal((await store.getDisconnect('d1'))?.trackerId, null);
+        assert.equal((await store.getDisconnect('d1'))?.outcome, 'stopped');
+      });
+
+      it('refuses to patch an unknown disconnect', async () => {
+        await rejectsWithCode(store.updateDisconnect('nope', { attempts: 1 }), 'not_found');
+      });
+
+      it('lists newest first, filtered by pending and session, with a limit', async () => {
+        await store.createDisconnect(disconnect('d1', { createdAt: 1, sid: 'a', state: 'completed', outcome: 'timeout', completedAt: 9 }));
+        await store.createDisconnect(disconnect('d2', { createdAt: 2, sid: 'b' }));
+        await store.createDisconnect(disconnect('d3', { createdAt: 3, sid: 'a' }));
+        assert.deepEqual(
+          (await store.listDisconnects()).map((d) => d.id),
+          ['d3', 'd2', 'd1'],
+        );
+        assert.deepEqual(
+          (await store.listDisconnects({ pending: true })).map((d) => d.id),
+          ['d3', 'd2'],
+        );
+        assert.deepEqual(
+          (await store.listDisconnects({ sid: 'a' })).map((d) => d.id),
+          ['d3', 'd1'],
+        );
+        assert.deepEqual(
+          (await store.listDisconnects({ sid: 'a', pending: true })).map((d) => d.id),
+          ['d3'],
+        );
+        assert.deepEqual(
+          (await store.listDisconnects({ limit: 2 })).map((d) => d.id),
+          ['d3', 'd2'],
+        );
       });
     });
 

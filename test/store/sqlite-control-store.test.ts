@@ -17,12 +17,17 @@ describe('SqliteControlStore on a file', () => {
       await first.migrate();
       await first.createUser({ name: 'alice', passwordHash: 'h', isAdmin: false, createdAt: 1 });
       await first.putSecret('token_signing_key', 'k');
+      await first.createDisconnect({
+        id: 'd1', sid: 's1', user: 'alice', program: 'news', reason: 'r', state: 'pending', outcome: null,
+        trackerId: 't1', attempts: 2, createdAt: 1, completedAt: null, timeline: [{ at: 1, event: 'command_sent' }],
+      });
       await first.close();
 
       const second = new SqliteControlStore(path);
       await second.migrate();
       assert.equal((await second.getUser('alice'))?.passwordHash, 'h');
       assert.equal(await second.getSecret('token_signing_key'), 'k');
+      assert.deepEqual((await second.listDisconnects({ pending: true })).map((d) => [d.id, d.attempts, d.timeline.length]), [['d1', 2, 1]]);
       await second.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULTS } from '../../src/core/config.js';
+import type { MessageFaults } from '../../src/core/faults.js';
 import { rawPublicKey } from '../../src/core/piece.js';
 import type { TokenRole } from '../../src/core/token.js';
 import { decodeBencode } from '../../src/protocol/announce.js';
@@ -50,6 +51,8 @@ export interface FakeControl {
   dropFirstAck: boolean;
   /** When false, hello gets no welcome. */
   welcome: boolean;
+  /** Sent in the welcome's `revoked` field when set. */
+  welcomeRevoked: string[] | null;
   send(msg: ControlToTracker): void;
   /** Cuts the current link from the control side. */
   kick(): void;
@@ -76,6 +79,7 @@ export async function startFakeControl(opts: { welcome?: boolean; dropFirstAck?:
     authHeaders: [],
     dropFirstAck: opts.dropFirstAck ?? false,
     welcome: opts.welcome ?? true,
+    welcomeRevoked: null,
     connections: 0,
     linksClosed: new Recorder(),
     send(msg) {
@@ -113,7 +117,8 @@ export async function startFakeControl(opts: { welcome?: boolean; dropFirstAck?:
         const msg = trackerToControl.parse(data);
         fake.received.push(msg);
         if (msg.type === 'hello' && fake.welcome) {
-          ws.send(controlToTracker.encode({ type: 'welcome', control_key: fake.controlKey }));
+          const revoked = fake.welcomeRevoked ? { revoked: fake.welcomeRevoked } : {};
+          ws.send(controlToTracker.encode({ type: 'welcome', control_key: fake.controlKey, ...revoked }));
         }
         if (msg.type === 'join' || msg.type === 'leave') {
           if (fake.dropFirstAck && !seen.has(msg.id)) {
@@ -273,9 +278,17 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(
-  opts: { heartbeatTimeoutMs?: number; announceIntervalS?: number; dropFirstAck?: boolean; welcome?: boolean } = {},
-): Promise<Rig> {
+export interface RigOptions {
+  heartbeatTimeoutMs?: number;
+  announceIntervalS?: number;
+  dropFirstAck?: boolean;
+  welcome?: boolean;
+  clientRetryMs?: number;
+  linkRetryMs?: number;
+  faults?: MessageFaults;
+}
+
+export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const clock = new ManualClock();
   const control = await startFakeControl({ dropFirstAck: opts.dropFirstAck, welcome: opts.welcome });
   const store = new MemorySwarmStore();
@@ -286,6 +299,9 @@ export async function startRig(
     store,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
     announceIntervalS: opts.announceIntervalS,
+    clientRetryMs: opts.clientRetryMs,
+    linkRetryMs: opts.linkRetryMs,
+    faults: opts.faults,
   });
   const { announceUrl, wsUrl } = await tracker.start();
   if (opts.welcome !== false) await tracker.ready;

@@ -1,0 +1,53 @@
+/** Messages between the bench's main process and its viewer workers (child_process IPC). */
+
+export interface WorkerViewerSpec {
+  user: string;
+  password: string;
+  /** Drop the tracker's `disconnect` handler: a modified client that ignores a kick. */
+  ignoreDisconnect?: boolean;
+}
+
+export interface WorkerConfig {
+  controlUrl: string;
+  program: string;
+  uploadRate: number | null;
+  host: string;
+}
+
+export type ToWorker =
+  | { type: 'start'; id: number; viewer: WorkerViewerSpec }
+  | { type: 'stop'; id: number; session: string }
+  | { type: 'stats'; id: number }
+  | { type: 'shutdown'; id: number };
+
+/** One viewer's figures, as the worker saw them. Times are epoch ms (Date.now in the worker). */
+export interface ViewerReport {
+  session: string;
+  user: string;
+  startedAt: number;
+  firstByteAt: number | null;
+  played: number;
+  missed: number;
+  continuity: number;
+  /** Pieces present when the player's clock reached them / pieces it reached (see viewer-worker.ts). */
+  deadlineOnTime: number;
+  deadlineLate: number;
+  bytesFromSource: number;
+  bytesFromPeers: number;
+  uploaded: number;
+  peers: number;
+  latencyMs: number[];
+  /** When the last piece byte arrived from any peer. */
+  lastByteAt: number | null;
+  /** Set once the viewer ended (kicked, session ended, stopped). */
+  ended: { kind: string; reason: string; at: number } | null;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'started'; id: number; session: string }
+  | { type: 'failed'; id: number; error: string }
+  | { type: 'stopped'; id: number; report: ViewerReport | null }
+  | { type: 'stats'; id: number; rss: number; viewers: ViewerReport[] }
+  | { type: 'ended'; session: string; kind: string; reason: string; at: number }
+  | { type: 'bye'; id: number };

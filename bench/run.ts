@@ -1,0 +1,129 @@
+/**
+ * `npm run bench [-- --scenario swarm|flash-crowd|churn|tracker|kick|all]
+ * [--viewers N] [--duration S] [--json] [--profile]`
+ *
+ * With no flags: a quick swarm of 20 viewers for 20 s. Each run writes
+ * bench/results/<scenario>-<timestamp>.json, <scenario>.md and <scenario>.svg;
+ * with --json the result is printed as the last line of stdout.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { machineInfo } from './lib/machine.js';
+import { writeResults } from './lib/report.js';
+import { swarmMarkdown, swarmSvg } from './lib/swarm-report.js';
+import { runSwarm } from './scenarios/swarm.js';
+import { runTracker, trackerMarkdown, trackerSvg } from './scenarios/tracker.js';
+import { kickMarkdown, kickSvg, runKick } from './scenarios/kick.js';
+
+const SCENARIOS = ['swarm', 'flash-crowd', 'churn', 'tracker', 'kick', 'all'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+const program = new Command('bench')
+  .description('gatecast benchmarks: real viewers over loopback, results under bench/results/')
+  .option('--scenario <name>', `one of ${SCENARIOS.join(', ')}`)
+  .option('--viewers <n>', 'viewers (swarm default 20, flash-crowd/churn/kick 100)', positiveInt)
+  .option('--duration <s>', 'seconds of stream measured after all joined (swarm 60, churn 180; tracker: seconds per load run)', positiveNumber)
+  .option('--per-worker <n>', 'viewers per worker process', positiveInt, 20)
+  .option('--join-gap-ms <ms>', 'swarm/churn: pause between two joins', positiveNumber)
+  .option('--kicks <n>', 'kick: kicks per client kind', positiveInt, 20)
+  .option('--profile', 'run workers under --cpu-prof and summarize the top self-time functions', false)
+  .option('--json', 'print the JSON result as the last line of stdout', false)
+  .parse();
+
+const opts = program.opts<{
+  scenario?: string;
+  viewers?: number;
+  duration?: number;
+  perWorker: number;
+  joinGapMs?: number;
+  kicks: number;
+  profile: boolean;
+  json: boolean;
+}>();
+
+if (opts.scenario !== undefined && !(SCENARIOS as readonly string[]).includes(opts.scenario)) {
+  console.error(`bench: unknown scenario "${opts.scenario}"; expected one of ${SCENARIOS.join(', ')}`);
+  process.exit(2);
+}
+const quick = opts.scenario === undefined;
+const scenario = (opts.scenario ?? 'swarm') as Scenario;
+const log = (line: string): void => {
+  // Progress goes to stderr so --json's last stdout line stays the result.
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+};
+
+function command(name: string, extra: string[]): string {
+  return ['npm run bench --', '--scenario', name, ...extra, ...(opts.profile ? ['--profile'] : [])].join(' ');
+}
+
+async function one(name: Exclude<Scenario, 'all'>): Promise<Record<string, unknown>> {
+  const machine = machineInfo();
+  const started = new Date().toISOString();
+  if (name === 'swarm' || name === 'flash-crowd' || name === 'churn') {
+    const viewers = opts.viewers ?? (name === 'swarm' ? 20 : 100);
+    const durationS = opts.duration ?? (quick ? 20 : name === 'churn' ? 180 : 60);
+    const gap = opts.joinGapMs === undefined ? [] : ['--join-gap-ms', String(opts.joinGapMs)];
+    const cmd = command(name, ['--viewers', String(viewers), '--duration', String(durationS), ...gap]);
+    log(`${name}: ${viewers} viewers, ${durationS} s after all joined`);
+    const run = await runSwarm({ scenario: name, viewers, durationS, perWorker: opts.perWorker, joinGapMs: opts.joinGapMs, profile: opts.profile, log });
+    const out = { ...run.result, detail: { ...run.result.detail, command: cmd, machine, started } };
+    const paths = writeResults(name, out, swarmMarkdown(run.result, cmd, run.profile), swarmSvg(run.result, run.samples));
+    log(`wrote ${paths.json}`);
+    return out;
+  }
+  if (name === 'tracker') {
+    const durationS = opts.duration ?? 10;
+    const cmd = command(name, ['--duration', String(durationS)]);
+    log(`tracker: ${durationS} s of announces per tracker`);
+    const result = await runTracker({ durationS, log });
+    const out = { ...result, detail: { ...result.detail, command: cmd, machine, started } };
+    const paths = writeResults(name, out, trackerMarkdown(result, cmd), trackerSvg(result));
+    log(`wrote ${paths.json}`);
+    return out;
+  }
+  const viewers = opts.viewers ?? 100;
+  const cmd = command(name, ['--viewers', String(viewers), '--kicks', String(opts.kicks)]);
+  log(`kick: ${viewers} viewers, ${opts.kicks} kicks per client kind`);
+  const result = await runKick({ viewers, kicks: opts.kicks, perWorker: opts.perWorker, log });
+  const out = { ...result, detail: { ...result.detail, command: cmd, machine, started } };
+  const paths = writeResults(name, out, kickMarkdown(result, cmd), kickSvg(result));
+  log(`wrote ${paths.json}`);
+  return out;
+}
+
+async function main(): Promise<void> {
+  let result: unknown;
+  if (scenario === 'all') {
+    const all: Record<string, unknown> = {};
+    const given = opts.viewers;
+    for (const name of ['swarm', 'flash-crowd', 'churn', 'tracker', 'kick'] as const) {
+      // `all` is the full set: the swarm runs at 100 viewers unless told otherwise.
+      opts.viewers = given ?? (name === 'swarm' ? 100 : undefined);
+      all[name] = await one(name);
+    }
+    result = all;
+  } else {
+    result = await one(scenario);
+  }
+  if (opts.json) console.log(JSON.stringify(result));
+  else console.log(JSON.stringify(result, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,152 @@
+/**
+ * The swarm scenarios: a 2 Mbit/s test pattern, source and viewers capped at
+ * twice the stream rate, viewers in worker processes over loopback.
+ * - swarm: N viewers join one after the other, then `durationS` of stream;
+ * - flash-crowd: N viewers start in parallel, spread over 5 s;
+ * - churn: every minute 20% of viewers leave and as many new ones join.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createUsers, startBenchSystem } from '../lib/bench-system.js';
+import type { ViewerReport } from '../lib/ipc.js';
+import { summarizeProfiles, type ProfileSummary } from '../lib/profile.js';
+import { RESULTS_DIR } from '../lib/report.js';
+import { sleep } from '../lib/stats.js';
+import { measureSwarm, type SwarmResult, type SwarmSamples } from '../lib/swarm-metrics.js';
+import { ViewerPool } from '../lib/viewer-pool.js';
+
+export const BITRATE_BPS = 2_000_000;
+/** Twice the stream rate, in bytes per second. */
+export const CAP = (2 * BITRATE_BPS) / 8;
+
+export interface SwarmRunOptions {
+  scenario: 'swarm' | 'flash-crowd' | 'churn';
+  viewers: number;
+  durationS: number;
+  perWorker: number;
+  /** flash-crowd: all joins spread over this many ms. */
+  spreadMs?: number;
+  /** churn: share of viewers replaced each minute. */
+  churnShare?: number;
+  churnEveryS?: number;
+  /** swarm and churn: pause between two joins (the e2e test's pace is about 150 ms). */
+  joinGapMs?: number;
+  profile: boolean;
+  log: (line: string) => void;
+}
+
+export interface SwarmRun {
+  result: SwarmResult;
+  samples: SwarmSamples;
+  profile: ProfileSummary | null;
+}
+
+export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
+  const bench = await startBenchSystem({ bitrateBps: BITRATE_BPS, sourceCap: CAP });
+  const profileDir = join(RESULTS_DIR, 'tmp', `profile-${o.scenario}-${Date.now()}`);
+  let pool: ViewerPool | null = null;
+  try {
+    const churnShare = o.churnShare ?? 0.2;
+    const churnEveryS = o.churnEveryS ?? 60;
+    const churnRounds = o.scenario === 'churn' ? Math.max(0, Math.floor((o.durationS - churnEveryS / 2) / churnEveryS) + 1) : 0;
+    const perRound = Math.round(o.viewers * churnShare);
+    const names = Array.from({ length: o.viewers + churnRounds * perRound }, (_, i) => `viewer${i}`);
+    o.log(`creating ${names.length} users`);
+    const users = await createUsers(bench.sys, bench.program, names);
+    if (o.profile) mkdirSync(profileDir, { recursive: true });
+    pool = await ViewerPool.start({
+      workers: Math.max(1, Math.ceil(o.viewers / o.perWorker)),
+      controlUrl: bench.sys.controlUrl,
+      program: bench.program,
+      uploadRate: CAP,
+      host: '127.0.0.1',
+      nodeFlags: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    });
+    const p = pool;
+    const joinFailures: string[] = [];
+    const startOne = async (u: { user: string; password: string }): Promise<void> => {
+      try {
+        await p.startViewer(u);
+      } catch (err) {
+        joinFailures.push(`${u.user}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    let nextUser = 0;
+    const take = (n: number): Array<{ user: string; password: string }> => {
+      const part = users.slice(nextUser, nextUser + n);
+      nextUser += n;
+      return part;
+    };
+
+    const t0 = Date.now();
+    if (o.scenario === 'flash-crowd') {
+      const spread = o.spreadMs ?? 5_000;
+      const first = take(o.viewers);
+      await Promise.all(first.map((u, i) => sleep((i * spread) / first.length).then(() => startOne(u))));
+    } else {
+      for (const u of take(o.viewers)) {
+        await startOne(u);
+        if (o.joinGapMs) await sleep(o.joinGapMs);
+      }
+    }
+    o.log(`${pool.size} viewers joined in ${((Date.now() - t0) / 1000).toFixed(1)} s (${joinFailures.length} failed)`);
+
+    const start = await pool.stats();
+    const atWindowStart = new Map(start.viewers.map((r) => [r.session, r]));
+    const srcUp0 = bench.broadcaster.swarm.uploaded;
+    const srcPieces0 = bench.broadcaster.source.stats.pieces;
+    const windowStart = Date.now();
+    const departed: ViewerReport[] = [];
+
+    if (o.scenario === 'churn') {
+      for (let round = 0; round < churnRounds; round++) {
+        const at = (churnEveryS / 2 + round * churnEveryS) * 1000;
+        await sleep(Math.max(0, windowStart + at - Date.now()));
+        const sessions = pool.sessions();
+        const leaving = shuffle(sessions).slice(0, perRound);
+        const reports = await Promise.all(leaving.map((sid) => p.stopViewer(sid)));
+        for (const r of reports) if (r) departed.push(r);
+        const joining = take(perRound);
+        await Promise.all(joining.map((u, i) => sleep((i * 1_000) / joining.length).then(() => startOne(u))));
+        o.log(`churn round ${round + 1}: ${leaving.length} left, ${joining.length} joined (${pool.size} watching)`);
+      }
+    }
+    await sleep(Math.max(0, windowStart + o.durationS * 1000 - Date.now()));
+    const end = await pool.stats();
+    const windowS = (Date.now() - windowStart) / 1000;
+    const srcUp1 = bench.broadcaster.swarm.uploaded;
+    const { result, samples } = measureSwarm({
+      scenario: o.scenario,
+      bitrateBps: BITRATE_BPS,
+      final: end.viewers,
+      departed,
+      atWindowStart,
+      sourceUploadedInWindow: srcUp1 - srcUp0,
+      sourceUploadedTotal: srcUp1,
+      windowS,
+      rssBytes: end.rssBytes,
+      joinFailures,
+    });
+    result.detail['source_pieces_per_s'] = Math.round(((bench.broadcaster.source.stats.pieces - srcPieces0) / windowS) * 100) / 100;
+    result.detail['workers'] = Math.max(1, Math.ceil(o.viewers / o.perWorker));
+    result.detail['main_rss_mb'] = Math.round(process.memoryUsage().rss / 2 ** 20);
+    await pool.close();
+    pool = null;
+    const profile = o.profile ? summarizeProfiles(profileDir) : null;
+    if (profile) result.detail['profile'] = profile;
+    return { result, samples, profile };
+  } finally {
+    await pool?.close().catch(() => undefined);
+    await bench.stop();
+    if (o.profile) rmSync(profileDir, { recursive: true, force: true });
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j] as T, a[i] as T];
+  }
+  return a;
+}

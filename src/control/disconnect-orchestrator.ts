@@ -1,0 +1,335 @@
+/**
+ * The control server's end of the disconnect chain (MISSION.md steps A and E).
+ * A kick is recorded in the store before anything is sent, so a restart
+ * resumes it; the command goes to the tracker that holds the session and is
+ * resent every `retryMs` until that tracker acks it, and again whenever the
+ * tracker says hello (it may have restarted and forgotten). The chain ends
+ * when the tracker reports the session gone: the link has ended the session,
+ * we complete the disconnect, and only then is the tracker's leave acked.
+ *
+ * Every change goes through one queue, so the store sees the steps of a
+ * disconnect in the order they happened and handlers never race each other.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { ClientError } from '../core/errors.js';
+import type { ControlStore } from '../core/ports.js';
+import type { DisconnectOutcome, DisconnectRecord, SessionRecord, TimelineEntry } from '../core/types.js';
+import type { ControlToTracker } from '../protocol/control-link.js';
+import { checkSubscriptions } from './subscription-watch.js';
+import type { LeftEvent, TrackerLinkHooks } from './tracker-link.js';
+
+export const DEFAULT_DISCONNECT_RETRY_MS = 1_000;
+export const DEFAULT_EXPIRY_CHECK_MS = 5_000;
+
+export interface DisconnectSender {
+  /** False when the tracker is not connected. */
+  send(trackerId: string, msg: ControlToTracker): boolean;
+}
+
+export interface DisconnectOrchestratorOptions {
+  store: ControlStore;
+  clock: Clock;
+  link: DisconnectSender;
+  log: FastifyBaseLogger;
+  /** Resend period of an unacked command (step A's timer). */
+  retryMs?: number;
+  /** How often sessions are checked against their subscriptions; null: never. */
+  expiryCheckMs?: number | null;
+}
+
+interface InFlight {
+  sid: string;
+  reason: string;
+  trackerId: string | null;
+  attempts: number;
+  acked: boolean;
+  ackRecorded: boolean;
+  timer: TimerHandle | null;
+}
+
+/** Tracker leave reason → how the disconnect ended and the timeline's name for it. */
+function classify(reason: string): { outcome: DisconnectOutcome; event: string } {
+  switch (reason) {
+    case 'stopped':
+      return { outcome: 'stopped', event: 'client_stopped' };
+    case 'timeout':
+      return { outcome: 'timeout', event: 'client_timeout' };
+    case 'lost':
+      return { outcome: 'lost', event: 'client_lost' };
+    case 'revoked':
+      return { outcome: 'revoked', event: 'client_gone' };
+    default:
+      return { outcome: 'gone', event: 'client_gone' };
+  }
+}
+
+const entry = (at: number, event: string, detail?: string): TimelineEntry => (detail === undefined ? { at, event } : { at, event, detail });
+
+export class DisconnectOrchestrator {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly retryMs: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private running = false;
+  private watch: TimerHandle | null = null;
+  private checking = false;
+
+  constructor(private readonly opts: DisconnectOrchestratorOptions) {
+    this.retryMs = opts.retryMs ?? DEFAULT_DISCONNECT_RETRY_MS;
+  }
+
+  /** Resumes the pending disconnects found in the store and starts the subscription watch. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const resumed = await this.serial(async () => {
+      const pending = await this.opts.store.listDisconnects({ pending: true });
+      for (const d of pending) this.track(d);
+      return pending;
+    });
+    for (const d of resumed) this.transmit(d.id);
+    if (resumed.length > 0) this.opts.log.info({ count: resumed.length }, 'resuming pending disconnects');
+    const every = this.opts.expiryCheckMs === undefined ? DEFAULT_EXPIRY_CHECK_MS : this.opts.expiryCheckMs;
+    if (every !== null) this.watch = this.opts.clock.setInterval(() => void this.checkSubscriptions(), every);
+  }
+
+  /** Stops resending (pending disconnects stay pending in the store) and waits for queued work. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.watch?.cancel();
+    this.watch = null;
+    for (const f of this.inFlight.values()) f.timer?.cancel();
+    this.inFlight.clear();
+    await this.idle();
+  }
+
+  /** Resolves once every change queued so far is in the store. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const q = this.queue;
+      await q;
+      if (q === this.queue) return;
+    }
+  }
+
+  /** Disconnects being retried right now. */
+  get pendingCount(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Ends one session. Idempotent: a session already being ended returns its
+   * pending disconnect; an ended session returns its last disconnect, or is
+   * refused with session_ended if it ended on its own. A session admitted but
+   * never joined is ended at once (outcome not_joined): no tracker holds it.
+   */
+  kick(sid: string, reason: string): Promise<DisconnectRecord> {
+    return this.serial(() => this.kickNow(sid, reason));
+  }
+
+  /** Ends every open session of `user`; the disconnects, one per session. */
+  kickUser(user: string, reason: string): Promise<DisconnectRecord[]> {
+    return this.kickAll(this.opts.store.listSessions({ user }), reason);
+  }
+
+  /** Ends the open sessions of `user` on `program` (a revoked or expired subscription). */
+  kickProgramSessionsOfUser(user: string, program: string, reason: string): Promise<DisconnectRecord[]> {
+    return this.kickAll(this.opts.store.listSessions({ user, program }), reason);
+  }
+
+  /** Runs one check of open sessions against their subscriptions now (the watch does it every expiryCheckMs). */
+  async checkSubscriptions(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      await checkSubscriptions({ store: this.opts.store, now: this.opts.clock.now(), kick: (sid, reason) => this.kick(sid, reason) });
+    } catch (err) {
+      this.opts.log.error({ err }, 'subscription check failed');
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** What the tracker link calls as messages arrive; see TrackerLinkHooks. */
+  linkHooks(): TrackerLinkHooks {
+    return {
+      acked: (ev) => this.serial(() => this.onAcked(ev.trackerId, ev.id)),
+      left: (ev) => this.serial(() => this.onLeft(ev)),
+      leaveAcked: (ev) => this.serial(() => this.onLeaveAcked(ev.sid, ev.sent)),
+      hello: (trackerId) => this.serial(async () => this.onHello(trackerId)),
+      joinedAfterEnd: (ev) => this.serial(() => this.onJoinedAfterEnd(ev.trackerId, ev.sid)),
+    };
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async kickAll(sessions: Promise<SessionRecord[]>, reason: string): Promise<DisconnectRecord[]> {
+    const out: DisconnectRecord[] = [];
+    for (const s of await sessions) {
+      try {
+        out.push(await this.kick(s.id, reason));
+      } catch (err) {
+        // It ended on its own between the listing and the kick: nothing to do.
+        if (!(err instanceof ClientError && err.code === 'session_ended')) throw err;
+      }
+    }
+    return out;
+  }
+
+  private async kickNow(sid: string, reason: string): Promise<DisconnectRecord> {
+    const { store, clock } = this.opts;
+    const session = await store.getSession(sid);
+    if (!session) throw new ClientError('unknown_session', `no such session: ${sid}`);
+    const [pending] = await store.listDisconnects({ sid, pending: true, limit: 1 });
+    if (pending) return pending;
+    if (session.state === 'ended') {
+      const [last] = await store.listDisconnects({ sid, limit: 1 });
+      if (last) return last;
+      throw new ClientError('session_ended', `session ${sid} has already ended${session.endReason ? ` (${session.endReason})` : ''}`);
+    }
+    const now = clock.now();
+    const base = { id: randomBytes(12).toString('base64url'), sid, user: session.user, program: session.program, reason, createdAt: now, attempts: 0 };
+    if (session.state === 'admitted') {
+      const done: DisconnectRecord = {
+        ...base,
+        state: 'completed',
+        outcome: 'not_joined',
+        trackerId: null,
+        completedAt: now,
+        timeline: [entry(now, 'not_joined', 'ended before it joined a swarm')],
+      };
+      await store.createDisconnect(done);
+      await store.updateSession(sid, { state: 'ended', endedAt: now, endReason: 'not_joined' });
+      this.opts.log.info({ sid, disconnect: done.id, reason }, 'session ended before joining');
+      return done;
+    }
+    const d: DisconnectRecord = { ...base, state: 'pending', outcome: null, trackerId: session.trackerId, completedAt: null, timeline: [] };
+    await store.createDisconnect(d); // durable before anything is sent
+    this.opts.log.info({ sid, disconnect: d.id, tracker: d.trackerId, reason }, 'disconnecting session');
+    this.track(d);
+    this.transmit(d.id);
+    return d;
+  }
+
+  private track(d: DisconnectRecord): void {
+    this.inFlight.set(d.id, {
+      sid: d.sid,
+      reason: d.reason,
+      trackerId: d.trackerId,
+      attempts: d.attempts,
+      acked: false,
+      ackRecorded: d.timeline.some((e) => e.event === 'tracker_ack'),
+      timer: null,
+    });
+  }
+
+  private untrack(id: string): void {
+    this.inFlight.get(id)?.timer?.cancel();
+    this.inFlight.delete(id);
+  }
+
+  /** Sends the command now if its tracker is connected, and arms the next resend either way. */
+  private transmit(id: string): void {
+    const f = this.inFlight.get(id);
+    if (!f || !this.running) return;
+    f.timer?.cancel();
+    f.timer = null;
+    if (f.acked) return;
+    f.timer = this.opts.clock.setTimeout(() => this.transmit(id), this.retryMs);
+    if (f.trackerId === null) return;
+    if (!this.opts.link.send(f.trackerId, { type: 'disconnect', id, sid: f.sid, reason: f.reason })) return;
+    f.attempts += 1;
+    const attempts = f.attempts;
+    const append = attempts === 1 ? [entry(this.opts.clock.now(), 'command_sent', `to ${f.trackerId}`)] : undefined;
+    this.serial(() => this.opts.store.updateDisconnect(id, { attempts, append })).catch((err: unknown) =>
+      this.opts.log.error({ err, disconnect: id }, 'recording a disconnect attempt failed'),
+    );
+  }
+
+  private async onAcked(trackerId: string, id: string): Promise<void> {
+    const f = this.inFlight.get(id);
+    if (!f || f.acked) return;
+    f.acked = true;
+    f.timer?.cancel();
+    f.timer = null;
+    if (f.ackRecorded) return;
+    f.ackRecorded = true;
+    await this.opts.store.updateDisconnect(id, { append: [entry(this.opts.clock.now(), 'tracker_ack', `from ${trackerId}`)] });
+  }
+
+  private async onLeft(ev: LeftEvent): Promise<void> {
+    const { store, clock } = this.opts;
+    const open = await store.listDisconnects({ sid: ev.sid, pending: true });
+    if (open.length === 0) return;
+    const now = clock.now();
+    const { outcome, event } = classify(ev.reason);
+    for (const d of open) {
+      this.untrack(d.id);
+      await store.updateDisconnect(d.id, { state: 'completed', outcome, completedAt: now, append: [entry(now, event, `${ev.reason} (${ev.trackerId})`)] });
+      this.opts.log.info({ sid: ev.sid, disconnect: d.id, outcome, ms: now - d.createdAt }, 'disconnect completed');
+    }
+  }
+
+  /** Step E's last word: the tracker has been told (at least once) that its leave is recorded. */
+  private async onLeaveAcked(sid: string, sent: boolean): Promise<void> {
+    if (!sent) return;
+    const now = this.opts.clock.now();
+    for (const d of await this.opts.store.listDisconnects({ sid, limit: 10 })) {
+      if (d.state !== 'completed' || d.outcome === 'not_joined' || d.outcome === 'lost') continue;
+      if (d.timeline.some((e) => e.event === 'control_ack')) continue;
+      await this.opts.store.updateDisconnect(d.id, { append: [entry(now, 'control_ack')] });
+    }
+  }
+
+  /** A tracker (re)connected: it may have restarted and lost what it had acked, so resend everything it owes us. */
+  private onHello(trackerId: string): void {
+    for (const [id, f] of this.inFlight) {
+      if (f.trackerId !== trackerId) continue;
+      f.acked = false;
+      this.transmit(id);
+    }
+  }
+
+  /** A client came back to a tracker after its session ended (e.g. a restarted tracker forgot the revocation): end it there too. */
+  private async onJoinedAfterEnd(trackerId: string, sid: string): Promise<void> {
+    const { store, clock } = this.opts;
+    const session = await store.getSession(sid);
+    if (!session) return;
+    const [pending] = await store.listDisconnects({ sid, pending: true, limit: 1 });
+    if (pending) {
+      const f = this.inFlight.get(pending.id);
+      if (f && f.trackerId !== trackerId) {
+        f.trackerId = trackerId;
+        await store.updateDisconnect(pending.id, { trackerId });
+      }
+      if (f) f.acked = false;
+      this.transmit(pending.id);
+      return;
+    }
+    const [last] = await store.listDisconnects({ sid, limit: 1 });
+    const now = clock.now();
+    const d: DisconnectRecord = {
+      id: randomBytes(12).toString('base64url'),
+      sid,
+      user: session.user,
+      program: session.program,
+      reason: last?.reason ?? `session ended (${session.endReason ?? 'ended'})`,
+      state: 'pending',
+      outcome: null,
+      trackerId,
+      attempts: 0,
+      createdAt: now,
+      completedAt: null,
+      timeline: [entry(now, 'late_join', `${trackerId} reported a join after the session ended`)],
+    };
+    await store.createDisconnect(d);
+    this.opts.log.warn({ sid, tracker: trackerId, disconnect: d.id }, 'ended session rejoined a tracker; disconnecting it there');
+    this.track(d);
+    this.transmit(d.id);
+  }
+}

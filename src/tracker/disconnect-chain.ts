@@ -1,0 +1,136 @@
+/**
+ * The tracker's part of ending a session (steps B and D, and the enforcement
+ * that needs no cooperation). On the control server's disconnect (already
+ * acked by the link) the tracker:
+ *  - revokes the sid at once: its announces are refused, its heartbeats no
+ *    longer keep it alive, and it is never listed again;
+ *  - pushes `revoked` to every other channel of its swarm (acked, retried);
+ *  - sends the client `disconnect` and resends it every retry period until the
+ *    session leaves the swarm, which its `stopped` (step C) or the heartbeat
+ *    timeout brings about. The client's ack of the disconnect is not an
+ *    answer: only leaving is.
+ * The leave itself (step D, with the disconnect's id as `ref`) is the
+ * membership's; this chain hears of it through `settled`.
+ *
+ * Idempotent: a disconnect id seen before is not processed again (the link
+ * acks every copy). A disconnect for a session this tracker does not hold
+ * (gone already, or held by the tracker before a restart) is answered with a
+ * leave at once, so the control server can complete.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { ChannelPushes } from './channel-pushes.js';
+import type { Revocations } from './revocations.js';
+import type { SessionRegistry } from './session-registry.js';
+import type { LeaveReason, PushAnswers, SessionReporter, TrackedSession } from './types.js';
+
+/** Disconnect ids remembered for spotting duplicates; old ones are forgotten first. */
+export const SEEN_DISCONNECTS_MAX = 10_000;
+
+export interface DisconnectChainDeps {
+  registry: SessionRegistry;
+  revocations: Revocations;
+  reporter: SessionReporter;
+  pushes: ChannelPushes;
+  clock: Clock;
+  /** Resend period of the disconnect to the client. */
+  retryMs: number;
+  /** Takes a session out of the swarm and reports its leave (the membership's). */
+  leave: (sid: string, reason: LeaveReason, ref: string) => Promise<boolean>;
+  logger: Logger;
+}
+
+interface Pending {
+  id: string;
+  reason: string;
+  timer: TimerHandle | null;
+}
+
+export class DisconnectChain implements PushAnswers {
+  /** By sid: the disconnect being resent to that client. */
+  private readonly pending = new Map<string, Pending>();
+  /** Disconnect id → sid, for duplicates and for `stopped` arriving on an unbound channel. */
+  private readonly seen = new Map<string, string>();
+
+  constructor(private readonly deps: DisconnectChainDeps) {}
+
+  /** Step A arrived (any number of times for the same id). */
+  disconnect(sid: string, reason: string, id: string): void {
+    if (this.seen.has(id)) return;
+    this.remember(id, sid);
+    const { registry, revocations, clock, reporter } = this.deps;
+    const now = clock.now();
+    revocations.revoke(sid, now, id);
+    const session = registry.get(sid);
+    if (!session) {
+      reporter.leave({ sid, reason: 'revoked', ref: id, at: now });
+      return;
+    }
+    const prev = this.pending.get(sid);
+    // A second disconnect for the same session (a new id) replaces the first; peers were told already.
+    if (prev) prev.timer?.cancel();
+    else this.pushRevoked(session);
+    if (session.transport === 'http') {
+      // A stock client has no channel to hear a disconnect on: refused from now on, it is gone now.
+      this.deps.leave(sid, 'revoked', id).catch((err: unknown) => this.deps.logger.error({ err, sid }, 'leaving a revoked session failed'));
+      return;
+    }
+    this.pending.set(sid, { id, reason, timer: null });
+    this.send(sid);
+  }
+
+  /** The session left the swarm (stopped, timed out, ...): nothing more to tell it. */
+  settled(sid: string): void {
+    this.pending.get(sid)?.timer?.cancel();
+    this.pending.delete(sid);
+  }
+
+  acked(channel: Parameters<PushAnswers['acked']>[0], id: string): void {
+    // Acks of `disconnect` land here too and change nothing: only `stopped` answers a disconnect.
+    this.deps.pushes.acked(channel, id);
+  }
+
+  sidOf(disconnectId: string): string | undefined {
+    const sid = this.seen.get(disconnectId);
+    return sid !== undefined && this.deps.registry.get(sid) ? sid : undefined;
+  }
+
+  /** Disconnects still being resent to their clients. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  close(): void {
+    for (const p of this.pending.values()) p.timer?.cancel();
+    this.pending.clear();
+  }
+
+  private send(sid: string): void {
+    const p = this.pending.get(sid);
+    if (!p) return;
+    // The channel is looked up each time: it may have closed (then only the timeout ends the session).
+    this.deps.registry.get(sid)?.channel?.send({ type: 'disconnect', id: p.id, reason: p.reason });
+    p.timer = this.deps.clock.setTimeout(() => this.send(sid), this.deps.retryMs);
+  }
+
+  /** Enforcement: every other peer of the swarm that can hear it drops and refuses the session. */
+  private pushRevoked(session: TrackedSession): void {
+    const { registry, pushes } = this.deps;
+    const id = randomUUID();
+    for (const peer of registry.inSwarm(session.infoHash)) {
+      const channel = peer.channel;
+      if (peer.sid === session.sid || !channel) continue;
+      const recipient = peer.sid;
+      pushes.push(channel, { type: 'revoked', id, sid: session.sid }, () => registry.get(recipient) !== undefined);
+    }
+  }
+
+  private remember(id: string, sid: string): void {
+    this.seen.set(id, sid);
+    if (this.seen.size > SEEN_DISCONNECTS_MAX) {
+      const oldest = this.seen.keys().next();
+      if (!oldest.done) this.seen.delete(oldest.value);
+    }
+  }
+}
