@@ -23,6 +23,12 @@ function positiveInt(v: string): number {
   return n;
 }
 
+function nonNegativeNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+}
+
 function positiveNumber(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
@@ -35,7 +41,7 @@ const program = new Command('bench')
   .option('--viewers <n>', 'viewers (swarm default 20, flash-crowd/churn/kick 100)', positiveInt)
   .option('--duration <s>', 'seconds of stream measured after all joined (swarm 60, churn 180; tracker: seconds per load run)', positiveNumber)
   .option('--per-worker <n>', 'viewers per worker process', positiveInt, 20)
-  .option('--join-gap-ms <ms>', 'swarm/churn: pause between two joins', positiveNumber)
+  .option('--join-gap-ms <ms>', 'swarm/churn: pause between two joins', nonNegativeNumber)
   .option('--kicks <n>', 'kick: kicks per client kind', positiveInt, 20)
   .option('--profile', 'run workers under --cpu-prof and summarize the top self-time functions', false)
   .option('--json', 'print the JSON result as the last line of stdout', false)

@@ -109,9 +109,12 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   await app.register(publicRoutes({ admission, trackers, clock }));
   await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator }));
   link.attach(app.server);
-  app.addHook('onClose', async () => {
-    // Link first: its queued messages may still complete disconnects.
+  // The link's WebSockets hold the HTTP server open, so they go before it closes
+  // (preClose); the orchestrator stops after, once queued link messages are done.
+  app.addHook('preClose', async () => {
     await link.close();
+  });
+  app.addHook('onClose', async () => {
     await orchestrator.stop();
   });
   await app.ready();
