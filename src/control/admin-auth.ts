@@ -25,7 +25,7 @@ export function adminAuthHook(admission: Admission): (request: FastifyRequest, r
     if (!creds) throw new ClientError('unauthorized', 'admin credentials required (HTTP Basic)');
     let user: User;
     try {
-      user = await admission.authenticate(creds.user, creds.password);
+      user = await admission.authenticateAdmin(creds.user, creds.password);
     } catch {
       throw new ClientError('unauthorized', 'wrong admin user name or password');
     }

@@ -3,6 +3,7 @@
  * customer database, checks the subscription, opens a session and signs the
  * access token bound to it. HTTP-free, so routes only parse and answer.
  */
+import { createHash } from 'node:crypto';
 import { randomBytes, verify } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
@@ -44,7 +45,17 @@ function checkClientKey(clientKey: string): void {
   }
 }
 
+/** Verified admin credentials kept, so admin calls (a kick) don't each pay a scrypt hash. */
+const MAX_VERIFIED = 64;
+
 export class Admission {
+  /**
+   * sha256(name, password) → the password hash it was checked against. An entry
+   * only counts while the user's stored hash is still that one, so a changed
+   * password or a removed user is never let in from here.
+   */
+  private readonly verified = new Map<string, string>();
+
   constructor(private readonly deps: AdmissionDeps) {}
 
   /** Same error, and about the same time, for an unknown user and a wrong password. */
@@ -52,6 +63,23 @@ export class Admission {
     const user = await this.deps.store.getUser(name);
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) throw new ClientError('invalid_credentials', 'wrong user name or password');
+    return user;
+  }
+
+  /** authenticate() for admin calls: a repeat of credentials already verified costs one lookup. */
+  async authenticateAdmin(name: string, password: string): Promise<User> {
+    const key = createHash('sha256').update(name).update('\0').update(password).digest('hex');
+    const known = this.verified.get(key);
+    if (known !== undefined) {
+      const user = await this.deps.store.getUser(name);
+      if (user && user.passwordHash === known) return user;
+      this.verified.delete(key);
+    }
+    const user = await this.authenticate(name, password);
+    if (user.isAdmin) {
+      if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
+      this.verified.set(key, user.passwordHash);
+    }
     return user;
   }
 
