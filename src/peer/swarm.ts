@@ -92,6 +92,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private closed = false;
   readonly downMeter = new RateMeter();
   readonly upMeter = new RateMeter();
+  /** Source: how many times each piece's first block went out (its copies in the swarm). */
+  private readonly sentCopies = new Map<number, number>();
   bytesFromSource = 0;
   bytesFromPeers = 0;
 
@@ -106,8 +108,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       block: (req) => {
         const piece = this.window.get(req.seq);
         if (!piece || req.begin + req.length > piece.bytes.length) return null;
+        if (req.begin === 0) this.sentCopies.set(req.seq, (this.sentCopies.get(req.seq) ?? 0) + 1);
         return piece.bytes.subarray(req.begin, req.begin + req.length);
       },
+      ...(opts.role === 'source' ? { priority: (req: UploadRequest) => (this.sentCopies.get(req.seq) ?? 0) * 1e10 + req.seq } : {}),
     });
   }
 
@@ -159,6 +163,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** The source adds the pieces it made. */
   addLocalPiece(piece: LivePiece): void {
     if (!this.window.add(piece)) return;
+    this.sentCopies.delete(piece.seq - this.opts.windowCapacity);
     this.picker.received(piece.seq);
     this.announce(piece.seq, null);
   }

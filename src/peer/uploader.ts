@@ -34,6 +34,12 @@ export class Uploader {
       block: (req: UploadRequest) => Buffer | null;
       /** Per-peer queue bound: a peer asking for more is misbehaving and loses the excess. */
       maxQueue?: number;
+      /**
+       * When given, the queued request with the lowest value goes first instead of
+       * round-robin. The source uses the times a piece was already sent, so every new
+       * piece leaves once before any piece leaves twice.
+       */
+      priority?: (req: UploadRequest) => number;
     },
   ) {}
 
@@ -64,6 +70,10 @@ export class Uploader {
   /** Runs the queue: call on new requests, on drain and from the timer. */
   pump(): void {
     if (this.timer) return;
+    if (this.deps.priority) {
+      this.pumpByPriority(this.deps.priority);
+      return;
+    }
     let idle = 0;
     while (this.order.length > 0 && idle < this.order.length) {
       this.cursor %= this.order.length;
@@ -92,6 +102,40 @@ export class Uploader {
       }
       idle = 0;
       this.cursor++;
+    }
+  }
+
+  private pumpByPriority(priority: (req: UploadRequest) => number): void {
+    for (;;) {
+      let best: { q: { target: UploadTarget; reqs: UploadRequest[] }; i: number; p: number } | null = null;
+      for (const key of this.order) {
+        const q = this.queues.get(key);
+        if (!q || !q.target.writable()) continue;
+        for (let i = 0; i < q.reqs.length; i++) {
+          const r = q.reqs[i];
+          if (!r) continue;
+          const p = priority(r);
+          if (!best || p < best.p) best = { q, i, p };
+        }
+      }
+      if (!best) return;
+      const req = best.q.reqs[best.i];
+      if (!req) return;
+      const now = this.deps.clock.now();
+      if (!this.deps.bucket.take(req.length, now)) {
+        const wait = Math.max(1, this.deps.bucket.waitMs(req.length, now));
+        this.timer = this.deps.clock.setTimeout(() => {
+          this.timer = null;
+          this.pump();
+        }, wait);
+        return;
+      }
+      best.q.reqs.splice(best.i, 1);
+      const block = this.deps.block(req);
+      if (block) {
+        best.q.target.send(req, block);
+        this.uploaded += block.length;
+      }
     }
   }
 
