@@ -5,7 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { Clock } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { ClientError } from '../core/errors.js';
 import { DEFAULTS } from '../core/config.js';
 import { ed25519PrivateKey, ed25519PublicKey, rawPublicKey } from '../core/piece.js';
 import type { ProgramMetadata } from '../core/types.js';
@@ -83,9 +84,16 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
       sourceTier: options.tier ?? 1,
       log: options.log,
     });
-    const port = await swarm.listen(options.peerPort ?? 0, options.host ?? '127.0.0.1');
-    const tracker = new TrackerClient({ wsUrl: md.tracker.ws, infoHash: md.info_hash, peerId: swarm.peerIdHex, port, token: () => session.token, clock, numwant: 0 });
+    // The input first: an unreadable file or a missing ffmpeg fails before anything listens.
     const ingest = openIngest(options.input, options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
+    let port: number;
+    try {
+      port = await swarm.listen(options.peerPort ?? 0, options.host ?? '127.0.0.1');
+    } catch (err) {
+      await ingest.stop();
+      throw err;
+    }
+    const tracker = new TrackerClient({ wsUrl: md.tracker.ws, infoHash: md.info_hash, peerId: swarm.peerIdHex, port, token: () => session.token, clock, numwant: 0 });
     const source = new LiveSource({
       ingest,
       packetsPerPiece: md.packets_per_piece,
@@ -95,7 +103,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     });
     const b = new Broadcaster(md, swarm, source, tracker, session);
     source.on('piece', (piece) => swarm.addLocalPiece(piece));
-    source.on('error', (err) => b.emit('error', err));
+    source.on('error', (err) => b.fail(err));
     source.on('end', () => b.emit('end'));
     try {
       await tracker.start();
@@ -105,20 +113,42 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
       throw err;
     }
     tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
+    // The operator ended the source's session (kicked the admin session): leave like a viewer would.
+    tracker.on('disconnect', ({ id, reason }) => {
+      swarm.leaveAll(reason);
+      void tracker.stopped(id).finally(() => b.fail(new ClientError('session_ended', `broadcast ended by the operator: ${reason}`)));
+    });
     tracker.on('lost', (err) => {
       options.log?.(`tracker channel lost (${err.message}); reconnecting`);
-      const retry = (): void => {
-        tracker.start().catch(() => clock.setTimeout(retry, 2_000));
-      };
-      clock.setTimeout(retry, 1_000);
+      b.scheduleReconnect(clock, 1_000);
     });
-    session.on('ended', (err) => b.emit('error', err));
+    session.on('ended', (err) => b.fail(err));
     session.start();
     source.start();
     return b;
   }
 
+  private reconnectTimer: TimerHandle | null = null;
+  private stopped = false;
+
+  /** One reconnect loop at a time. */
+  scheduleReconnect(clock: Clock, ms: number): void {
+    if (this.stopped || this.reconnectTimer) return;
+    this.reconnectTimer = clock.setTimeout(() => {
+      this.reconnectTimer = null;
+      this.tracker.start().catch(() => this.scheduleReconnect(clock, 2_000));
+    }, ms);
+  }
+
+  /** Reports a fatal error to whoever listens; with no listener it is only logged, never thrown. */
+  fail(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else process.stderr.write(`broadcaster: ${err.message}\n`);
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.reconnectTimer?.cancel();
     this.session.stop();
     await this.source.stop();
     this.swarm.leaveAll('broadcast ended');

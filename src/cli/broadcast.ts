@@ -4,7 +4,7 @@ import { Broadcaster } from '../broadcast/source-peer.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { DEFAULTS } from '../core/config.js';
 import { EXIT } from './exit-codes.js';
-import { exitOnError, fail, intOption, onSignals, rateOption, requireEnv } from './common.js';
+import { envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption, requireEnv } from './common.js';
 
 interface BroadcastFlags {
   control: string;
@@ -21,7 +21,7 @@ export function registerBroadcastCommand(program: Command): void {
   program
     .command('broadcast')
     .description('feed a live program into its swarm (the source)')
-    .requiredOption('--control <url>', 'control server URL', process.env['GATECAST_CONTROL'])
+    .requiredOption('--control <url>', 'control server URL (env GATECAST_CONTROL)', urlOption, envUrl('GATECAST_CONTROL'))
     .requiredOption('--program <id>', 'program id')
     .option('--input <file>', "MPEG-TS file (paced at its bitrate, looped), or '-' for stdin")
     .option('--test-pattern', "ffmpeg's test video and tone (H.264/AAC)")

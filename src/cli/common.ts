@@ -23,6 +23,17 @@ export function rateOption(value: string): number | null {
   }
 }
 
+/** An http(s) URL, without a trailing slash. */
+export function urlOption(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new InvalidArgumentError('expected an http(s) URL');
+  }
+  return value.replace(/\/+$/, '');
+}
+
 export function intOption(min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
@@ -50,4 +61,15 @@ export function requireEnv(name: string, why: string): string {
   const v = process.env[name];
   if (!v) fail(`${name} is not set: ${why}`, EXIT.usage);
   return v;
+}
+
+/** A URL from the environment, checked like the flag it stands in for (a bad one is a usage error). */
+export function envUrl(name: string): string | undefined {
+  const v = process.env[name];
+  if (!v) return undefined;
+  try {
+    return urlOption(v);
+  } catch {
+    fail(`${name} is not an http(s) URL: ${v}`, EXIT.usage);
+  }
 }

@@ -2,7 +2,8 @@
  * `gatecast control`: runs the control server on a SQLite file. Wiring only:
  * flags and environment → store → createControlServer → listen → signals.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { intOption } from './common.js';
 import { DEFAULTS } from '../core/config.js';
 import { createControlServer, DEFAULT_DISCONNECT_RETRY_MS, DEFAULT_EXPIRY_CHECK_MS } from '../control/index.js';
 import { systemClock } from '../protocol/system-clock.js';
@@ -17,13 +18,6 @@ interface ControlFlags {
   expiryCheck?: number;
 }
 
-function intOption(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
-    return n;
-  };
-}
 
 export function registerControlCommand(program: Command): void {
   program
@@ -47,7 +41,12 @@ export function registerControlCommand(program: Command): void {
         cmd.error('error: GATECAST_ADMIN_PASSWORD is not set: it is the password of the control server\'s "admin" user', { exitCode: 2 });
       }
       const trackerSecret = process.env['GATECAST_TRACKER_SECRET'] || adminPassword;
-      const store = new SqliteControlStore(flags.db);
+      let store: SqliteControlStore;
+      try {
+        store = new SqliteControlStore(flags.db);
+      } catch (err) {
+        cmd.error(`error: cannot open the database ${flags.db}: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
+      }
       let server: Awaited<ReturnType<typeof createControlServer>>;
       let url: string;
       try {

@@ -106,6 +106,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     async broadcast(program, input, bopts = {}) {
       await ensureProgram(program, bopts.title);
       const b = await Broadcaster.start({ controlUrl, program, adminPassword, input, uploadRate: bopts.uploadRate ?? null, host });
+      b.on('error', (err) => process.stderr.write(`broadcaster of ${program}: ${err.message}\n`));
       broadcasters.push(b);
       return b;
     },

@@ -22,10 +22,12 @@ const program = new Command()
   .name('gatecast')
   .description('controllable peer-to-peer live streaming: paid live TV carried by its viewers')
   .version('0.1.0')
-  .showHelpAfterError()
+  .showHelpAfterError('(add --help for usage)')
   .exitOverride((err) => {
-    // commander's own usage errors: exit 2, like other Unix tools.
-    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+    // commander's own parse errors exit 2, like other Unix tools; a command's
+    // cmd.error(..., { exitCode }) keeps the code it chose.
+    const parseError = err.code.startsWith('commander.') && err.code !== 'commander.error';
+    process.exit(err.exitCode === 0 ? EXIT.ok : parseError ? EXIT.usage : err.exitCode);
   });
 
 const name = process.argv[2];

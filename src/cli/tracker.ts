@@ -2,29 +2,14 @@
  * `gatecast tracker`: runs a tracker bound to a control server. Wiring only:
  * flags and environment → store → createTracker → signals.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { envUrl, intOption, urlOption } from './common.js';
 import { pino } from 'pino';
 import { DEFAULTS } from '../core/config.js';
 import { MemorySwarmStore } from '../store/memory-swarm-store.js';
 import { CLIENT_RETRY_MS, createTracker } from '../tracker/create-tracker.js';
 
-function intOption(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    return n;
-  };
-}
 
-function urlOption(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
-  } catch {
-    throw new InvalidArgumentError('expected an http(s) URL');
-  }
-  return value.replace(/\/+$/, '');
-}
 
 interface TrackerFlags {
   port: number;
@@ -46,7 +31,7 @@ export function registerTrackerCommand(program: Command): void {
     .option('--heartbeat-timeout <ms>', `drop a client silent this long (default: the control server's, else ${DEFAULTS.heartbeatTimeoutMs})`, intOption(100, 3_600_000))
     .option('--client-retry <ms>', `resend a disconnect to its client, and revocations to peers, this often (default ${CLIENT_RETRY_MS})`, intOption(10, 60_000))
     .action(async (flags: TrackerFlags, cmd: Command) => {
-      const control = flags.control ?? (process.env['GATECAST_CONTROL'] ? urlOption(process.env['GATECAST_CONTROL']) : undefined);
+      const control = flags.control ?? envUrl('GATECAST_CONTROL');
       if (!control) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
       const secret = process.env['GATECAST_TRACKER_SECRET'] || process.env['GATECAST_ADMIN_PASSWORD'];
       if (!secret) {

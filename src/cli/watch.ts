@@ -5,7 +5,7 @@ import { createPlaybackServer } from '../peer/playback-server.js';
 import { fileSink, type PlaybackSink } from '../peer/playback-sinks.js';
 import { StatusLine, formatStatus } from '../peer/status-line.js';
 import { EXIT } from './exit-codes.js';
-import { exitOnError, fail, intOption, onSignals, rateOption } from './common.js';
+import { envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption } from './common.js';
 
 interface WatchFlags {
   control: string;
@@ -26,7 +26,7 @@ export function registerWatchCommand(program: Command): void {
     .command('watch')
     .description('watch a program: get admitted by the control server, join the swarm, play the live stream')
     .argument('<program>', 'program id')
-    .requiredOption('--control <url>', 'control server URL', process.env['GATECAST_CONTROL'])
+    .requiredOption('--control <url>', 'control server URL (env GATECAST_CONTROL)', urlOption, envUrl('GATECAST_CONTROL'))
     .requiredOption('--user <name>', 'your user name', process.env['GATECAST_USER'])
     .option('--password <pw>', 'your password (or env GATECAST_PASSWORD)')
     .option('-o, --output <file>', "also write the stream to FILE ('-' for stdout)")
@@ -65,6 +65,15 @@ async function watch(programId: string, flags: WatchFlags & { password: string }
       }),
     );
   }
+  // The playback port first: a taken --http-port fails before we are admitted anywhere.
+  let playUrl: string | null = null;
+  if (server) {
+    try {
+      playUrl = `${(await server.listen()).replace(/\/$/, '')}/stream.ts`;
+    } catch (err) {
+      fail(`cannot serve the playback URL on port ${flags.httpPort}: ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
+    }
+  }
   let viewer: Viewer;
   try {
     viewer = await Viewer.start({
@@ -88,7 +97,7 @@ async function watch(programId: string, flags: WatchFlags & { password: string }
   viewerRef = viewer;
   const md = viewer.admission.metadata;
   say(`admitted to "${md.title}" (${md.program}) as ${flags.user}, session ${viewer.sid}`);
-  if (server) say(`playback URL: ${(await server.listen()).replace(/\/$/, '')}/stream.ts  (open it in VLC, mpv or ffplay)`);
+  if (playUrl) say(`playback URL: ${playUrl}  (open it in VLC, mpv or ffplay)`);
   if (flags.output && flags.output !== '-') say(`writing the stream to ${flags.output}`);
   viewer.once('playing', () => say(`playing: first bytes after ${((Date.now() - viewer.startedAt) / 1000).toFixed(2)} s`));
 

@@ -146,6 +146,8 @@ export function createPlaybackServer(opts: PlaybackServerOptions = {}): Playback
         http.once('error', reject);
         http.listen(opts.port ?? 0, host, () => {
           http.off('error', reject);
+          // After start, a server error (EMFILE) is not worth a viewer's life.
+          http.on('error', () => undefined);
           const { port } = http.address() as AddressInfo;
           baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
           resolve(baseUrl);

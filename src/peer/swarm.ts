@@ -72,6 +72,8 @@ interface Peer {
   received: RateMeter;
   /** Pieces this peer is known to hold (so we don't send it a redundant have). */
   known: Set<number>;
+  /** Its socket is full: nothing more is queued to it until it drains (a peer that never reads costs us nothing). */
+  blocked: boolean;
 }
 
 export class Swarm extends EventEmitter<SwarmEvents> {
@@ -88,6 +90,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private server: net.Server | null = null;
   private ticker: TimerHandle | null = null;
   private chokeTimer: TimerHandle | null = null;
+  private readonly timers = new Set<TimerHandle>();
   private tierCursor = 0;
   private closed = false;
   readonly downMeter = new RateMeter();
@@ -184,7 +187,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.uploader.clear(p.key);
     for (const seq of this.downloads.dropPeer(p.key)) this.picker.requestFailed(seq, p.key);
     this.picker.peerGone(p.key);
-    this.opts.clock.setTimeout(() => p.conn.close('session revoked'), this.opts.revokeGraceMs ?? 1_000);
+    this.later(() => p.conn.close('session revoked'), this.opts.revokeGraceMs ?? 1_000);
   }
 
   /** Step C: tell every connected peer we are about to go. */
@@ -192,8 +195,19 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const p of this.peers.values()) p.conn.leaving(reason);
   }
 
+  /** A one-shot timer that close() cancels. */
+  private later(fn: () => void, ms: number): void {
+    const handle = this.opts.clock.setTimeout(() => {
+      this.timers.delete(handle);
+      fn();
+    }, ms);
+    this.timers.add(handle);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
     this.ticker?.cancel();
     this.chokeTimer?.cancel();
     this.uploader.stop();
@@ -245,7 +259,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       existing.conn.close('duplicate connection');
       this.forget(existing);
     }
-    const peer: Peer = { key: remote.sid, conn, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new Set() };
+    const peer: Peer = { key: remote.sid, conn, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new Set(), blocked: false };
     this.peers.set(remote.sid, peer);
     this.picker.setSource(peer.key, peer.isSource);
     this.emit('peer', remote);
@@ -271,7 +285,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     conn.on('cancel', (req) => this.uploader.cancel(peer.key, req));
     conn.on('piece', ({ seq, begin, block }) => this.onBlock(peer, seq, begin, block));
     conn.on('leaving', (reason) => this.emit('leaving', { sid: peer.sid, reason }));
-    conn.on('drain', () => this.uploader.pump());
+    conn.on('drain', () => {
+      peer.blocked = false;
+      this.uploader.pump();
+    });
 
     const { base, bits } = this.window.toWindow();
     conn.sendWindow(base, bits);
@@ -307,10 +324,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.uploader.enqueue(
       {
         key: peer.key,
-        writable: () => !peer.conn.closed,
+        writable: () => !peer.conn.closed && !peer.blocked,
         send: (r, block) => {
           this.upMeter.add(block.length, this.opts.clock.now());
-          return peer.conn.sendPiece(r.seq, r.begin, block);
+          const ok = peer.conn.sendPiece(r.seq, r.begin, block);
+          if (!ok) peer.blocked = true;
+          return ok;
         },
       },
       req,
@@ -366,7 +385,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       for (const p of viewers) if (first.has(p.key)) p.conn.have(seq);
       const rest = viewers.filter((p) => !first.has(p.key));
       if (rest.length === 0) return;
-      this.opts.clock.setTimeout(() => {
+      this.later(() => {
         for (const p of rest) if (!p.conn.closed && !p.known.has(seq)) p.conn.have(seq);
       }, this.opts.sourceHaveDelayMs ?? 1_000);
       return;

@@ -49,6 +49,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   private heartbeat: TimerHandle | null = null;
   private readonly pending = new Map<string, PendingReply>();
   private closing = false;
+  private connecting: Promise<void> | null = null;
   private lastToken = '';
   private readonly replyTimeoutMs: number;
   /** Pushes already handled, so a retried push is acknowledged but acted on once. */
@@ -123,17 +124,29 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   }
 
   private connect(): Promise<void> {
-    return new Promise((resolve, reject) => {
+    if (this.connecting) return this.connecting;
+    this.connecting = new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(this.opts.wsUrl, { handshakeTimeout: this.replyTimeoutMs });
       this.ws = ws;
-      ws.once('open', () => resolve());
-      ws.once('error', (err) => reject(new InternalError(`cannot reach tracker at ${this.opts.wsUrl}: ${err.message}`)));
+      let opened = false;
+      ws.once('open', () => {
+        opened = true;
+        resolve();
+      });
+      // Kept for the socket's whole life: a second 'error' with no listener would throw.
+      ws.on('error', (err) => {
+        if (!opened) reject(new InternalError(`cannot reach tracker at ${this.opts.wsUrl}: ${err.message}`));
+      });
       ws.on('message', (data, isBinary) => this.onMessage(isBinary ? data : data.toString()));
       ws.on('close', () => {
-        this.stopHeartbeat();
-        if (!this.closing) this.emit('lost', new InternalError('tracker channel closed by the tracker'));
+        if (this.ws === ws) this.stopHeartbeat();
+        // A connection that never opened was already reported by the rejected start().
+        if (opened && !this.closing && this.ws === ws) this.emit('lost', new InternalError('tracker channel closed by the tracker'));
       });
+    }).finally(() => {
+      this.connecting = null;
     });
+    return this.connecting;
   }
 
   private onMessage(data: unknown): void {
@@ -157,6 +170,8 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
           this.pending.delete(msg.id);
           p?.timer.cancel();
           p?.reject(toClientError(msg.code, msg.message));
+        } else {
+          this.emit('warning', toClientError(msg.code, msg.message));
         }
         return;
       case 'disconnect':

@@ -80,6 +80,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
   private buffer: PlaybackBuffer | null = null;
   private tick: TimerHandle | null = null;
   private reannounce: TimerHandle | null = null;
+  private reconnectTimer: TimerHandle | null = null;
   private ended = false;
   private readonly latencies: number[] = [];
   readonly playerClock: PlayerClock;
@@ -204,14 +205,14 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     tracker.on('peers', (peers) => swarm.connect(peers));
     tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
     // Step C: tell peers, answer the tracker, stop heartbeats, exit.
-    tracker.on('disconnect', ({ id, reason }) => void this.finish({ kind: 'kicked', reason }, id));
+    tracker.on('disconnect', ({ id, reason }) => this.end({ kind: 'kicked', reason }, id));
     tracker.on('warning', (err) => opts.log?.(`tracker: ${err.message}`));
     tracker.on('lost', (err) => {
       opts.log?.(`tracker channel lost (${err.message}); reconnecting`);
-      this.opts.clock.setTimeout(() => void this.reconnect(), 1_000);
+      this.scheduleReconnect(1_000);
     });
     session.on('renewed', () => undefined);
-    session.on('ended', (err) => void this.finish({ kind: 'session_ended', reason: err.message }, undefined));
+    session.on('ended', (err) => this.end({ kind: 'session_ended', reason: err.message }, undefined));
     session.on('warning', (err) => opts.log?.(`token renewal failed, retrying: ${err.message}`));
     this.tick = opts.clock.setInterval(() => this.drain(), 50);
     this.reannounce = opts.clock.setInterval(() => {
@@ -221,18 +222,31 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     }, 3_000);
   }
 
+  /** One reconnect loop at a time, however many times the channel is reported lost. */
+  private scheduleReconnect(ms: number): void {
+    if (this.ended || this.reconnectTimer) return;
+    this.reconnectTimer = this.opts.clock.setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.reconnect();
+    }, ms);
+  }
+
   private async reconnect(): Promise<void> {
     if (this.ended) return;
     try {
       const peers = await this.tracker.start();
-      this.swarm.connect(peers);
+      if (!this.ended) this.swarm.connect(peers);
     } catch (err) {
       if (err instanceof ClientError) {
-        await this.finish({ kind: 'session_ended', reason: err.message }, undefined);
+        this.end({ kind: 'session_ended', reason: err.message }, undefined);
         return;
       }
-      this.opts.clock.setTimeout(() => void this.reconnect(), 2_000);
+      this.scheduleReconnect(2_000);
     }
+  }
+
+  private end(end: ViewerEnd, disconnectId: string | undefined): void {
+    this.finish(end, disconnectId).catch((err: unknown) => this.opts.log?.(`while ending: ${String(err)}`));
   }
 
   /** Picks where to start once the live edge is known, then feeds the player in order. */
@@ -274,6 +288,8 @@ export class Viewer extends EventEmitter<ViewerEvents> {
   private async finish(end: ViewerEnd, disconnectId: string | undefined): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.reconnectTimer?.cancel();
+    this.reconnectTimer = null;
     this.tick?.cancel();
     this.reannounce?.cancel();
     this.session.stop();

@@ -42,8 +42,8 @@ export const TrackerToClient = Type.Union([
   Type.Object({
     type: Type.Literal('peers'),
     id: Id,
-    interval_s: Type.Integer(),
-    heartbeat_s: Type.Number(),
+    interval_s: Type.Integer({ minimum: 1, maximum: 86_400 }),
+    heartbeat_s: Type.Number({ minimum: 0.1, maximum: 3_600 }),
     complete: Type.Integer(),
     incomplete: Type.Integer(),
     peers: Type.Array(ChannelPeer),

@@ -184,6 +184,8 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
           resolve();
         });
       });
+      // Accept errors (EMFILE under load) must not take the tracker down.
+      http.on('error', (err) => logger.error({ err }, 'tracker HTTP server error'));
       server = http;
       const { port } = http.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

@@ -33,6 +33,10 @@ export interface ChannelDeps {
   faults?: MessageFaults;
 }
 
+const KEEPALIVE_MS = 15_000;
+/** Channels bound to a session by an accepted announce (or answering a disconnect). */
+const bound = new WeakSet<WebSocket>();
+
 export function attachChannelServer(server: Server, deps: ChannelDeps): ChannelServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_JSON_FRAME });
   const maxBad = deps.maxBadFrames ?? MAX_BAD_FRAMES;
@@ -49,9 +53,36 @@ export function attachChannelServer(server: Server, deps: ChannelDeps): ChannelS
   };
   server.on('upgrade', onUpgrade);
 
+  // Dead TCP connections and channels that never announce must not pile up:
+  // every KEEPALIVE_MS each channel is pinged, and one that did not answer the
+  // last ping, or is still not bound to a session, is dropped.
+  const alive = new WeakMap<WebSocket, { pong: boolean; checks: number }>();
+  wss.on('connection', (ws) => {
+    alive.set(ws, { pong: true, checks: 0 });
+    ws.on('pong', () => {
+      const a = alive.get(ws);
+      if (a) a.pong = true;
+    });
+  });
+  const keepalive = setInterval(() => {
+    for (const ws of wss.clients) {
+      const a = alive.get(ws);
+      if (!a) continue;
+      a.checks++;
+      if (!a.pong || (a.checks >= 2 && !bound.has(ws))) {
+        ws.terminate();
+        continue;
+      }
+      a.pong = false;
+      ws.ping();
+    }
+  }, KEEPALIVE_MS);
+  keepalive.unref();
+
   return {
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(keepalive);
         server.off('upgrade', onUpgrade);
         for (const ws of wss.clients) ws.terminate();
         wss.close(() => resolve());
@@ -110,6 +141,7 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, maxBad: numb
           channelSid: sid,
         });
         sid = out.claims.sid;
+        bound.add(ws);
         channel.send({
           type: 'peers',
           id: msg.id,
