@@ -85,24 +85,31 @@ export class Uploader {
         this.cursor++;
         continue;
       }
-      const now = this.deps.clock.now();
-      if (!this.deps.bucket.take(req.length, now)) {
-        const wait = Math.max(1, this.deps.bucket.waitMs(req.length, now));
-        this.timer = this.deps.clock.setTimeout(() => {
-          this.timer = null;
-          this.pump();
-        }, wait);
-        return;
-      }
+      if (!this.takeOrWait(req.length)) return;
       q.reqs.shift();
-      const block = this.deps.block(req);
-      if (block) {
-        q.target.send(req, block);
-        this.uploaded += block.length;
-      }
+      this.sendNow(q.target, req);
       idle = 0;
       this.cursor++;
     }
+  }
+
+  /** Takes the bytes from the bucket, or arms the timer for when it will hold them. */
+  private takeOrWait(bytes: number): boolean {
+    const now = this.deps.clock.now();
+    if (this.deps.bucket.take(bytes, now)) return true;
+    const wait = Math.max(1, this.deps.bucket.waitMs(bytes, now));
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = null;
+      this.pump();
+    }, wait);
+    return false;
+  }
+
+  private sendNow(target: UploadTarget, req: UploadRequest): void {
+    const block = this.deps.block(req);
+    if (!block) return;
+    target.send(req, block);
+    this.uploaded += block.length;
   }
 
   private pumpByPriority(priority: (req: UploadRequest) => number): void {
@@ -121,21 +128,9 @@ export class Uploader {
       if (!best) return;
       const req = best.q.reqs[best.i];
       if (!req) return;
-      const now = this.deps.clock.now();
-      if (!this.deps.bucket.take(req.length, now)) {
-        const wait = Math.max(1, this.deps.bucket.waitMs(req.length, now));
-        this.timer = this.deps.clock.setTimeout(() => {
-          this.timer = null;
-          this.pump();
-        }, wait);
-        return;
-      }
+      if (!this.takeOrWait(req.length)) return;
       best.q.reqs.splice(best.i, 1);
-      const block = this.deps.block(req);
-      if (block) {
-        best.q.target.send(req, block);
-        this.uploaded += block.length;
-      }
+      this.sendNow(best.q.target, req);
     }
   }
 
