@@ -211,7 +211,6 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       opts.log?.(`tracker channel lost (${err.message}); reconnecting`);
       this.scheduleReconnect(1_000);
     });
-    session.on('renewed', () => undefined);
     session.on('ended', (err) => this.end({ kind: 'session_ended', reason: err.message }, undefined));
     session.on('warning', (err) => opts.log?.(`token renewal failed, retrying: ${err.message}`));
     this.tick = opts.clock.setInterval(() => this.drain(), 50);
