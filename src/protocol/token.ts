@@ -47,12 +47,33 @@ function isClaims(p: JWTPayload): p is JWTPayload & AccessClaims {
   );
 }
 
+/** Verified tokens remembered per verifier: a tracker sees the same token on every announce and heartbeat. */
+const MAX_CACHED = 10_000;
+
+function checkProgram(claims: AccessClaims, program: string | undefined): AccessClaims {
+  if (program !== undefined && claims.prg !== program) {
+    throw new ClientError('token_wrong_program', `access token is for another program`);
+  }
+  return claims;
+}
+
 /** `controlKey`: the control server's Ed25519 public key, raw 32 bytes as base64url (JWK x). */
 export async function createTokenVerifier(controlKey: string): Promise<TokenVerifier> {
   const key = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: controlKey }, 'EdDSA');
+  // Keyed by the whole token, signature included: a hit is the very bytes already verified.
+  // Expiry is still checked on every hit.
+  const verified = new Map<string, AccessClaims>();
   return {
     async verify(token, { program, nowMs }) {
       if (!token) throw new ClientError('token_missing', 'an access token is required');
+      const known = verified.get(token);
+      if (known) {
+        if (known.exp * 1000 <= nowMs) {
+          verified.delete(token);
+          throw new ClientError('token_expired', 'access token expired');
+        }
+        return checkProgram(known, program);
+      }
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, key, {
@@ -66,10 +87,7 @@ export async function createTokenVerifier(controlKey: string): Promise<TokenVeri
         throw new ClientError('token_invalid', 'access token is not valid');
       }
       if (!isClaims(payload)) throw new ClientError('token_invalid', 'access token lacks gatecast claims');
-      if (program !== undefined && payload.prg !== program) {
-        throw new ClientError('token_wrong_program', `access token is for another program`);
-      }
-      return {
+      const claims: AccessClaims = {
         sub: payload.sub,
         sid: payload.sid,
         prg: payload.prg,
@@ -78,6 +96,9 @@ export async function createTokenVerifier(controlKey: string): Promise<TokenVeri
         iat: payload.iat,
         exp: payload.exp,
       };
+      if (verified.size >= MAX_CACHED) verified.clear();
+      verified.set(token, claims);
+      return checkProgram(claims, program);
     },
   };
 }
