@@ -7,16 +7,14 @@ import { EventEmitter } from 'node:events';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
-import { DEFAULTS } from '../core/config.js';
-import { ed25519PrivateKey, ed25519PublicKey, rawPublicKey } from '../core/piece.js';
+import { ed25519PrivateKey, rawPublicKey } from '../core/piece.js';
 import type { ProgramMetadata } from '../core/types.js';
-import { renewToken, requestSource } from '../protocol/control-api.js';
-import { createTokenVerifier } from '../protocol/token.js';
+import { requestSource } from '../protocol/control-api.js';
 import { systemClock } from '../protocol/system-clock.js';
-import { ControlSession } from '../peer/control-session.js';
-import { TrackerClient } from '../peer/tracker-client.js';
-import { Swarm } from '../peer/swarm.js';
-import { pieceIntervalMs } from '../peer/viewer.js';
+import type { ControlSession } from '../peer/control-session.js';
+import type { TrackerClient } from '../peer/tracker-client.js';
+import type { Swarm } from '../peer/swarm.js';
+import { joinSwarm } from '../peer/join-swarm.js';
 import { openIngest, type IngestSpec } from './ingest.js';
 import { LiveSource } from './live-source.js';
 
@@ -58,42 +56,24 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     const admission = await requestSource(options.controlUrl, options.adminPassword, options.program, rawPublicKey(publicKey));
     const md = admission.metadata;
     const infoHash = Buffer.from(md.info_hash, 'hex');
-    const session = new ControlSession(admission.session, admission.token, admission.token_expires_at, {
-      clientKey: privateKey,
-      clock,
-      renew: (sid, ts, sig) => renewToken(options.controlUrl, sid, ts, sig),
-    });
-    const interval = pieceIntervalMs(md);
-    const swarm = new Swarm({
-      infoHash,
-      program: md.program,
-      peerId: Buffer.concat([Buffer.from('-GC0001S'), randomBytes(12)]),
-      sid: admission.session,
-      role: 'source',
-      token: () => session.token,
-      clientKey: privateKey,
-      verifier: await createTokenVerifier(md.control_key),
-      clock,
-      sourceKey: ed25519PublicKey(md.source_key),
-      pieceLength: md.piece_length,
-      pieceIntervalMs: () => interval,
-      windowCapacity: Math.ceil((DEFAULTS.windowS * 1000) / interval),
-      maxPeers: 200,
-      uploadSlots: 200,
-      uploadRate: options.uploadRate ?? null,
-      sourceTier: options.tier ?? 1,
-      log: options.log,
-    });
     // The input first: an unreadable file or a missing ffmpeg fails before anything listens.
     const ingest = openIngest(options.input, options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
-    let port: number;
-    try {
-      port = await swarm.listen(options.peerPort ?? 0, options.host ?? '127.0.0.1');
-    } catch (err) {
+    const joined = await joinSwarm({
+      controlUrl: options.controlUrl,
+      admission,
+      clientKey: privateKey,
+      role: 'source',
+      peerId: Buffer.concat([Buffer.from('-GC0001S'), randomBytes(12)]),
+      clock,
+      host: options.host ?? '127.0.0.1',
+      peerPort: options.peerPort ?? 0,
+      numwant: 0,
+      swarm: { maxPeers: 200, uploadSlots: 200, uploadRate: options.uploadRate ?? null, sourceTier: options.tier ?? 1, log: options.log },
+    }).catch(async (err: unknown) => {
       await ingest.stop();
       throw err;
-    }
-    const tracker = new TrackerClient({ wsUrl: md.tracker.ws, infoHash: md.info_hash, peerId: swarm.peerIdHex, port, token: () => session.token, clock, numwant: 0 });
+    });
+    const { session, swarm, tracker } = joined;
     const source = new LiveSource({
       ingest,
       packetsPerPiece: md.packets_per_piece,

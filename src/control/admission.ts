@@ -3,15 +3,14 @@
  * customer database, checks the subscription, opens a session and signs the
  * access token bound to it. HTTP-free, so routes only parse and answer.
  */
-import { createHash } from 'node:crypto';
-import { randomBytes, verify } from 'node:crypto';
+import { createHash, randomBytes, verify } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import { ed25519PublicKey } from '../core/piece.js';
 import type { ControlStore } from '../core/ports.js';
 import type { TokenRole } from '../core/token.js';
 import type { AdmissionResult, Program, SessionRecord, Subscription, User } from '../core/types.js';
-import type { RenewResult, SourceAdmission } from '../protocol/control-api.js';
+import { renewMessage, type RenewResult, type SourceAdmission } from '../protocol/control-api.js';
 import { signAccessToken } from '../protocol/token.js';
 import { buildMetadata } from './metadata.js';
 import { DUMMY_HASH, verifyPassword } from './passwords.js';
@@ -31,10 +30,6 @@ export interface AdmissionDeps {
 
 export function isSubscriptionActive(sub: Subscription | undefined, now: number): boolean {
   return sub !== undefined && (sub.until === null || sub.until > now);
-}
-
-export function renewMessage(sid: string, ts: number): Buffer {
-  return Buffer.from(`gatecast-renew:${sid}:${ts}`, 'utf8');
 }
 
 function checkClientKey(clientKey: string): void {

@@ -3,7 +3,6 @@ export const DEFAULTS = {
   tokenTtlS: 300,
   /** Renew when this share of the token's life has passed. */
   tokenRenewAt: 0.5,
-  heartbeatIntervalMs: 2_000,
   /** A client with no heartbeat for this long is considered gone (step D). */
   heartbeatTimeoutMs: 8_000,
   announceIntervalS: 30,

@@ -44,6 +44,11 @@ const STATUS: Record<ClientErrorCode, number> = {
   proof_invalid: 401,
 };
 
+/** True for a code this version knows (e.g. one read off the wire). */
+export function isClientErrorCode(code: string): code is ClientErrorCode {
+  return Object.hasOwn(STATUS, code);
+}
+
 export class ClientError extends Error {
   override readonly name = 'ClientError';
   readonly status: number;

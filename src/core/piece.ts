@@ -14,6 +14,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ProtocolError } from './errors.js';
 import { TS_PACKET } from './config.js';
+import type { ProgramMetadata } from './types.js';
 
 export const PIECE_HEADER = 88;
 export const NO_RAP = 0xffffffff;
@@ -31,6 +32,11 @@ export interface LivePiece {
 
 export function pieceLength(packetsPerPiece: number): number {
   return PIECE_HEADER + packetsPerPiece * TS_PACKET;
+}
+
+/** Milliseconds of stream one piece holds at the program's nominal bitrate. */
+export function pieceIntervalMs(md: Pick<ProgramMetadata, 'packets_per_piece' | 'bitrate_bps'>): number {
+  return (md.packets_per_piece * TS_PACKET * 8 * 1000) / md.bitrate_bps;
 }
 
 function signedPart(infoHash: Buffer, header: Buffer, payload: Buffer): Buffer {

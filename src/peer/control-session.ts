@@ -9,6 +9,7 @@ import { sign, type KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import { DEFAULTS } from '../core/config.js';
+import { renewMessage } from '../protocol/control-api.js';
 
 export type RenewFn = (sid: string, ts: number, sig: string) => Promise<{ token: string; token_expires_at: number }>;
 
@@ -21,7 +22,7 @@ export interface ControlSessionEvents {
 }
 
 export function renewProof(clientKey: KeyObject, sid: string, ts: number): string {
-  return sign(null, Buffer.from(`gatecast-renew:${sid}:${ts}`), clientKey).toString('base64url');
+  return sign(null, renewMessage(sid, ts), clientKey).toString('base64url');
 }
 
 export class ControlSession extends EventEmitter<ControlSessionEvents> {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { MessageFaults } from '../core/faults.js';
-import { ClientError, InternalError, ProtocolError, type ClientErrorCode } from '../core/errors.js';
+import { ClientError, InternalError, ProtocolError, isClientErrorCode } from '../core/errors.js';
 import { clientToTracker, trackerToClient, type ChannelPeer, type ClientToTracker, type TrackerToClient } from '../protocol/tracker-channel.js';
 
 export interface TrackerClientOptions {
@@ -241,17 +241,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   }
 }
 
-const KNOWN_CODES = new Set<string>([
-  'token_missing',
-  'token_invalid',
-  'token_expired',
-  'token_wrong_program',
-  'token_revoked',
-  'invalid_request',
-  'forbidden',
-]);
 
 function toClientError(code: string, message: string): ClientError {
-  const c = (KNOWN_CODES.has(code) ? code : 'forbidden') as ClientErrorCode;
-  return new ClientError(c, `tracker refused: ${message}`);
+  return new ClientError(isClientErrorCode(code) ? code : 'forbidden', `tracker refused: ${message}`);
 }

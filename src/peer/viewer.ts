@@ -8,15 +8,15 @@ import { EventEmitter } from 'node:events';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
-import { DEFAULTS, TS_PACKET } from '../core/config.js';
-import { ed25519PublicKey, rawPublicKey } from '../core/piece.js';
-import type { AdmissionResult, ProgramMetadata } from '../core/types.js';
-import { renewToken, requestProgram } from '../protocol/control-api.js';
-import { createTokenVerifier } from '../protocol/token.js';
+import { DEFAULTS } from '../core/config.js';
+import { pieceIntervalMs, rawPublicKey } from '../core/piece.js';
+import type { AdmissionResult } from '../core/types.js';
+import { requestProgram } from '../protocol/control-api.js';
 import { systemClock } from '../protocol/system-clock.js';
-import { ControlSession } from './control-session.js';
-import { TrackerClient } from './tracker-client.js';
-import { Swarm } from './swarm.js';
+import type { ControlSession } from './control-session.js';
+import type { TrackerClient } from './tracker-client.js';
+import type { Swarm } from './swarm.js';
+import { joinSwarm } from './join-swarm.js';
 import { PlaybackBuffer } from './playback-buffer.js';
 import { PlayerClock } from './player-clock.js';
 import type { PlaybackSink } from './playback-sinks.js';
@@ -71,11 +71,6 @@ export interface ViewerStats {
   latencyMs: number[];
 }
 
-/** ms of stream one piece holds at the program's bitrate. */
-export function pieceIntervalMs(md: ProgramMetadata): number {
-  return (md.packets_per_piece * TS_PACKET * 8 * 1000) / md.bitrate_bps;
-}
-
 export class Viewer extends EventEmitter<ViewerEvents> {
   private buffer: PlaybackBuffer | null = null;
   private tick: TimerHandle | null = null;
@@ -109,43 +104,25 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       password: opts.password,
       clientKey: rawPublicKey(publicKey),
     });
-    // c: what the metadata tells us to join the swarm.
-    const md = admission.metadata;
-    const session = new ControlSession(admission.session, admission.token, admission.token_expires_at, {
-      clientKey: privateKey,
-      clock: opts.clock,
-      renew: (sid, ts, sig) => renewToken(opts.controlUrl, sid, ts, sig),
-    });
-    const interval = pieceIntervalMs(md);
+    // c: what the metadata tells us to join the swarm. Deadlines follow the player's
+    // measured piece interval once it plays.
     let playerClock: PlayerClock | null = null;
-    const swarm = new Swarm({
-      infoHash: Buffer.from(md.info_hash, 'hex'),
-      program: md.program,
-      peerId: peerId(),
-      sid: admission.session,
-      role: 'viewer',
-      token: () => session.token,
+    const { session, swarm, tracker } = await joinSwarm({
+      controlUrl: opts.controlUrl,
+      admission,
       clientKey: privateKey,
-      verifier: await createTokenVerifier(md.control_key),
+      role: 'viewer',
+      peerId: peerId(),
       clock: opts.clock,
-      sourceKey: ed25519PublicKey(md.source_key),
-      pieceLength: md.piece_length,
-      pieceIntervalMs: () => playerClock?.intervalMs ?? interval,
-      windowCapacity: Math.ceil((DEFAULTS.windowS * 1000) / interval),
-      maxPeers: opts.maxPeers ?? DEFAULTS.maxPeers,
-      uploadSlots: opts.uploadSlots ?? DEFAULTS.uploadSlots,
-      uploadRate: opts.uploadRate ?? null,
-      log: opts.log,
-    });
-    const host = opts.host ?? '127.0.0.1';
-    const port = await swarm.listen(opts.peerPort ?? 0, host);
-    const tracker = new TrackerClient({
-      wsUrl: md.tracker.ws,
-      infoHash: md.info_hash,
-      peerId: swarm.peerIdHex,
-      port,
-      token: () => session.token,
-      clock: opts.clock,
+      host: opts.host ?? '127.0.0.1',
+      peerPort: opts.peerPort ?? 0,
+      pieceIntervalMs: () => playerClock?.intervalMs ?? pieceIntervalMs(admission.metadata),
+      swarm: {
+        maxPeers: opts.maxPeers ?? DEFAULTS.maxPeers,
+        uploadSlots: opts.uploadSlots ?? DEFAULTS.uploadSlots,
+        uploadRate: opts.uploadRate ?? null,
+        log: opts.log,
+      },
     });
     const viewer = new Viewer(admission, swarm, tracker, session, opts, startedAt);
     playerClock = viewer.playerClock;
@@ -171,13 +148,12 @@ export class Viewer extends EventEmitter<ViewerEvents> {
   stats(): ViewerStats {
     const now = this.opts.clock.now();
     const b = this.buffer;
-    const interval = pieceIntervalMs(this.admission.metadata);
     return {
       session: this.sid,
       peers: this.swarm.peerCount,
       downBps: this.swarm.downMeter.rate(now) * 8,
       upBps: this.swarm.upMeter.rate(now) * 8,
-      bufferS: b ? (b.buffered * interval) / 1000 : 0,
+      bufferS: b ? (b.buffered * this.playerClock.intervalMs) / 1000 : 0,
       bytesFromSource: this.swarm.bytesFromSource,
       bytesFromPeers: this.swarm.bytesFromPeers,
       uploaded: this.swarm.uploaded,

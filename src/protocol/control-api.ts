@@ -6,7 +6,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ClientError, InternalError, type ClientErrorCode } from '../core/errors.js';
+import { ClientError, InternalError, isClientErrorCode } from '../core/errors.js';
 import type { AdmissionResult, ProgramMetadata } from '../core/types.js';
 
 /** Raw 32-byte Ed25519 public key, base64url without padding. */
@@ -30,6 +30,11 @@ export const RenewBody = Type.Object(
   { additionalProperties: false },
 );
 export type RenewBody = Static<typeof RenewBody>;
+
+/** The bytes a renewal's `sig` signs: what the client proves with its session key. */
+export function renewMessage(sid: string, ts: number): Buffer {
+  return Buffer.from(`gatecast-renew:${sid}:${ts}`, 'utf8');
+}
 
 export const SourceRequestBody = Type.Object({ client_key: Ed25519KeySchema }, { additionalProperties: false });
 
@@ -74,30 +79,6 @@ const _admissionMatches: Same<Static<typeof AdmissionResultSchema>, AdmissionRes
 void _metadataMatches;
 void _admissionMatches;
 
-const KNOWN_CODES = {
-  invalid_credentials: true,
-  not_subscribed: true,
-  unknown_program: true,
-  unknown_user: true,
-  unknown_session: true,
-  session_ended: true,
-  invalid_request: true,
-  unauthorized: true,
-  forbidden: true,
-  conflict: true,
-  not_found: true,
-  no_tracker: true,
-  token_missing: true,
-  token_invalid: true,
-  token_expired: true,
-  token_wrong_program: true,
-  token_revoked: true,
-  proof_invalid: true,
-} satisfies Record<ClientErrorCode, true>;
-
-function isClientErrorCode(code: string): code is ClientErrorCode {
-  return Object.hasOwn(KNOWN_CODES, code);
-}
 
 const checkError = TypeCompiler.Compile(ErrorBodySchema);
 const DEFAULT_TIMEOUT_MS = 10_000;

@@ -1,0 +1,77 @@
+/**
+ * What a viewer and the source do alike once admitted: keep the session's
+ * token renewed, open the swarm on a listening port, and prepare the tracker
+ * channel that will announce it (the caller starts it).
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
+import { ed25519PublicKey, pieceIntervalMs } from '../core/piece.js';
+import type { TokenRole } from '../core/token.js';
+import type { AdmissionResult } from '../core/types.js';
+import { renewToken } from '../protocol/control-api.js';
+import { createTokenVerifier } from '../protocol/token.js';
+import { ControlSession } from './control-session.js';
+import { Swarm, type SwarmOptions } from './swarm.js';
+import { TrackerClient } from './tracker-client.js';
+
+export interface JoinOptions {
+  controlUrl: string;
+  admission: AdmissionResult;
+  /** The session's client key (private): signs peer proofs and renewals. */
+  clientKey: KeyObject;
+  role: TokenRole;
+  peerId: Buffer;
+  clock: Clock;
+  host: string;
+  peerPort: number;
+  /** Defaults to the metadata's nominal interval. */
+  pieceIntervalMs?: () => number;
+  /** How many peers to ask the tracker for (the source asks for none). */
+  numwant?: number;
+  swarm: Pick<SwarmOptions, 'maxPeers' | 'uploadSlots' | 'uploadRate' | 'sourceTier' | 'log'>;
+}
+
+export interface JoinedSwarm {
+  session: ControlSession;
+  swarm: Swarm;
+  tracker: TrackerClient;
+}
+
+export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
+  const { admission, clock } = opts;
+  const md = admission.metadata;
+  const session = new ControlSession(admission.session, admission.token, admission.token_expires_at, {
+    clientKey: opts.clientKey,
+    clock,
+    renew: (sid, ts, sig) => renewToken(opts.controlUrl, sid, ts, sig),
+  });
+  const nominal = pieceIntervalMs(md);
+  const swarm = new Swarm({
+    ...opts.swarm,
+    infoHash: Buffer.from(md.info_hash, 'hex'),
+    program: md.program,
+    peerId: opts.peerId,
+    sid: admission.session,
+    role: opts.role,
+    token: () => session.token,
+    clientKey: opts.clientKey,
+    verifier: await createTokenVerifier(md.control_key),
+    clock,
+    sourceKey: ed25519PublicKey(md.source_key),
+    pieceLength: md.piece_length,
+    pieceIntervalMs: opts.pieceIntervalMs ?? (() => nominal),
+    windowCapacity: Math.ceil((DEFAULTS.windowS * 1000) / nominal),
+  });
+  const port = await swarm.listen(opts.peerPort, opts.host);
+  const tracker = new TrackerClient({
+    wsUrl: md.tracker.ws,
+    infoHash: md.info_hash,
+    peerId: swarm.peerIdHex,
+    port,
+    token: () => session.token,
+    clock,
+    ...(opts.numwant === undefined ? {} : { numwant: opts.numwant }),
+  });
+  return { session, swarm, tracker };
+}
