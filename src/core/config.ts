@@ -15,7 +15,7 @@ export const DEFAULTS = {
   /** Maximum peer connections a viewer keeps. */
   maxPeers: 24,
   /** Upload slots (unchoked peers) a viewer keeps. */
-  uploadSlots: 8,
+  uploadSlots: 16,
   linkRetryMs: 1_000,
   controlLinkPath: '/v1/tracker/link',
 } as const;

@@ -41,6 +41,13 @@ export interface PickOptions {
   pieceIntervalMs: number;
 }
 
+export interface AssignPeer {
+  key: string;
+  /** Requests this peer may have outstanding at once, counting those already sent. */
+  maxInFlight: number;
+  isSource: boolean;
+}
+
 export interface RequestRef {
   seq: number;
   peerKey: string;
@@ -56,6 +63,12 @@ const DEFAULT_OPTIONS: Required<PiecePickerOptions> = {
   maxLookahead: 1_024,
   maxLeap: 4_096,
 };
+
+interface OpenPeer extends AssignPeer {
+  state: PeerState;
+  /** Our requests outstanding there, counting those assigned in this pass. */
+  load: number;
+}
 
 interface PeerState {
   pieces: Set<number>;
@@ -77,6 +90,8 @@ export class PiecePicker {
   private readonly failed = new Map<number, Set<string>>();
   private readonly ours = new Set<number>();
   private playheadSeq: number | null = null;
+  /** Turns ties between equally loaded peers into a rotation. */
+  private rotation = 0;
   private edge: number | null = null;
 
   constructor(options: PiecePickerOptions = {}) {
@@ -239,35 +254,71 @@ export class PiecePicker {
     return false;
   }
 
-  /** The seqs to request from this peer now, best first; call requested() for each one sent. */
+  /** The seqs to request from this one peer now, best first; call requested() for each one sent. */
   pick(peerKey: string, opts: PickOptions): number[] {
-    const peer = this.peers.get(peerKey);
+    return this.assign([{ key: peerKey, maxInFlight: opts.maxInFlight, isSource: opts.isSource }], opts).map((r) => r.seq);
+  }
+
+  /**
+   * Which piece to ask which peer for now, over all the peers that unchoke
+   * us, best piece first; call requested() for each one sent. Each wanted
+   * piece goes to the least loaded peer that has it (fewest of our requests
+   * outstanding there; ties rotate), so requests spread over every holder
+   * instead of queueing at whichever peer was connected first. A viewer is
+   * preferred to the source.
+   */
+  assign(peers: readonly AssignPeer[], opts: { nowMs: number; pieceIntervalMs: number }): RequestRef[] {
     const from = this.playheadSeq;
-    if (!peer || from === null || this.edge === null) return [];
-    if (opts.isSource) this.setSource(peerKey, true);
-    const budget = opts.maxInFlight - peer.inFlight.size;
-    if (budget <= 0) return [];
+    if (from === null || this.edge === null) return [];
+    const open: OpenPeer[] = [];
+    for (const p of peers) {
+      const state = this.peers.get(p.key);
+      if (!state) continue;
+      if (p.isSource) this.setSource(p.key, true);
+      if (state.inFlight.size >= p.maxInFlight) continue;
+      open.push({ key: p.key, maxInFlight: p.maxInFlight, isSource: p.isSource, state, load: state.inFlight.size });
+    }
+    if (open.length === 0) return [];
     const interval = Math.max(0, opts.pieceIntervalMs);
     const last = Math.min(this.edge, from + this.opts.maxLookahead);
-    const dueIn = (s: number): number => (s - from) * interval;
-
     const urgent: number[] = [];
     const rest: number[] = [];
-    for (const s of peer.pieces) {
-      if (s < from || s > last || this.ours.has(s) || peer.inFlight.has(s)) continue;
-      const due = dueIn(s);
-      const isUrgent = due < this.opts.urgencyHorizonMs;
-      if (opts.isSource && due >= this.opts.sourceUrgencyMs && (this.viewerAvail.get(s) ?? 0) > 0) continue;
-      if (this.failed.get(s)?.has(peerKey) && this.someoneElseHas(s, peerKey)) continue;
-      const askers = this.inFlight.get(s);
-      if (askers) {
-        if (!this.endgameAllows(askers, due, opts.nowMs)) continue;
-      }
-      (isUrgent ? urgent : rest).push(s);
+    for (let s = from; s <= last; s++) {
+      if (this.ours.has(s) || !this.avail.has(s)) continue;
+      ((s - from) * interval < this.opts.urgencyHorizonMs ? urgent : rest).push(s);
     }
-    urgent.sort((a, b) => a - b);
     rest.sort((a, b) => this.availability(a) - this.availability(b) || a - b);
-    return [...urgent, ...rest].slice(0, budget);
+
+    const out: RequestRef[] = [];
+    const tied: OpenPeer[] = [];
+    let budget = 0;
+    for (const p of open) budget += p.maxInFlight - p.load;
+    for (const s of urgent.concat(rest)) {
+      if (budget <= 0) break;
+      const due = (s - from) * interval;
+      const askers = this.inFlight.get(s);
+      if (askers && !this.endgameAllows(askers, due, opts.nowMs)) continue;
+      tied.length = 0;
+      let bestScore = Infinity;
+      for (const p of open) {
+        if (p.load >= p.maxInFlight || !p.state.pieces.has(s) || p.state.inFlight.has(s)) continue;
+        if (p.isSource && due >= this.opts.sourceUrgencyMs && (this.viewerAvail.get(s) ?? 0) > 0) continue;
+        if (this.failed.get(s)?.has(p.key) && this.someoneElseHas(s, p.key)) continue;
+        // The source is the last resort: any viewer beats it.
+        const score = p.load + (p.isSource ? 1_000 : 0);
+        if (score < bestScore) {
+          tied.length = 0;
+          bestScore = score;
+        }
+        if (score === bestScore) tied.push(p);
+      }
+      const best = tied[this.rotation++ % Math.max(1, tied.length)];
+      if (best === undefined) continue;
+      best.load++;
+      budget--;
+      out.push({ seq: s, peerKey: best.key });
+    }
+    return out;
   }
 
   private endgameAllows(askers: Map<string, number>, due: number, nowMs: number): boolean {

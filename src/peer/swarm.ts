@@ -13,7 +13,7 @@ import type { TokenVerifier } from '../protocol/token.js';
 import type { ChannelPeer } from '../protocol/tracker-channel.js';
 import { PeerConnection } from './peer-connection.js';
 import { LiveWindow } from './live-window.js';
-import { PiecePicker } from './piece-picker.js';
+import { PiecePicker, type AssignPeer } from './piece-picker.js';
 import { Choker } from './choker.js';
 import { TokenBucket } from './token-bucket.js';
 import { Uploader, type UploadRequest } from './uploader.js';
@@ -95,27 +95,47 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private closed = false;
   readonly downMeter = new RateMeter();
   readonly upMeter = new RateMeter();
-  /** Source: how many times each piece's first block went out (its copies in the swarm). */
+  /** How many times each piece's first block went out from us (our copies of it in the swarm). */
   private readonly sentCopies = new Map<number, number>();
+  /** Peer key → the piece whose first block we last sent it (its copy is in progress). */
+  private readonly sending = new Map<string, number>();
   bytesFromSource = 0;
   bytesFromPeers = 0;
 
   constructor(private readonly opts: SwarmOptions) {
     super();
     this.window = new LiveWindow(opts.windowCapacity);
-    this.picker = new PiecePicker({ sourceUrgencyMs: opts.sourceUrgencyMs ?? 400 });
+    // A fresh piece asked of a peer that has not delivered within 250 ms is asked of a
+    // second holder too (whichever answers first wins; the other gets a cancel).
+    this.picker = new PiecePicker({ sourceUrgencyMs: opts.sourceUrgencyMs ?? 400, endgameAfterMs: 250 });
     this.downloads = new Downloads(opts.pieceLength);
     this.uploader = new Uploader({
       bucket: new TokenBucket(opts.uploadRate, opts.uploadRate === null ? undefined : Math.max(opts.pieceLength, Math.floor(opts.uploadRate / 4))),
       clock: opts.clock,
-      block: (req) => {
+      block: (req, key) => {
         const piece = this.window.get(req.seq);
         if (!piece || req.begin + req.length > piece.bytes.length) return null;
-        if (req.begin === 0) this.sentCopies.set(req.seq, (this.sentCopies.get(req.seq) ?? 0) + 1);
+        if (req.begin === 0) {
+          this.sentCopies.set(req.seq, (this.sentCopies.get(req.seq) ?? 0) + 1);
+          this.sending.set(key, req.seq);
+        }
         return piece.bytes.subarray(req.begin, req.begin + req.length);
       },
-      ...(opts.role === 'source' ? { priority: (req: UploadRequest) => (this.sentCopies.get(req.seq) ?? 0) * 1e10 + req.seq } : {}),
+      priority: (req, key) => this.uploadPriority(req, key),
     });
+  }
+
+  /**
+   * Which queued block leaves next (lowest first). A piece already started to
+   * a peer is finished first, so the copy is whole and can be relayed at once
+   * (serving blocks round-robin would finish every copy late together). Then
+   * the piece we sent the fewest copies of, so every piece leaves once before
+   * any leaves twice and fresh pieces fan out; then the oldest, the nearest
+   * to someone's deadline.
+   */
+  private uploadPriority(req: UploadRequest, key: string): number {
+    if (req.begin > 0 && this.sending.get(key) === req.seq) return req.seq - Number.MAX_SAFE_INTEGER;
+    return (this.sentCopies.get(req.seq) ?? 0) * 1e10 + req.seq;
   }
 
   get peerIdHex(): string {
@@ -309,6 +329,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private forget(peer: Peer): void {
     this.peers.delete(peer.key);
+    this.sending.delete(peer.key);
     this.uploader.clear(peer.key);
     this.downloads.dropPeer(peer.key);
     this.picker.peerGone(peer.key);
@@ -366,6 +387,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     this.picker.received(seq, peer.key);
     if (!this.window.add(piece)) return;
+    this.sentCopies.delete(seq - this.opts.windowCapacity);
     this.emit('piece', piece, { fromSource: peer.isSource });
     this.announce(seq, peer.key);
     this.schedule();
@@ -400,7 +422,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    queueMicrotask(() => {
+    // Once per turn of the event loop, after every socket read of this turn:
+    // a burst of haves from many peers costs one pass of the picker, not one each.
+    setImmediate(() => {
       this.scheduled = false;
       this.requestPieces();
     });
@@ -421,20 +445,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private requestPieces(): void {
     if (this.opts.role === 'source' || this.picker.playhead === null) return;
     const now = this.opts.clock.now();
+    const open: AssignPeer[] = [];
     for (const peer of this.peers.values()) {
       if (peer.conn.remoteChoking || this.revoked.has(peer.sid)) continue;
-      const seqs = this.picker.pick(peer.key, {
-        nowMs: now,
-        // The source is everyone's last resort: one piece at a time from it keeps its queue short.
-        maxInFlight: peer.isSource ? 1 : (this.opts.maxInFlight ?? 4),
-        isSource: peer.isSource,
-        pieceIntervalMs: this.opts.pieceIntervalMs(),
-      });
-      for (const seq of seqs) {
-        this.picker.requested(seq, peer.key, now);
-        this.downloads.start(seq, peer.key);
-        for (const b of blocksOf(this.opts.pieceLength)) peer.conn.request(seq, b.begin, b.length);
-      }
+      // The source is everyone's last resort: one piece at a time from it keeps its queue short.
+      open.push({ key: peer.key, maxInFlight: peer.isSource ? 1 : (this.opts.maxInFlight ?? 3), isSource: peer.isSource });
+    }
+    for (const { seq, peerKey } of this.picker.assign(open, { nowMs: now, pieceIntervalMs: this.opts.pieceIntervalMs() })) {
+      const peer = this.peers.get(peerKey);
+      if (!peer) continue;
+      this.picker.requested(seq, peerKey, now);
+      this.downloads.start(seq, peerKey);
+      for (const b of blocksOf(this.opts.pieceLength)) peer.conn.request(seq, b.begin, b.length);
     }
   }
 

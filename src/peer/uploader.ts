@@ -31,7 +31,7 @@ export class Uploader {
       bucket: TokenBucket;
       clock: Clock;
       /** The block's bytes, or null if we no longer hold the piece. */
-      block: (req: UploadRequest) => Buffer | null;
+      block: (req: UploadRequest, key: string) => Buffer | null;
       /** Per-peer queue bound: a peer asking for more is misbehaving and loses the excess. */
       maxQueue?: number;
       /**
@@ -39,7 +39,7 @@ export class Uploader {
        * round-robin. The source uses the times a piece was already sent, so every new
        * piece leaves once before any piece leaves twice.
        */
-      priority?: (req: UploadRequest) => number;
+      priority?: (req: UploadRequest, key: string) => number;
     },
   ) {}
 
@@ -106,13 +106,13 @@ export class Uploader {
   }
 
   private sendNow(target: UploadTarget, req: UploadRequest): void {
-    const block = this.deps.block(req);
+    const block = this.deps.block(req, target.key);
     if (!block) return;
     target.send(req, block);
     this.uploaded += block.length;
   }
 
-  private pumpByPriority(priority: (req: UploadRequest) => number): void {
+  private pumpByPriority(priority: (req: UploadRequest, key: string) => number): void {
     for (;;) {
       let best: { q: { target: UploadTarget; reqs: UploadRequest[] }; i: number; p: number } | null = null;
       for (const key of this.order) {
@@ -121,7 +121,7 @@ export class Uploader {
         for (let i = 0; i < q.reqs.length; i++) {
           const r = q.reqs[i];
           if (!r) continue;
-          const p = priority(r);
+          const p = priority(r, key);
           if (!best || p < best.p) best = { q, i, p };
         }
       }
