@@ -25,13 +25,17 @@ export interface ViewerReport {
   session: string;
   user: string;
   startedAt: number;
+  admittedAt: number;
+  listedAt: number | null;
   firstByteAt: number | null;
   played: number;
   missed: number;
+  /** Viewer.stats(): pieces present by their playback deadline, pieces that were not, and their ratio. */
+  onTime: number;
+  late: number;
   continuity: number;
-  /** Pieces present when the player's clock reached them / pieces it reached (see viewer-worker.ts). */
-  deadlineOnTime: number;
-  deadlineLate: number;
+  /** Milliseconds the player waited for late pieces. */
+  stalledMs: number;
   bytesFromSource: number;
   bytesFromPeers: number;
   uploaded: number;

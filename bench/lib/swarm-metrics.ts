@@ -1,7 +1,10 @@
 /**
- * From viewer reports to the issue's JSON keys. A viewer that never played
- * counts as continuity 0 and startup ∞ (PlaybackBuffer reports 1 before any
- * piece is due, which would hide it).
+ * From viewer reports to the issue's JSON keys. Continuity is the viewer's
+ * own: the share of pieces present by their playback deadline (PlayoutMeter),
+ * counted over the measured window like source_share; the whole run, join
+ * phase included, is in detail.continuity_whole_run.
+ * A viewer that never played counts as continuity 0 and startup ∞ (the meter
+ * reports 1 before any piece is due, which would hide it).
  */
 import type { ViewerReport } from './ipc.js';
 import { max, mean, min, percentile, round } from './stats.js';
@@ -20,7 +23,8 @@ export interface SwarmResult {
 
 export interface SwarmSamples {
   continuity: number[];
-  deadline: number[];
+  /** Per viewer: played ÷ (played + skipped) at the output, which ignores stalls. */
+  output: number[];
   startupS: number[];
   latencyS: number[];
   sourceShareByViewer: number[];
@@ -46,11 +50,19 @@ const received = (r: ViewerReport): number => r.bytesFromSource + r.bytesFromPee
 
 export function measureSwarm(input: MeasureInput): { result: SwarmResult; samples: SwarmSamples } {
   const everyone = [...input.final, ...input.departed];
-  const continuity = everyone.map((r) => (r.firstByteAt === null ? 0 : r.continuity));
-  const deadline = everyone.map((r) => {
-    const due = r.deadlineOnTime + r.deadlineLate;
-    return r.firstByteAt === null ? 0 : due === 0 ? 1 : r.deadlineOnTime / due;
+  // Over the measured window, like source_share: the pieces judged since the window opened.
+  const share = (onTime: number, late: number): number => (onTime + late === 0 ? 1 : onTime / (onTime + late));
+  const continuity = everyone.map((r) => {
+    if (r.firstByteAt === null) return 0;
+    const before = input.atWindowStart.get(r.session);
+    return share(r.onTime - (before?.onTime ?? 0), r.late - (before?.late ?? 0));
   });
+  const continuityWholeRun = everyone.map((r) => (r.firstByteAt === null ? 0 : r.continuity));
+  const output = everyone.map((r) => {
+    const due = r.played + r.missed;
+    return r.firstByteAt === null ? 0 : due === 0 ? 1 : r.played / due;
+  });
+  const stalledS = everyone.map((r) => r.stalledMs / 1000);
   const startupS = everyone.map((r) => (r.firstByteAt === null ? Infinity : (r.firstByteAt - r.startedAt) / 1000));
   const latencyS: number[] = [];
   let receivedInWindow = 0;
@@ -86,8 +98,22 @@ export function measureSwarm(input: MeasureInput): { result: SwarmResult; sample
       source_share_whole_run: receivedTotal > 0 ? round(input.sourceUploadedTotal / receivedTotal, 4) : null,
       source_copies_in_window: round(input.sourceUploadedInWindow / (streamBytesPerS * input.windowS), 2),
       bytes_received_from_source_share: receivedTotal > 0 ? round(fromSourceTotal / receivedTotal, 4) : null,
-      deadline_continuity: { min: round(min(deadline), 4), p5: round(percentile(deadline, 5), 4), mean: round(mean(deadline), 4) },
+      continuity_whole_run: {
+        min: round(min(continuityWholeRun), 4),
+        p5: round(percentile(continuityWholeRun, 5), 4),
+        mean: round(mean(continuityWholeRun), 4),
+      },
+      output_continuity: { min: round(min(output), 4), p5: round(percentile(output, 5), 4), mean: round(mean(output), 4) },
+      stalled_s: { p50: round(percentile(stalledS, 50)), p95: round(percentile(stalledS, 95)), max: round(max(stalledS)) },
+      late_pieces_total: everyone.reduce((s, r) => s + r.late, 0),
+      on_time_pieces_total: everyone.reduce((s, r) => s + r.onTime, 0),
       startup_s_max: round(max(startupS)),
+      // Where startup goes: admission (program request), tracker (announce), peers (dial, handshake, first pieces, preroll).
+      startup_parts_p50_s: {
+        admission: round(percentile(everyone.map((r) => (r.admittedAt - r.startedAt) / 1000), 50)),
+        tracker: round(percentile(everyone.filter((r) => r.listedAt !== null).map((r) => ((r.listedAt ?? 0) - r.admittedAt) / 1000), 50)),
+        peers: round(percentile(everyone.filter((r) => r.firstByteAt !== null && r.listedAt !== null).map((r) => ((r.firstByteAt ?? 0) - (r.listedAt ?? 0)) / 1000), 50)),
+      },
       latency_s_max: round(max(latencyS)),
       latency_samples: latencyS.length,
       missed_pieces_total: everyone.reduce((s, r) => s + r.missed, 0),
@@ -97,7 +123,9 @@ export function measureSwarm(input: MeasureInput): { result: SwarmResult; sample
         startup_s: r.firstByteAt === null ? null : round((r.firstByteAt - r.startedAt) / 1000),
         played: r.played,
         missed: r.missed,
-        deadline_late: r.deadlineLate,
+        on_time: r.onTime,
+        late: r.late,
+        stalled_s: round(r.stalledMs / 1000),
         from_source_kb: Math.round(r.bytesFromSource / 1000),
         from_peers_kb: Math.round(r.bytesFromPeers / 1000),
         uploaded_kb: Math.round(r.uploaded / 1000),
@@ -110,5 +138,5 @@ export function measureSwarm(input: MeasureInput): { result: SwarmResult; sample
       ),
     },
   };
-  return { result, samples: { continuity, deadline, startupS, latencyS, sourceShareByViewer } };
+  return { result, samples: { continuity, output, startupS, latencyS, sourceShareByViewer } };
 }

@@ -6,7 +6,10 @@ import { barPanel, cdfPanel, figure } from './svg.js';
 
 export function swarmMarkdown(r: SwarmResult, cmd: string, profile: ProfileSummary | null): string {
   const contTarget = r.scenario === 'churn' ? 0.99 : 0.995;
-  const d = r.detail as Record<string, unknown> & { deadline_continuity: { min: number | null; p5: number | null; mean: number | null } };
+  const d = r.detail as Record<string, unknown> & {
+    output_continuity: { min: number | null; p5: number | null; mean: number | null };
+    stalled_s: { p50: number | null; p95: number | null; max: number | null };
+  };
   const rows: Array<Array<string | number | null>> = [
     ['viewers', r.viewers, '', ''],
     ['bitrate_bps', r.bitrate_bps, '', ''],
@@ -14,7 +17,8 @@ export function swarmMarkdown(r: SwarmResult, cmd: string, profile: ProfileSumma
     ['continuity.min', r.continuity.min, `≥ ${contTarget}`, verdict(r.continuity.min, contTarget, 'min')],
     ['continuity.p5', r.continuity.p5, '', ''],
     ['continuity.mean', r.continuity.mean, '', ''],
-    ['deadline continuity min / p5 / mean', `${d.deadline_continuity.min} / ${d.deadline_continuity.p5} / ${d.deadline_continuity.mean}`, '', ''],
+    ['output continuity (played ÷ played + skipped) min / p5 / mean', `${d.output_continuity.min} / ${d.output_continuity.p5} / ${d.output_continuity.mean}`, '', ''],
+    ['player stalled, s per viewer, p50 / p95 / max', `${d.stalled_s.p50} / ${d.stalled_s.p95} / ${d.stalled_s.max}`, '', ''],
     ['startup_s.p50', r.startup_s.p50, '≤ 1.0', verdict(r.startup_s.p50, 1.0, 'max')],
     ['startup_s.p95', r.startup_s.p95, '≤ 2.0', verdict(r.startup_s.p95, 2.0, 'max')],
     ['latency_s.p50', r.latency_s.p50, '', ''],
@@ -36,21 +40,14 @@ export function swarmMarkdown(r: SwarmResult, cmd: string, profile: ProfileSumma
 export function swarmSvg(r: SwarmResult, s: SwarmSamples): string {
   const contTarget = r.scenario === 'churn' ? 0.99 : 0.995;
   const sortedCont = [...s.continuity].sort((a, b) => a - b);
-  const sortedDeadline = [...s.deadline].sort((a, b) => a - b);
-  const lo = Math.min(0.9, ...sortedCont, ...sortedDeadline);
+  const lo = Math.min(0.9, ...sortedCont);
   const loRounded = Math.floor(lo * 20) / 20;
   return figure(`gatecast ${r.scenario}: ${r.viewers} viewers at ${r.bitrate_bps / 1e6} Mbit/s, source share ${r.source_share}`, [
-    barPanel('Continuity per viewer (played / due), sorted', 'continuity', sortedCont.map((v, i) => ({ label: `#${i + 1}`, value: v })), {
+    barPanel('Continuity per viewer (pieces present by their playback deadline), sorted', 'on time', sortedCont.map((v, i) => ({ label: `#${i + 1}`, value: v })), {
       yMin: loRounded,
       yMax: 1,
       target: contTarget,
       xLabel: `${sortedCont.length} viewers, worst first`,
-    }),
-    barPanel('Deadline continuity per viewer (present when the player clock reached them), sorted', 'on time', sortedDeadline.map((v, i) => ({ label: `#${i + 1}`, value: v })), {
-      yMin: loRounded,
-      yMax: 1,
-      target: contTarget,
-      xLabel: `${sortedDeadline.length} viewers, worst first`,
     }),
     cdfPanel('Startup: watch command → first playable byte', 'seconds', [{ name: 'startup', values: s.startupS.filter(Number.isFinite) }], {
       target: 1.0,

@@ -75,17 +75,17 @@ async function demo(flags: DemoFlags): Promise<void> {
     const timer = setInterval(() => {
       let fromPeers = 0;
       let total = 0;
-      let played = 0;
-      let missed = 0;
+      let onTime = 0;
+      let late = 0;
       for (const v of running) {
         const s = v.stats();
         fromPeers += s.bytesFromPeers;
         total += s.bytesFromPeers + s.bytesFromSource;
-        played += s.played;
-        missed += s.missed;
+        onTime += s.onTime;
+        late += s.late;
       }
       const share = total > 0 ? `${Math.round((fromPeers / total) * 100)}%` : '--';
-      const continuity = played + missed > 0 ? `${((played / (played + missed)) * 100).toFixed(1)}%` : '--';
+      const continuity = onTime + late > 0 ? `${((onTime / (onTime + late)) * 100).toFixed(1)}%` : '--';
       say(`${running.length} viewers | bytes from peers ${share} | source uploaded ${(broadcaster.swarm.uploaded / 1e6).toFixed(1)} MB | continuity ${continuity}`);
     }, 5_000);
     timer.unref();

@@ -20,11 +20,18 @@ export interface PlaybackBufferOptions {
   startSeq?: number;
   /** Pieces held ahead of the next one to play; further ones are refused (bounds memory). */
   maxAhead?: number;
+  /**
+   * Output starts only once this many pieces from the first RAP on are held
+   * in a row (default 1: the RAP alone). A start at a RAP right at the live
+   * edge would otherwise leave the player no buffer at all.
+   */
+  preroll?: number;
 }
 
 export class PlaybackBuffer {
   private readonly pending = new Map<number, LivePiece>();
   private readonly maxAhead: number;
+  private readonly preroll: number;
   private startFixed: boolean;
   /** The next seq to play; before the start, the lowest seq accepted. */
   private nextSeq: number | null;
@@ -39,6 +46,7 @@ export class PlaybackBuffer {
     this.nextSeq = opts.startSeq ?? null;
     this.startFixed = opts.startSeq !== undefined;
     this.maxAhead = opts.maxAhead ?? 1_024;
+    this.preroll = Math.max(1, opts.preroll ?? 1);
   }
 
   /** The seq the player needs next (the playhead), or null before anything was offered. */
@@ -132,6 +140,9 @@ export class PlaybackBuffer {
     if (rapSeq === null) return false;
     const piece = this.pending.get(rapSeq);
     if (!piece || piece.rapOffset === null) return false;
+    if (!this.started) {
+      for (let s = rapSeq + 1; s < rapSeq + this.preroll; s++) if (!this.pending.has(s)) return false;
+    }
     if (this.started) this.missedCount += rapSeq - next;
     for (const s of this.pending.keys()) if (s < rapSeq) this.pending.delete(s);
     this.pending.delete(rapSeq);

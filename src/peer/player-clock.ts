@@ -44,4 +44,19 @@ export class PlayerClock {
     const streamNow = nowMs - this.offset;
     return this.ref.seq + Math.floor((streamNow - this.ref.ts) / this.interval);
   }
+
+  /** When (ms, the caller's clock) the player reaches seq: its playback deadline. Null before playback started. */
+  deadline(seq: number): number | null {
+    if (this.offset === null || !this.ref) return null;
+    return this.offset + this.ref.ts + (seq - this.ref.seq) * this.interval;
+  }
+
+  /**
+   * The player stalled: it ran out of data and waited this long, so
+   * everything after plays that much later (a real player rebuffers; it does
+   * not skip ahead to where the stream "should" be).
+   */
+  stalled(ms: number): void {
+    if (this.offset !== null && ms > 0) this.offset += ms;
+  }
 }

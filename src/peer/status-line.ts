@@ -10,20 +10,21 @@ export interface StatusFields {
   bufferS: number;
   /** Share (0..1) of downloaded bytes that came from viewers rather than the source; null before any. */
   peerShare: number | null;
-  played: number;
-  missed: number;
+  /** Pieces present by their playback deadline, and pieces that were not. */
+  onTime: number;
+  late: number;
 }
 
 /** e.g. `peers 5 | down 2.1 Mbit/s | up 4.0 Mbit/s | buffer 1.2 s | from peers 93% | continuity 100.0%` */
 export function formatStatus(f: StatusFields): string {
-  const total = f.played + f.missed;
+  const total = f.onTime + f.late;
   return [
     `peers ${f.peers}`,
     `down ${formatBitRate(f.downBps)}`,
     `up ${formatBitRate(f.upBps)}`,
     `buffer ${Math.max(0, f.bufferS).toFixed(1)} s`,
     `from peers ${f.peerShare === null ? '--' : `${Math.round(f.peerShare * 100)}%`}`,
-    `continuity ${total === 0 ? '--' : `${((f.played / total) * 100).toFixed(1)}%`}`,
+    `continuity ${total === 0 ? '--' : `${((f.onTime / total) * 100).toFixed(1)}%`}`,
   ].join(' | ');
 }
 

@@ -19,6 +19,7 @@ import type { Swarm } from './swarm.js';
 import { joinSwarm } from './join-swarm.js';
 import { PlaybackBuffer } from './playback-buffer.js';
 import { PlayerClock } from './player-clock.js';
+import { PlayoutMeter } from './playout-meter.js';
 import type { PlaybackSink } from './playback-sinks.js';
 
 export interface ViewerOptions {
@@ -37,6 +38,8 @@ export interface ViewerOptions {
   sinks?: PlaybackSink[];
   /** How far behind the live edge playback starts (ms of stream). */
   startLagMs?: number;
+  /** Output starts once this much stream from the first random access point is held (default 400 ms). */
+  prerollMs?: number;
   /** A hole older than this is skipped (to the next random access point). */
   maxStallMs?: number;
   log?: (line: string) => void;
@@ -62,10 +65,20 @@ export interface ViewerStats {
   bytesFromSource: number;
   bytesFromPeers: number;
   uploaded: number;
+  /** Pieces written to the player, and pieces output skipped (they never play). */
   played: number;
   missed: number;
+  /** Pieces present by their playback deadline, and pieces that were not (the player stalled or skipped them). */
+  onTime: number;
+  late: number;
+  /** onTime ÷ (onTime + late); 1 before any piece was due. */
   continuity: number;
+  /** Milliseconds the player waited for late pieces. */
+  stalledMs: number;
   startedAt: number;
+  /** When the control server admitted us, and when the tracker listed us (startup's first two steps). */
+  admittedAt: number;
+  listedAt: number | null;
   firstByteAt: number | null;
   /** Piece created at the source → written to the player, ms, for recent pieces. */
   latencyMs: number[];
@@ -77,8 +90,12 @@ export class Viewer extends EventEmitter<ViewerEvents> {
   private reannounce: TimerHandle | null = null;
   private reconnectTimer: TimerHandle | null = null;
   private ended = false;
+  private listedAt: number | null = null;
   private readonly latencies: number[] = [];
   readonly playerClock: PlayerClock;
+  private readonly playout: PlayoutMeter;
+  /** The first piece the player got. */
+  private firstSeq: number | null = null;
 
   private constructor(
     readonly admission: AdmissionResult,
@@ -87,9 +104,11 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     readonly session: ControlSession,
     private readonly opts: ViewerOptions & { clock: Clock },
     readonly startedAt: number,
+    private readonly admittedAt: number,
   ) {
     super();
     this.playerClock = new PlayerClock(pieceIntervalMs(admission.metadata));
+    this.playout = new PlayoutMeter(this.playerClock);
   }
 
   /** Steps a–f. Throws ClientError when the control server or the tracker refuses. */
@@ -104,6 +123,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       password: opts.password,
       clientKey: rawPublicKey(publicKey),
     });
+    const admittedAt = opts.clock.now();
     // c: what the metadata tells us to join the swarm. Deadlines follow the player's
     // measured piece interval once it plays.
     let playerClock: PlayerClock | null = null;
@@ -124,11 +144,12 @@ export class Viewer extends EventEmitter<ViewerEvents> {
         log: opts.log,
       },
     });
-    const viewer = new Viewer(admission, swarm, tracker, session, opts, startedAt);
+    const viewer = new Viewer(admission, swarm, tracker, session, opts, startedAt, admittedAt);
     playerClock = viewer.playerClock;
     try {
       // c–d: the tracker checks the token, lists us, and hands back part of the swarm.
       const peers = await tracker.start();
+      viewer.listedAt = opts.clock.now();
       // e: dial them.
       swarm.connect(peers);
     } catch (err) {
@@ -159,8 +180,13 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       uploaded: this.swarm.uploaded,
       played: b?.played ?? 0,
       missed: b?.missed ?? 0,
-      continuity: b?.continuity ?? 1,
+      onTime: this.playout.onTime,
+      late: this.playout.late,
+      continuity: this.playout.continuity,
+      stalledMs: this.playout.stalledMs,
       startedAt: this.startedAt,
+      admittedAt: this.admittedAt,
+      listedAt: this.listedAt,
       firstByteAt: b?.firstByteAt ?? null,
       latencyMs: [...this.latencies],
     };
@@ -175,6 +201,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     const { swarm, tracker, session, opts } = this;
     swarm.on('piece', (piece) => {
       this.playerClock.observe(piece.seq, piece.timestampMs);
+      this.playout.arrived(piece.seq, opts.clock.now());
       this.buffer?.offer(piece);
       this.drain();
     });
@@ -233,7 +260,8 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       if (edge === null) return;
       const lag = Math.round((this.opts.startLagMs ?? 1_000) / this.playerClock.intervalMs);
       const start = Math.max(0, edge - lag);
-      this.buffer = new PlaybackBuffer({ startSeq: start });
+      const preroll = Math.round((this.opts.prerollMs ?? 400) / this.playerClock.intervalMs);
+      this.buffer = new PlaybackBuffer({ startSeq: start, preroll });
       this.swarm.setPlayhead(start);
       for (let s = start; s <= edge; s++) {
         const p = this.swarm.window.get(s);
@@ -250,8 +278,11 @@ export class Viewer extends EventEmitter<ViewerEvents> {
         this.latencies.push(now - ts);
         if (this.latencies.length > 2_000) this.latencies.splice(0, 1_000);
       }
+      this.firstSeq ??= seg.seq;
       for (const sink of this.opts.sinks ?? []) sink.writeSegment(seg.bytes, seg.rapOffset);
     }
+    const buffer = this.buffer;
+    if (this.firstSeq !== null) this.playout.update(now, this.firstSeq, (seq) => buffer.next !== null && seq < buffer.next);
     // Deadlines count from what the player consumes now, not from what we wrote last.
     const next = this.buffer.next;
     const consuming = this.playerClock.playhead(now);

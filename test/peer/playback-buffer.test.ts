@@ -109,3 +109,13 @@ test('memory is bounded by maxAhead', () => {
   pre.offer(piece(100, 0));
   assert.deepEqual(seqs(pre.drain(0, 1_000)), [100]);
 });
+
+test('with a preroll, output starts only once that many pieces from the first RAP are held in a row', () => {
+  const b = new PlaybackBuffer({ startSeq: 10, preroll: 3 });
+  b.offer(piece(10, 0));
+  b.offer(piece(12));
+  assert.deepEqual(b.drain(0, 1_000), [], 'piece 11 is missing');
+  b.offer(piece(11));
+  assert.deepEqual(seqs(b.drain(100, 1_000)), [10, 11, 12]);
+  assert.equal(b.firstByteAt, 100);
+});

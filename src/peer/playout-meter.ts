@@ -1,0 +1,76 @@
+/**
+ * Continuity as the viewer sees it: the share of pieces present by their
+ * playback deadline. The player clock says when the player reaches each
+ * piece; a piece that arrived by then is on time. One that had not is late:
+ * the player stalls until it comes (the clock moves back by the wait, as a
+ * real player rebuffers), or, if output skipped it, the player goes on
+ * without it. Each piece is judged once. Pure: time comes in as nowMs.
+ */
+import type { PlayerClock } from './player-clock.js';
+
+export class PlayoutMeter {
+  private readonly arrivals = new Map<number, number>();
+  /** The last piece judged; null before playback started. */
+  private judged: number | null = null;
+  onTime = 0;
+  late = 0;
+  /** Milliseconds the player spent waiting for late pieces. */
+  stalledMs = 0;
+
+  /** The piece the player is stalled on, if any. */
+  private waiting: number | null = null;
+
+  constructor(private readonly clock: PlayerClock) {}
+
+  private stall(ms: number): void {
+    if (ms <= 0) return;
+    this.clock.stalled(ms);
+    this.stalledMs += ms;
+  }
+
+  /** A piece is here (arrived, verified) at nowMs. */
+  arrived(seq: number, nowMs: number): void {
+    if ((this.judged === null || seq > this.judged) && !this.arrivals.has(seq)) this.arrivals.set(seq, nowMs);
+  }
+
+  /** Share of judged pieces that were on time; 1 before any. */
+  get continuity(): number {
+    const total = this.onTime + this.late;
+    return total === 0 ? 1 : this.onTime / total;
+  }
+
+  /**
+   * Judges every piece whose deadline has passed. `startSeq` is the first
+   * piece the player got; `skipped(seq)` says output went past seq without it
+   * (it will never play).
+   */
+  update(nowMs: number, startSeq: number, skipped: (seq: number) => boolean): void {
+    let judged = this.judged;
+    if (judged === null) {
+      if (this.clock.deadline(startSeq) === null) return;
+      judged = this.judged = startSeq - 1;
+      for (const seq of this.arrivals.keys()) if (seq < startSeq) this.arrivals.delete(seq);
+    }
+    for (;;) {
+      const seq: number = judged + 1;
+      const due = this.clock.deadline(seq);
+      if (due === null || due > nowMs) break;
+      const at = this.arrivals.get(seq);
+      if (at === undefined && !skipped(seq)) {
+        // Not here yet: the player is waiting on it now; it is judged when it comes.
+        this.stall(nowMs - due);
+        this.waiting = seq;
+        break;
+      }
+      if (at !== undefined && at <= due && this.waiting !== seq) {
+        this.onTime++;
+      } else {
+        this.late++;
+        if (at !== undefined) this.stall(at - due);
+      }
+      this.waiting = null;
+      this.arrivals.delete(seq);
+      this.judged = judged = seq;
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PlayerClock } from '../../src/peer/player-clock.js';
+import { PlayoutMeter } from '../../src/peer/playout-meter.js';
+
+/** A clock whose player starts piece 10 (source timestamp 1 000) at t = 5 000, one piece per 100 ms. */
+function started(): PlayerClock {
+  const clock = new PlayerClock(100);
+  clock.observe(10, 1_000);
+  clock.started(1_000, 5_000);
+  return clock;
+}
+const never = (): boolean => false;
+
+test('the player clock gives each piece its deadline from the first byte', () => {
+  const clock = started();
+  assert.equal(clock.deadline(10), 5_000);
+  assert.equal(clock.deadline(13), 5_300);
+  assert.equal(clock.playhead(5_250), 12);
+  assert.equal(new PlayerClock(100).deadline(10), null, 'no deadline before playback starts');
+});
+
+test('pieces that arrived by their deadline are on time; nothing is judged before it is due', () => {
+  const clock = started();
+  const m = new PlayoutMeter(clock);
+  for (let s = 10; s <= 14; s++) m.arrived(s, 4_900);
+  m.update(5_250, 10, never);
+  assert.deepEqual([m.onTime, m.late], [3, 0], 'pieces 10, 11, 12 are due by 5 250');
+  m.update(5_400, 10, never);
+  assert.deepEqual([m.onTime, m.late, m.continuity], [5, 0, 1]);
+});
+
+test('a late piece counts once and stalls the player: later deadlines move by the wait', () => {
+  const clock = started();
+  const m = new PlayoutMeter(clock);
+  m.arrived(10, 4_900);
+  m.update(5_150, 10, never); // 10 on time; 11 (due 5 100) is missing: the player waits
+  assert.deepEqual([m.onTime, m.late], [1, 0]);
+  m.update(5_180, 10, never);
+  m.arrived(11, 5_200);
+  m.arrived(12, 5_200);
+  m.update(5_200, 10, never);
+  assert.deepEqual([m.onTime, m.late], [1, 1], 'the piece waited on is late even though it arrived at the rebased deadline');
+  assert.equal(m.stalledMs, 100, 'the player waited from 5 100 to 5 200');
+  assert.equal(clock.deadline(12), 5_300, 'piece 12 is now due 100 ms later than first planned');
+  m.update(5_300, 10, never);
+  assert.deepEqual([m.onTime, m.late], [2, 1]);
+  assert.equal(m.continuity, 2 / 3);
+});
+
+test('a piece that arrives after its deadline between two updates stalls by exactly its delay', () => {
+  const clock = started();
+  const m = new PlayoutMeter(clock);
+  m.arrived(10, 4_900);
+  m.arrived(11, 5_130); // due 5 100
+  m.update(5_200, 10, never);
+  assert.deepEqual([m.onTime, m.late], [1, 1]);
+  assert.equal(m.stalledMs, 30);
+  assert.equal(clock.deadline(12), 5_230);
+});
+
+test('a piece output skipped is late and the player does not wait for it', () => {
+  const clock = started();
+  const m = new PlayoutMeter(clock);
+  m.arrived(10, 4_900);
+  m.arrived(12, 4_900);
+  m.update(5_250, 10, (seq) => seq === 11);
+  assert.deepEqual([m.onTime, m.late], [2, 1]);
+  assert.equal(m.stalledMs, 0);
+  assert.equal(clock.deadline(12), 5_200);
+});
+
+test('pieces before the first one played are never judged', () => {
+  const clock = started();
+  const m = new PlayoutMeter(clock);
+  m.arrived(8, 4_000);
+  m.arrived(9, 4_000);
+  m.arrived(10, 4_000);
+  m.update(5_000, 10, never);
+  assert.deepEqual([m.onTime, m.late], [1, 0]);
+  assert.equal(new PlayoutMeter(new PlayerClock(100)).continuity, 1, 'continuity is 1 before anything is due');
+});
