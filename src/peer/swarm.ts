@@ -16,7 +16,7 @@ import { LiveWindow } from './live-window.js';
 import { PiecePicker, type AssignPeer } from './piece-picker.js';
 import { Choker } from './choker.js';
 import { TokenBucket } from './token-bucket.js';
-import { Uploader, type UploadRequest } from './uploader.js';
+import { Uploader, relayPriority, type UploadRequest } from './uploader.js';
 import { Downloads, blocksOf } from './downloads.js';
 import { RateMeter } from './rate-meter.js';
 
@@ -121,21 +121,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         }
         return piece.bytes.subarray(req.begin, req.begin + req.length);
       },
-      priority: (req, key) => this.uploadPriority(req, key),
+      priority: (req, key) => relayPriority(req, this.sentCopies.get(req.seq) ?? 0, this.sending.get(key) === req.seq),
     });
-  }
-
-  /**
-   * Which queued block leaves next (lowest first). A piece already started to
-   * a peer is finished first, so the copy is whole and can be relayed at once
-   * (serving blocks round-robin would finish every copy late together). Then
-   * the piece we sent the fewest copies of, so every piece leaves once before
-   * any leaves twice and fresh pieces fan out; then the oldest, the nearest
-   * to someone's deadline.
-   */
-  private uploadPriority(req: UploadRequest, key: string): number {
-    if (req.begin > 0 && this.sending.get(key) === req.seq) return req.seq - Number.MAX_SAFE_INTEGER;
-    return (this.sentCopies.get(req.seq) ?? 0) * 1e10 + req.seq;
   }
 
   get peerIdHex(): string {

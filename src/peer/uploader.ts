@@ -12,6 +12,19 @@ export interface UploadRequest {
   length: number;
 }
 
+/**
+ * The order a relay serves queued blocks in (lowest first). A piece already
+ * started to a peer is finished first, so the copy is whole and can be
+ * relayed at once (blocks served round-robin would finish every copy late,
+ * together). Then the piece sent the fewest times, so every piece leaves once
+ * before any leaves twice and fresh pieces fan out; then the oldest, the
+ * nearest to someone's deadline.
+ */
+export function relayPriority(req: UploadRequest, copiesSent: number, startedToThisPeer: boolean): number {
+  if (req.begin > 0 && startedToThisPeer) return req.seq - Number.MAX_SAFE_INTEGER;
+  return copiesSent * 1e10 + req.seq;
+}
+
 export interface UploadTarget {
   key: string;
   /** Sends one block; false means the socket is full (wait for drain). */

@@ -195,3 +195,55 @@ test('interestedIn says whether a peer has anything we still want', () => {
   assert.equal(p.interestedIn('a'), false);
   assert.equal(p.interestedIn('ghost'), false);
 });
+
+test('assign spreads the wanted pieces over every holder, least loaded first, instead of queueing them at one', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(0);
+  for (const peer of ['a', 'b', 'c']) withWindow(p, peer, range(0, 4));
+  p.requested(9, 'a', 0); // a already owes us one piece
+  const out = p.assign(
+    ['a', 'b', 'c'].map((key) => ({ key, maxInFlight: 3, isSource: false })),
+    { nowMs: 0, pieceIntervalMs: 100 },
+  );
+  assert.deepEqual(out.map((r) => r.seq), range(0, 4), 'every wanted piece once, earliest deadline first');
+  const perPeer = (k: string): number => out.filter((r) => r.peerKey === k).length;
+  assert.deepEqual([perPeer('a'), perPeer('b'), perPeer('c')], [1, 2, 2], 'loads end level: 2, 2, 2 with the one a already had');
+  assert.notEqual(out[0]?.peerKey, 'a', 'the first piece goes to a peer with nothing outstanding');
+});
+
+test('assign asks a viewer before the source, and the source only for what is urgent or nobody else has', () => {
+  const p = new PiecePicker({ sourceUrgencyMs: 400 });
+  p.setPlayhead(0);
+  withWindow(p, 'src', range(0, 20));
+  withWindow(p, 'v', range(0, 15));
+  const out = p.assign(
+    [
+      { key: 'src', maxInFlight: 1, isSource: true },
+      { key: 'v', maxInFlight: 2, isSource: false },
+    ],
+    { nowMs: 0, pieceIntervalMs: 100 },
+  );
+  assert.deepEqual(out, [
+    { seq: 0, peerKey: 'v' },
+    { seq: 1, peerKey: 'v' },
+    { seq: 2, peerKey: 'src' },
+  ], 'v is full after two; piece 2 is due within 400 ms, so the source may serve it');
+  const later = new PiecePicker({ sourceUrgencyMs: 400 });
+  later.setPlayhead(0);
+  withWindow(later, 'src', range(0, 20));
+  withWindow(later, 'v', range(0, 15));
+  for (const s of range(0, 15)) later.requested(s, 'v', 0);
+  const fromSource = later.assign([{ key: 'src', maxInFlight: 1, isSource: true }], { nowMs: 0, pieceIntervalMs: 100 });
+  assert.deepEqual(fromSource, [{ seq: 16, peerKey: 'src' }], 'pieces only the source has come from it; 0–15 are a viewer\'s');
+});
+
+test('assign asks a second holder for a piece only after the first has had it for the endgame delay', () => {
+  const p = new PiecePicker({ endgameAfterMs: 250 });
+  p.setPlayhead(0);
+  withWindow(p, 'a', [0]);
+  withWindow(p, 'b', [0]);
+  p.requested(0, 'a', 1_000);
+  const peers = [{ key: 'b', maxInFlight: 2, isSource: false }];
+  assert.deepEqual(p.assign(peers, { nowMs: 1_100, pieceIntervalMs: 100 }), []);
+  assert.deepEqual(p.assign(peers, { nowMs: 1_250, pieceIntervalMs: 100 }), [{ seq: 0, peerKey: 'b' }]);
+});
