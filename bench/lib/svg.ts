@@ -65,7 +65,7 @@ export function barPanel(
     render(x, y, w, h) {
       const values = bars.map((b) => b.value).filter(Number.isFinite);
       const lo = opts.yMin ?? 0;
-      const hiRaw = opts.yMax ?? Math.max(...values, opts.target ?? 0);
+      const hiRaw = opts.yMax ?? values.reduce((m, v) => Math.max(m, v), opts.target ?? 0);
       const { top, step } = opts.yMax !== undefined ? { top: opts.yMax, step: (opts.yMax - lo) / 5 } : niceScale(hiRaw);
       const scaleY = (v: number): number => y + h - ((Math.min(Math.max(v, lo), top) - lo) / (top - lo)) * h;
       let out = yAxis(x, y, w, h, top, step, yLabel, lo);
@@ -95,7 +95,8 @@ export function cdfPanel(
     title,
     render(x, y, w, h) {
       const all = series.flatMap((s) => s.values).filter(Number.isFinite);
-      const { top, step } = niceScale(Math.max(...all, opts.target ?? 0));
+      // reduce, not Math.max(...all): a churn run has more samples than the call stack holds.
+      const { top, step } = niceScale(all.reduce((m, v) => Math.max(m, v), opts.target ?? 0));
       const sx = (v: number): number => x + (Math.min(v, top) / top) * w;
       let out = yAxis(x, y, w, h, 1, 0.2, 'share ≤ x');
       for (let v = 0; v <= top + step / 1000; v += step) {
@@ -107,10 +108,13 @@ export function cdfPanel(
         if (sorted.length === 0) return;
         const color = COLORS[i % COLORS.length] as string;
         let d = `M${sx(0)},${y + h}`;
-        sorted.forEach((v, k) => {
-          const yy = y + h - ((k + 1) / sorted.length) * h;
+        // At most ~500 steps: the chart looks the same and a long run's file stays small.
+        const stride = Math.max(1, Math.ceil(sorted.length / 500));
+        for (let k = 0; k < sorted.length; k += stride) {
+          const v = sorted[Math.min(sorted.length - 1, k + stride - 1)] as number;
+          const yy = y + h - (Math.min(sorted.length, k + stride) / sorted.length) * h;
           d += ` L${sx(v)},${y + h - (k / sorted.length) * h} L${sx(v)},${yy}`;
-        });
+        }
         out += `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`;
         out += `<text x="${x + 8}" y="${y + 14 + i * 14}" font-size="11" fill="${color}">${esc(s.name)} (n=${sorted.length})</text>`;
       });

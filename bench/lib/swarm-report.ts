@@ -40,7 +40,7 @@ export function swarmMarkdown(r: SwarmResult, cmd: string, profile: ProfileSumma
 export function swarmSvg(r: SwarmResult, s: SwarmSamples): string {
   const contTarget = r.scenario === 'churn' ? 0.99 : 0.995;
   const sortedCont = [...s.continuity].sort((a, b) => a - b);
-  const lo = Math.min(0.9, ...sortedCont);
+  const lo = Math.min(0.9, sortedCont[0] ?? 1);
   const loRounded = Math.floor(lo * 20) / 20;
   return figure(`gatecast ${r.scenario}: ${r.viewers} viewers at ${r.bitrate_bps / 1e6} Mbit/s, source share ${r.source_share}`, [
     barPanel('Continuity per viewer (pieces present by their playback deadline), sorted', 'on time', sortedCont.map((v, i) => ({ label: `#${i + 1}`, value: v })), {
