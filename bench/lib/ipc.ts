@@ -20,6 +20,12 @@ export type ToWorker =
   | { type: 'stats'; id: number }
   | { type: 'shutdown'; id: number };
 
+/** Event-loop delay of one process since it started (perf_hooks), ms. */
+export interface LoopDelay {
+  p99: number;
+  max: number;
+}
+
 /** One viewer's figures, as the worker saw them. Times are epoch ms (Date.now in the worker). */
 export interface ViewerReport {
   session: string;
@@ -36,6 +42,7 @@ export interface ViewerReport {
   continuity: number;
   /** Milliseconds the player waited for late pieces. */
   stalledMs: number;
+  behindLiveMs: number | null;
   bytesFromSource: number;
   bytesFromPeers: number;
   uploaded: number;
@@ -52,6 +59,6 @@ export type FromWorker =
   | { type: 'started'; id: number; session: string }
   | { type: 'failed'; id: number; error: string }
   | { type: 'stopped'; id: number; report: ViewerReport | null }
-  | { type: 'stats'; id: number; rss: number; viewers: ViewerReport[] }
+  | { type: 'stats'; id: number; rss: number; viewers: ViewerReport[]; loopDelayMs: LoopDelay }
   | { type: 'ended'; session: string; kind: string; reason: string; at: number }
   | { type: 'bye'; id: number };

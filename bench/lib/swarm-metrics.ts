@@ -104,6 +104,11 @@ export function measureSwarm(input: MeasureInput): { result: SwarmResult; sample
         mean: round(mean(continuityWholeRun), 4),
       },
       output_continuity: { min: round(min(output), 4), p5: round(percentile(output, 5), 4), mean: round(mean(output), 4) },
+      // Where each player is at the end, behind the source: start lag plus stalls (what a viewer would call its delay).
+      behind_live_s: (() => {
+        const v = input.final.filter((r) => r.behindLiveMs !== null).map((r) => (r.behindLiveMs ?? 0) / 1000);
+        return { p50: round(percentile(v, 50)), p95: round(percentile(v, 95)), max: round(max(v)) };
+      })(),
       stalled_s: { p50: round(percentile(stalledS, 50)), p95: round(percentile(stalledS, 95)), max: round(max(stalledS)) },
       late_pieces_total: everyone.reduce((s, r) => s + r.late, 0),
       on_time_pieces_total: everyone.reduce((s, r) => s + r.onTime, 0),

@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FromWorker, ToWorker, ViewerReport, WorkerConfig, WorkerViewerSpec } from './ipc.js';
+import type { FromWorker, LoopDelay, ToWorker, ViewerReport, WorkerConfig, WorkerViewerSpec } from './ipc.js';
 
 const WORKER = fileURLToPath(new URL('./viewer-worker.ts', import.meta.url));
 
@@ -28,6 +28,8 @@ export interface PoolOptions extends WorkerConfig {
 export interface PoolStats {
   rssBytes: number;
   viewers: ViewerReport[];
+  /** The worst worker's event-loop delay. */
+  loopDelayMs: LoopDelay;
 }
 
 export class ViewerPool {
@@ -120,12 +122,15 @@ export class ViewerPool {
     const replies = await Promise.all(this.workers.map((w) => this.call(w, { type: 'stats' })));
     let rssBytes = 0;
     const viewers: ViewerReport[] = [];
+    const loopDelayMs: LoopDelay = { p99: 0, max: 0 };
     for (const r of replies) {
       if (r.type !== 'stats') continue;
       rssBytes += r.rss;
       viewers.push(...r.viewers);
+      loopDelayMs.p99 = Math.max(loopDelayMs.p99, r.loopDelayMs.p99);
+      loopDelayMs.max = Math.max(loopDelayMs.max, r.loopDelayMs.max);
     }
-    return { rssBytes, viewers };
+    return { rssBytes, viewers, loopDelayMs };
   }
 
   sessions(): string[] {

@@ -4,6 +4,7 @@
  * main process over IPC. Spreading viewers over processes is what lets a
  * 2-core machine carry 100 of them at 2 Mbit/s.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Viewer } from '../../src/peer/viewer.js';
 import type { FromWorker, ToWorker, ViewerReport, WorkerConfig, WorkerViewerSpec } from './ipc.js';
 
@@ -16,6 +17,9 @@ interface Running {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
 const running = new Map<string, Running>();
+// A blocked event loop stalls all of this process's viewers at once: worth knowing when pieces are late.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 function send(msg: FromWorker): void {
   process.send?.(msg);
@@ -36,6 +40,7 @@ function report(r: Running): ViewerReport {
     late: s.late,
     continuity: s.continuity,
     stalledMs: s.stalledMs,
+    behindLiveMs: s.behindLiveMs,
     bytesFromSource: s.bytesFromSource,
     bytesFromPeers: s.bytesFromPeers,
     uploaded: s.uploaded,
@@ -94,7 +99,13 @@ async function handle(msg: ToWorker): Promise<void> {
       send({ type: 'stopped', id: msg.id, report: await stopOne(msg.session) });
       return;
     case 'stats':
-      send({ type: 'stats', id: msg.id, rss: process.memoryUsage().rss, viewers: [...running.values()].map(report) });
+      send({
+        type: 'stats',
+        id: msg.id,
+        rss: process.memoryUsage().rss,
+        viewers: [...running.values()].map(report),
+        loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+      });
       return;
     case 'shutdown':
       await Promise.all([...running.keys()].map((sid) => stopOne(sid)));

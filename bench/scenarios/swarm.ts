@@ -7,6 +7,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createUsers, startBenchSystem } from '../lib/bench-system.js';
 import type { ViewerReport } from '../lib/ipc.js';
 import { summarizeProfiles, type ProfileSummary } from '../lib/profile.js';
@@ -43,6 +44,9 @@ export interface SwarmRun {
 
 export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
   const bench = await startBenchSystem({ bitrateBps: BITRATE_BPS, sourceCap: CAP });
+  // The main process runs control, tracker and broadcaster: its event-loop delay is theirs.
+  const mainLoop = monitorEventLoopDelay({ resolution: 10 });
+  mainLoop.enable();
   const profileDir = join(RESULTS_DIR, 'tmp', `profile-${o.scenario}-${Date.now()}`);
   let pool: ViewerPool | null = null;
   try {
@@ -130,6 +134,12 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
     result.detail['source_pieces_per_s'] = Math.round(((bench.broadcaster.source.stats.pieces - srcPieces0) / windowS) * 100) / 100;
     result.detail['workers'] = Math.max(1, Math.ceil(o.viewers / o.perWorker));
     result.detail['main_rss_mb'] = Math.round(process.memoryUsage().rss / 2 ** 20);
+    result.detail['event_loop_delay_ms'] = {
+      workers_p99: Math.round(end.loopDelayMs.p99),
+      workers_max: Math.round(end.loopDelayMs.max),
+      main_p99: Math.round(mainLoop.percentile(99) / 1e6),
+      main_max: Math.round(mainLoop.max / 1e6),
+    };
     await pool.close();
     pool = null;
     const profile = o.profile ? summarizeProfiles(profileDir) : null;

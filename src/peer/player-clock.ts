@@ -45,6 +45,15 @@ export class PlayerClock {
     return this.ref.seq + Math.floor((streamNow - this.ref.ts) / this.interval);
   }
 
+  /**
+   * How far behind the source the player is: now minus the source timestamp
+   * of what it shows (the same clock on one machine; otherwise their offset
+   * too). Null before playback started.
+   */
+  get behindMs(): number | null {
+    return this.offset;
+  }
+
   /** When (ms, the caller's clock) the player reaches seq: its playback deadline. Null before playback started. */
   deadline(seq: number): number | null {
     if (this.offset === null || !this.ref) return null;

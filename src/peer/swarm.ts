@@ -284,6 +284,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.schedule();
     });
     conn.on('unchoke', () => this.schedule());
+    // A newcomer waits for no rechoke round while a slot is free: startup is measured in milliseconds.
+    const admitNewcomer = (): void => {
+      if (this.opts.role === 'viewer' && conn.remoteInterested && conn.amChoking && this.unchokedCount() < this.opts.uploadSlots) conn.unchoke();
+    };
+    conn.on('interested', admitNewcomer);
     conn.on('choke', () => {
       this.downloads.dropPeer(peer.key);
       this.picker.releasePeer(peer.key);
@@ -301,6 +306,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     conn.sendWindow(base, bits);
     if (this.opts.role === 'viewer') conn.interested();
     if (this.opts.role === 'source') conn.unchoke();
+    admitNewcomer();
   }
 
   private onClose(conn: PeerConnection, reason: string): void {
@@ -445,6 +451,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.downloads.start(seq, peerKey);
       for (const b of blocksOf(this.opts.pieceLength)) peer.conn.request(seq, b.begin, b.length);
     }
+  }
+
+  private unchokedCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (!p.conn.amChoking && !p.isSource) n++;
+    return n;
   }
 
   private rechoke(): void {

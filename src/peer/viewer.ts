@@ -75,6 +75,8 @@ export interface ViewerStats {
   continuity: number;
   /** Milliseconds the player waited for late pieces. */
   stalledMs: number;
+  /** How far the player is behind the source (its start lag plus every stall); null before playback. */
+  behindLiveMs: number | null;
   startedAt: number;
   /** When the control server admitted us, and when the tracker listed us (startup's first two steps). */
   admittedAt: number;
@@ -184,6 +186,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       late: this.playout.late,
       continuity: this.playout.continuity,
       stalledMs: this.playout.stalledMs,
+      behindLiveMs: this.playerClock.behindMs,
       startedAt: this.startedAt,
       admittedAt: this.admittedAt,
       listedAt: this.listedAt,

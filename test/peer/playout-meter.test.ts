@@ -18,6 +18,9 @@ test('the player clock gives each piece its deadline from the first byte', () =>
   assert.equal(clock.deadline(13), 5_300);
   assert.equal(clock.playhead(5_250), 12);
   assert.equal(new PlayerClock(100).deadline(10), null, 'no deadline before playback starts');
+  assert.equal(clock.behindMs, 4_000, 'the player shows what the source made 4 s ago');
+  clock.stalled(250);
+  assert.equal(clock.behindMs, 4_250, 'a stall adds to it');
 });
 
 test('pieces that arrived by their deadline are on time; nothing is judged before it is due', () => {
