@@ -41,6 +41,8 @@ export class PlaybackBuffer {
   private playedCount = 0;
   private missedCount = 0;
   private firstByte: number | null = null;
+  /** [from, to) ranges output skipped, newest last. */
+  private readonly skips: Array<[number, number]> = [];
 
   constructor(opts: PlaybackBufferOptions = {}) {
     this.nextSeq = opts.startSeq ?? null;
@@ -101,7 +103,7 @@ export class PlaybackBuffer {
    */
   skipTo(seq: number): void {
     if (this.nextSeq !== null && seq <= this.nextSeq) return;
-    if (this.started && this.nextSeq !== null) this.missedCount += seq - this.nextSeq;
+    if (this.started && this.nextSeq !== null) this.skipRange(this.nextSeq, seq);
     for (const s of this.pending.keys()) if (s < seq) this.pending.delete(s);
     this.nextSeq = seq;
     this.startFixed = true;
@@ -143,7 +145,7 @@ export class PlaybackBuffer {
     if (!this.started) {
       for (let s = rapSeq + 1; s < rapSeq + this.preroll; s++) if (!this.pending.has(s)) return false;
     }
-    if (this.started) this.missedCount += rapSeq - next;
+    if (this.started) this.skipRange(next, rapSeq);
     for (const s of this.pending.keys()) if (s < rapSeq) this.pending.delete(s);
     this.pending.delete(rapSeq);
     out.push({ seq: rapSeq, bytes: piece.payload.subarray(piece.rapOffset), rapOffset: 0 });
@@ -167,6 +169,18 @@ export class PlaybackBuffer {
       this.holeSince = null;
       this.nextSeq = next + 1;
     }
+  }
+
+  /** Whether output went past seq without playing it (a skip after the start; the last 64 skips are remembered). */
+  skipped(seq: number): boolean {
+    return this.skips.some(([from, to]) => seq >= from && seq < to);
+  }
+
+  private skipRange(from: number, to: number): void {
+    if (to <= from) return;
+    this.missedCount += to - from;
+    this.skips.push([from, to]);
+    if (this.skips.length > 64) this.skips.shift();
   }
 
   private dropBefore(seq: number): void {

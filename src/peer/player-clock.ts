@@ -68,4 +68,9 @@ export class PlayerClock {
   stalled(ms: number): void {
     if (this.offset !== null && ms > 0) this.offset += ms;
   }
+
+  /** Output skipped this much stream to get closer to live: the player gets there that much sooner. */
+  skipped(ms: number): void {
+    if (this.offset !== null && ms > 0) this.offset -= ms;
+  }
 }

@@ -41,8 +41,8 @@ export class PlayoutMeter {
 
   /**
    * Judges every piece whose deadline has passed. `startSeq` is the first
-   * piece the player got; `skipped(seq)` says output went past seq without it
-   * (it will never play).
+   * piece the player got; `skipped(seq)` says output went past seq without
+   * playing it (it never will, whether or not it arrived).
    */
   update(nowMs: number, startSeq: number, skipped: (seq: number) => boolean): void {
     let judged = this.judged;
@@ -56,13 +56,16 @@ export class PlayoutMeter {
       const due = this.clock.deadline(seq);
       if (due === null || due > nowMs) break;
       const at = this.arrivals.get(seq);
-      if (at === undefined && !skipped(seq)) {
+      const gone = skipped(seq);
+      if (at === undefined && !gone) {
         // Not here yet: the player is waiting on it now; it is judged when it comes.
         this.stall(nowMs - due);
         this.waiting = seq;
         break;
       }
-      if (at !== undefined && at <= due && this.waiting !== seq) {
+      if (gone) {
+        this.late++; // skipped by output: never shown, whenever it arrived
+      } else if (at !== undefined && at <= due && this.waiting !== seq) {
         this.onTime++;
       } else {
         this.late++;
@@ -73,4 +76,15 @@ export class PlayoutMeter {
       this.judged = judged = seq;
     }
   }
+}
+
+/**
+ * Where a player too far behind live should jump to: the start lag behind
+ * the live edge, or null when it is close enough (within catchUpMs) or
+ * already there.
+ */
+export function catchUpTarget(o: { behindMs: number; edge: number; next: number; intervalMs: number; catchUpMs: number; startLagMs: number }): number | null {
+  if (o.behindMs <= o.catchUpMs || o.intervalMs <= 0) return null;
+  const target = o.edge - Math.round(o.startLagMs / o.intervalMs);
+  return target > o.next ? target : null;
 }

@@ -19,7 +19,7 @@ import type { Swarm } from './swarm.js';
 import { joinSwarm } from './join-swarm.js';
 import { PlaybackBuffer } from './playback-buffer.js';
 import { PlayerClock } from './player-clock.js';
-import { PlayoutMeter } from './playout-meter.js';
+import { PlayoutMeter, catchUpTarget } from './playout-meter.js';
 import type { PlaybackSink } from './playback-sinks.js';
 
 export interface ViewerOptions {
@@ -40,6 +40,11 @@ export interface ViewerOptions {
   startLagMs?: number;
   /** Output starts once this much stream from the first random access point is held (default 400 ms). */
   prerollMs?: number;
+  /**
+   * A player this far behind live (start lag plus stalls) jumps forward to
+   * the start lag again, skipping what lies between (default 4 s).
+   */
+  catchUpMs?: number;
   /** A hole older than this is skipped (to the next random access point). */
   maxStallMs?: number;
   log?: (line: string) => void;
@@ -284,14 +289,33 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       this.firstSeq ??= seg.seq;
       for (const sink of this.opts.sinks ?? []) sink.writeSegment(seg.bytes, seg.rapOffset);
     }
+    this.catchUp(picker.liveEdge);
     const buffer = this.buffer;
-    if (this.firstSeq !== null) this.playout.update(now, this.firstSeq, (seq) => buffer.next !== null && seq < buffer.next);
+    if (this.firstSeq !== null) this.playout.update(now, this.firstSeq, (seq) => buffer.skipped(seq));
     // Deadlines count from what the player consumes now, not from what we wrote last.
     const next = this.buffer.next;
     const consuming = this.playerClock.playhead(now);
     const playhead = next === null ? consuming : consuming === null ? next : Math.min(next, consuming);
     if (playhead !== null && playhead > (picker.playhead ?? -1)) this.swarm.setPlayhead(playhead);
     if (!wasPlaying && this.buffer.firstByteAt !== null) this.emit('playing');
+  }
+
+  /**
+   * Live TV stays live: a player that stalls its way too far behind jumps
+   * back to the start lag (at the next random access point), as a live
+   * player seeks to its sync point. The pieces jumped over count as late.
+   */
+  private catchUp(edge: number | null): void {
+    const behind = this.playerClock.behindMs;
+    const next = this.buffer?.next ?? null;
+    if (!this.buffer || behind === null || edge === null || next === null) return;
+    const interval = this.playerClock.intervalMs;
+    const target = catchUpTarget({ behindMs: behind, edge, next, intervalMs: interval, catchUpMs: this.opts.catchUpMs ?? 4_000, startLagMs: this.opts.startLagMs ?? 1_000 });
+    if (target === null) return;
+    this.opts.log?.(`${(behind / 1000).toFixed(1)} s behind live: skipping ${target - next} pieces to catch up`);
+    this.buffer.skipTo(target);
+    this.playerClock.skipped((target - next) * interval);
+    this.swarm.setPlayhead(target);
   }
 
   private async finish(end: ViewerEnd, disconnectId: string | undefined): Promise<void> {

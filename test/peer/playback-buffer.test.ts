@@ -119,3 +119,15 @@ test('with a preroll, output starts only once that many pieces from the first RA
   assert.deepEqual(seqs(b.drain(100, 1_000)), [10, 11, 12]);
   assert.equal(b.firstByteAt, 100);
 });
+
+test('the buffer remembers which seqs output skipped, and only those', () => {
+  const b = new PlaybackBuffer({ startSeq: 10 });
+  b.offer(piece(10, 0));
+  b.offer(piece(11));
+  b.drain(0, 1_000);
+  b.skipTo(15);
+  b.offer(piece(16, 0));
+  assert.deepEqual(seqs(b.drain(10, 1_000)), [16]);
+  assert.deepEqual([10, 11, 12, 14, 15, 16].map((s) => b.skipped(s)), [false, false, true, true, true, false]);
+  assert.equal(b.missed, 4, '12 to 15');
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PlayerClock } from '../../src/peer/player-clock.js';
-import { PlayoutMeter } from '../../src/peer/playout-meter.js';
+import { PlayoutMeter, catchUpTarget } from '../../src/peer/playout-meter.js';
 
 /** A clock whose player starts piece 10 (source timestamp 1 000) at t = 5 000, one piece per 100 ms. */
 function started(): PlayerClock {
@@ -82,4 +82,23 @@ test('pieces before the first one played are never judged', () => {
   m.update(5_000, 10, never);
   assert.deepEqual([m.onTime, m.late], [1, 0]);
   assert.equal(new PlayoutMeter(new PlayerClock(100)).continuity, 1, 'continuity is 1 before anything is due');
+});
+
+test('a piece output skipped counts as late even if it had arrived', () => {
+  const clock = started();
+  const m = new PlayoutMeter(clock);
+  m.arrived(10, 4_900);
+  m.arrived(11, 4_900);
+  m.update(5_150, 10, (seq) => seq === 11);
+  assert.deepEqual([m.onTime, m.late], [1, 1]);
+});
+
+test('catch-up: a player more than catchUpMs behind jumps to the start lag behind the edge', () => {
+  const base = { edge: 200, next: 150, intervalMs: 100, catchUpMs: 4_000, startLagMs: 1_000 };
+  assert.equal(catchUpTarget({ ...base, behindMs: 3_900 }), null, 'close enough');
+  assert.equal(catchUpTarget({ ...base, behindMs: 5_000 }), 190);
+  assert.equal(catchUpTarget({ ...base, behindMs: 5_000, next: 195 }), null, 'already nearer than the target');
+  const clock = started();
+  clock.skipped(1_000);
+  assert.equal(clock.behindMs, 3_000, 'a skip brings the player that much closer to live');
 });
