@@ -361,7 +361,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (done === 'unexpected') return; // late block of a cancelled request: harmless
     let piece: LivePiece;
     try {
-      piece = decodePiece(Buffer.from(done), seq, this.opts.infoHash, this.opts.sourceKey);
+      // `done` is this download's own buffer, dropped from Downloads below: no copy needed.
+      piece = decodePiece(done, seq, this.opts.infoHash, this.opts.sourceKey);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       this.downloads.drop(seq, peer.key);

@@ -42,7 +42,10 @@ export interface ViewerOptions {
   prerollMs?: number;
   /**
    * A player this far behind live (start lag plus stalls) jumps forward to
-   * the start lag again, skipping what lies between (default 4 s).
+   * the start lag again, skipping what lies between. Default 10 s: a safety
+   * net after a long outage, not a routine move. At 4 s, a flash crowd made
+   * many viewers jump together, all wanting the freshest, rarest pieces at
+   * once, and continuity fell from 0.94 to 0.68.
    */
   catchUpMs?: number;
   /** A hole older than this is skipped (to the next random access point). */
@@ -310,7 +313,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     const next = this.buffer?.next ?? null;
     if (!this.buffer || behind === null || edge === null || next === null) return;
     const interval = this.playerClock.intervalMs;
-    const target = catchUpTarget({ behindMs: behind, edge, next, intervalMs: interval, catchUpMs: this.opts.catchUpMs ?? 4_000, startLagMs: this.opts.startLagMs ?? 1_000 });
+    const target = catchUpTarget({ behindMs: behind, edge, next, intervalMs: interval, catchUpMs: this.opts.catchUpMs ?? 10_000, startLagMs: this.opts.startLagMs ?? 1_000 });
     if (target === null) return;
     this.opts.log?.(`${(behind / 1000).toFixed(1)} s behind live: skipping ${target - next} pieces to catch up`);
     this.buffer.skipTo(target);
