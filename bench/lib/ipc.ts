@@ -59,6 +59,6 @@ export type FromWorker =
   | { type: 'started'; id: number; session: string }
   | { type: 'failed'; id: number; error: string }
   | { type: 'stopped'; id: number; report: ViewerReport | null }
-  | { type: 'stats'; id: number; rss: number; viewers: ViewerReport[]; loopDelayMs: LoopDelay }
+  | { type: 'stats'; id: number; rss: number; viewers: ViewerReport[]; loopDelayMs: LoopDelay; cpuUs: number }
   | { type: 'ended'; session: string; kind: string; reason: string; at: number }
   | { type: 'bye'; id: number };

@@ -2,7 +2,7 @@
  * Child process, run with --expose-gc: the tracker's memory per peer at 100k
  * peers. Fills a fresh MemorySwarmStore with SwarmPeers (and, separately, the
  * tracker's SessionRegistry with TrackedSessions, the other per-peer state a
- * serving tracker keeps) and compares heapUsed after a full GC.
+ * serving tracker keeps) and compares heapUsed + arrayBuffers after a full GC.
  */
 import { randomBytes } from 'node:crypto';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
@@ -15,9 +15,11 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 const collect = gc;
 
+/** V8 heap plus ArrayBuffer backing stores: typed arrays keep their bytes outside heapUsed. */
 function heap(): number {
   for (let i = 0; i < 3; i++) collect();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 function peer(i: number): SwarmPeer {
@@ -50,16 +52,35 @@ const beforeAll = heap();
 for (let i = 0; i < N; i++) {
   const p = peer(i);
   const infoHash = HASHES[i % HASHES.length] as string;
-  registry.set({ ...p, program: 'bench', infoHash, transport: 'ws', timeoutMs: 8_000, tokenExpiresAt: p.lastSeen + 300_000, channel: null });
+  // A literal in the field order of swarm-hook.ts, so the object has the shape a tracker's sessions have
+  // (a spread copy would be a dictionary-mode object of about twice the size).
+  registry.set({
+    sid: p.sid,
+    user: p.user,
+    program: 'bench',
+    role: p.role,
+    infoHash,
+    peerId: p.peerId,
+    ip: p.ip,
+    port: p.port,
+    transport: 'ws',
+    timeoutMs: 8_000,
+    lastSeen: p.lastSeen,
+    tokenExpiresAt: p.lastSeen + 300_000,
+    channel: null,
+  });
   await store2.put(infoHash, p);
 }
 const afterAll = heap();
+// Both must stay reachable past the measurement: V8 collects an object no later code uses, even in scope.
+const check2 = (await store2.count(HASHES[0] as string)).leechers;
 process.send?.(
   {
     peers: N,
     store_bytes_per_peer: Math.round((afterStore - before) / N),
     tracker_bytes_per_peer: Math.round((afterAll - beforeAll) / N),
     check_first_swarm_size: check,
+    check_first_swarm_size_with_registry: check2,
     registry_size: registry.size,
   },
   () => process.exit(0),

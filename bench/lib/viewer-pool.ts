@@ -30,6 +30,8 @@ export interface PoolStats {
   viewers: ViewerReport[];
   /** The worst worker's event-loop delay. */
   loopDelayMs: LoopDelay;
+  /** CPU time the workers have used, user + system, µs. */
+  cpuUs: number;
 }
 
 export class ViewerPool {
@@ -123,14 +125,16 @@ export class ViewerPool {
     let rssBytes = 0;
     const viewers: ViewerReport[] = [];
     const loopDelayMs: LoopDelay = { p99: 0, max: 0 };
+    let cpuUs = 0;
     for (const r of replies) {
       if (r.type !== 'stats') continue;
       rssBytes += r.rss;
       viewers.push(...r.viewers);
       loopDelayMs.p99 = Math.max(loopDelayMs.p99, r.loopDelayMs.p99);
       loopDelayMs.max = Math.max(loopDelayMs.max, r.loopDelayMs.max);
+      cpuUs += r.cpuUs;
     }
-    return { rssBytes, viewers, loopDelayMs };
+    return { rssBytes, viewers, loopDelayMs, cpuUs };
   }
 
   sessions(): string[] {

@@ -105,6 +105,7 @@ async function handle(msg: ToWorker): Promise<void> {
         rss: process.memoryUsage().rss,
         viewers: [...running.values()].map(report),
         loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+        cpuUs: (({ user, system }) => user + system)(process.cpuUsage()),
       });
       return;
     case 'shutdown':

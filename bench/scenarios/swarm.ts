@@ -134,6 +134,8 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
     result.detail['source_pieces_per_s'] = Math.round(((bench.broadcaster.source.stats.pieces - srcPieces0) / windowS) * 100) / 100;
     result.detail['workers'] = Math.max(1, Math.ceil(o.viewers / o.perWorker));
     result.detail['main_rss_mb'] = Math.round(process.memoryUsage().rss / 2 ** 20);
+    // What one viewer costs: worker CPU in the window ÷ viewer-seconds (milliseconds of CPU per second of stream).
+    result.detail['cpu_ms_per_viewer_s'] = Math.round(((end.cpuUs - start.cpuUs) / 1000 / windowS / Math.max(1, end.viewers.length)) * 10) / 10;
     result.detail['event_loop_delay_ms'] = {
       workers_p99: Math.round(end.loopDelayMs.p99),
       workers_max: Math.round(end.loopDelayMs.max),

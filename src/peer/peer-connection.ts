@@ -283,15 +283,16 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private wireUp(): void {
     const s = this.socket;
     const w = this.wire;
-    // Messages written in one turn of the event loop (a burst of haves, a
-    // request's blocks) leave in one writev instead of one syscall each.
+    // Messages written in one turn of the event loop (haves, requests and
+    // blocks for this peer, from every socket read in that turn) leave in one
+    // writev instead of one syscall each.
     let corked = false;
     w.on('data', (bytes) => {
       if (s.destroyed) return;
       if (!corked) {
         corked = true;
         s.cork();
-        process.nextTick(() => {
+        setImmediate(() => {
           corked = false;
           s.uncork();
         });

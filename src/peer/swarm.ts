@@ -281,7 +281,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       peer.known.add(seq);
       if (peer.known.size > 4 * this.opts.windowCapacity) peer.known.clear();
       this.picker.peerHave(peer.key, seq);
-      this.schedule();
+      // Most haves name a piece we already hold or are fetching: no pass of the picker for those (the tick covers endgame).
+      if (!this.picker.has(seq) && !this.picker.isInFlight(seq)) this.schedule();
     });
     conn.on('unchoke', () => this.schedule());
     // A newcomer waits for no rechoke round while a slot is free: startup is measured in milliseconds.
