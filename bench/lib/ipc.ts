@@ -43,6 +43,7 @@ export interface ViewerReport {
   /** Milliseconds the player waited for late pieces. */
   stalledMs: number;
   behindLiveMs: number | null;
+  recentLate: Array<{ seq: number; dueAt: number; arrivedAt: number | null }>;
   bytesFromSource: number;
   bytesFromPeers: number;
   uploaded: number;

@@ -111,6 +111,13 @@ export function measureSwarm(input: MeasureInput): { result: SwarmResult; sample
       })(),
       stalled_s: { p50: round(percentile(stalledS, 50)), p95: round(percentile(stalledS, 95)), max: round(max(stalledS)) },
       late_pieces_total: everyone.reduce((s, r) => s + r.late, 0),
+      // The last late pieces of each viewer: [viewer, seq, due (s after the run's first viewer start), ms late or null if skipped].
+      recent_late: (() => {
+        const t0 = Math.min(...everyone.map((r) => r.startedAt));
+        return everyone.flatMap((r, i) =>
+          r.recentLate.map((l) => [i, l.seq, round((l.dueAt - t0) / 1000, 2), l.arrivedAt === null ? null : Math.round(l.arrivedAt - l.dueAt)]),
+        );
+      })(),
       on_time_pieces_total: everyone.reduce((s, r) => s + r.onTime, 0),
       startup_s_max: round(max(startupS)),
       // Where startup goes: admission (program request), tracker (announce), peers (dial, handshake, first pieces, preroll).

@@ -41,6 +41,7 @@ function report(r: Running): ViewerReport {
     continuity: s.continuity,
     stalledMs: s.stalledMs,
     behindLiveMs: s.behindLiveMs,
+    recentLate: s.recentLate,
     bytesFromSource: s.bytesFromSource,
     bytesFromPeers: s.bytesFromPeers,
     uploaded: s.uploaded,

@@ -26,12 +26,19 @@ export interface PlaybackBufferOptions {
    * edge would otherwise leave the player no buffer at all.
    */
   preroll?: number;
+  /**
+   * Output starts only at a RAP at least this many pieces behind the live
+   * edge (passed to drain), so every player starts with about the same
+   * buffer instead of anywhere between none and a GOP (default 0).
+   */
+  minLead?: number;
 }
 
 export class PlaybackBuffer {
   private readonly pending = new Map<number, LivePiece>();
   private readonly maxAhead: number;
   private readonly preroll: number;
+  private readonly minLead: number;
   private startFixed: boolean;
   /** The next seq to play; before the start, the lowest seq accepted. */
   private nextSeq: number | null;
@@ -49,6 +56,7 @@ export class PlaybackBuffer {
     this.startFixed = opts.startSeq !== undefined;
     this.maxAhead = opts.maxAhead ?? 1_024;
     this.preroll = Math.max(1, opts.preroll ?? 1);
+    this.minLead = Math.max(0, opts.minLead ?? 0);
   }
 
   /** The seq the player needs next (the playhead), or null before anything was offered. */
@@ -111,11 +119,11 @@ export class PlaybackBuffer {
     this.holeSince = null;
   }
 
-  /** The segments ready for the player now, in order. */
-  drain(nowMs: number, maxStallMs: number): PlaybackSegment[] {
+  /** The segments ready for the player now, in order. `liveEdge`: the newest seq anyone holds (for minLead). */
+  drain(nowMs: number, maxStallMs: number, liveEdge: number | null = null): PlaybackSegment[] {
     const out: PlaybackSegment[] = [];
     if (this.nextSeq === null) return out;
-    if (this.needRap && !this.resumeAtRap(out)) return out;
+    if (this.needRap && !this.resumeAtRap(out, liveEdge)) return out;
     this.emitContiguous(out);
     if (this.pending.size === 0) {
       this.holeSince = null;
@@ -131,8 +139,8 @@ export class PlaybackBuffer {
     return out;
   }
 
-  /** Emits from the lowest held RAP at or after next; false when none is held yet. */
-  private resumeAtRap(out: PlaybackSegment[]): boolean {
+  /** Emits from the lowest held RAP at or after next; false when none is held yet (or, at the start, it is too near live). */
+  private resumeAtRap(out: PlaybackSegment[], liveEdge: number | null = null): boolean {
     const next = this.nextSeq;
     if (next === null) return false;
     let rapSeq: number | null = null;
@@ -143,6 +151,7 @@ export class PlaybackBuffer {
     const piece = this.pending.get(rapSeq);
     if (!piece || piece.rapOffset === null) return false;
     if (!this.started) {
+      if (this.minLead > 0 && (liveEdge === null || liveEdge - rapSeq < this.minLead)) return false;
       for (let s = rapSeq + 1; s < rapSeq + this.preroll; s++) if (!this.pending.has(s)) return false;
     }
     if (this.started) this.skipRange(next, rapSeq);

@@ -16,6 +16,8 @@ export class PlayoutMeter {
   late = 0;
   /** Milliseconds the player spent waiting for late pieces. */
   stalledMs = 0;
+  /** The last few late pieces: when each was due and when it came (null: skipped). */
+  readonly recentLate: Array<{ seq: number; dueAt: number; arrivedAt: number | null }> = [];
 
   /** The piece the player is stalled on, if any. */
   private waiting: number | null = null;
@@ -63,13 +65,14 @@ export class PlayoutMeter {
         this.waiting = seq;
         break;
       }
-      if (gone) {
-        this.late++; // skipped by output: never shown, whenever it arrived
-      } else if (at !== undefined && at <= due && this.waiting !== seq) {
+      if (!gone && at !== undefined && at <= due && this.waiting !== seq) {
         this.onTime++;
       } else {
+        // Skipped by output (never shown, whenever it arrived), or here after its deadline.
         this.late++;
-        if (at !== undefined) this.stall(at - due);
+        this.recentLate.push({ seq, dueAt: due, arrivedAt: gone ? null : (at ?? null) });
+        if (this.recentLate.length > 32) this.recentLate.shift();
+        if (!gone && at !== undefined) this.stall(at - due);
       }
       this.waiting = null;
       this.arrivals.delete(seq);

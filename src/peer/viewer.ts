@@ -36,10 +36,15 @@ export interface ViewerOptions {
   maxPeers?: number;
   uploadSlots?: number;
   sinks?: PlaybackSink[];
-  /** How far behind the live edge playback starts (ms of stream). */
+  /** How far behind the live edge playback looks for its first random access point (default 1 s). */
   startLagMs?: number;
-  /** Output starts once this much stream from the first random access point is held (default 400 ms). */
+  /** Output starts once this much stream from the first random access point is held (default 400 ms)... */
   prerollMs?: number;
+  /**
+   * ...and only at a random access point at least this far behind the live
+   * edge (default 800 ms), so every player starts with about the same buffer.
+   */
+  minLeadMs?: number;
   /**
    * A player this far behind live (start lag plus stalls) jumps forward to
    * the start lag again, skipping what lies between. Default 10 s: a safety
@@ -85,6 +90,8 @@ export interface ViewerStats {
   stalledMs: number;
   /** How far the player is behind the source (its start lag plus every stall); null before playback. */
   behindLiveMs: number | null;
+  /** The last few late pieces: when each was due and when it came (null: skipped). */
+  recentLate: Array<{ seq: number; dueAt: number; arrivedAt: number | null }>;
   startedAt: number;
   /** When the control server admitted us, and when the tracker listed us (startup's first two steps). */
   admittedAt: number;
@@ -195,6 +202,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       continuity: this.playout.continuity,
       stalledMs: this.playout.stalledMs,
       behindLiveMs: this.playerClock.behindMs,
+      recentLate: this.playout.recentLate.map((l) => ({ ...l })),
       startedAt: this.startedAt,
       admittedAt: this.admittedAt,
       listedAt: this.listedAt,
@@ -272,7 +280,8 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       const lag = Math.round((this.opts.startLagMs ?? 1_000) / this.playerClock.intervalMs);
       const start = Math.max(0, edge - lag);
       const preroll = Math.round((this.opts.prerollMs ?? 400) / this.playerClock.intervalMs);
-      this.buffer = new PlaybackBuffer({ startSeq: start, preroll });
+      const minLead = Math.round((this.opts.minLeadMs ?? 800) / this.playerClock.intervalMs);
+      this.buffer = new PlaybackBuffer({ startSeq: start, preroll, minLead });
       this.swarm.setPlayhead(start);
       for (let s = start; s <= edge; s++) {
         const p = this.swarm.window.get(s);
@@ -281,7 +290,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     }
     const now = this.opts.clock.now();
     const wasPlaying = this.buffer.firstByteAt !== null;
-    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? 2_000);
+    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? 2_000, picker.liveEdge);
     for (const seg of segments) {
       const ts = this.swarm.window.get(seg.seq)?.timestampMs;
       if (ts !== undefined) {

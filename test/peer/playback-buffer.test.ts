@@ -131,3 +131,12 @@ test('the buffer remembers which seqs output skipped, and only those', () => {
   assert.deepEqual([10, 11, 12, 14, 15, 16].map((s) => b.skipped(s)), [false, false, true, true, true, false]);
   assert.equal(b.missed, 4, '12 to 15');
 });
+
+test('with a minimum lead, output starts only at a RAP that far behind the live edge', () => {
+  const b = new PlaybackBuffer({ startSeq: 10, minLead: 8 });
+  b.offer(piece(12, 0));
+  b.offer(piece(13));
+  assert.deepEqual(b.drain(0, 1_000, 15), [], 'the RAP is only 3 pieces behind the edge');
+  assert.deepEqual(b.drain(0, 1_000, null), [], 'no edge known: wait');
+  assert.deepEqual(seqs(b.drain(100, 1_000, 20)), [12, 13]);
+});
