@@ -72,12 +72,6 @@ export class PlaybackBuffer {
     return this.missedCount;
   }
 
-  /** Share of pieces played among those due since the start; 1 before any. */
-  get continuity(): number {
-    const total = this.playedCount + this.missedCount;
-    return total === 0 ? 1 : this.playedCount / total;
-  }
-
   /** When the first byte went out (the nowMs of that drain), or null. */
   get firstByteAt(): number | null {
     return this.firstByte;
