@@ -42,7 +42,7 @@ export interface ViewerOptions {
   prerollMs?: number;
   /**
    * ...and only at a random access point at least this far behind the live
-   * edge (default 800 ms), so every player starts with about the same buffer.
+   * edge (default 1 s), so every player starts with about the same buffer.
    */
   minLeadMs?: number;
   /**
@@ -280,7 +280,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       const lag = Math.round((this.opts.startLagMs ?? 1_000) / this.playerClock.intervalMs);
       const start = Math.max(0, edge - lag);
       const preroll = Math.round((this.opts.prerollMs ?? 400) / this.playerClock.intervalMs);
-      const minLead = Math.round((this.opts.minLeadMs ?? 800) / this.playerClock.intervalMs);
+      const minLead = Math.round((this.opts.minLeadMs ?? 1_000) / this.playerClock.intervalMs);
       this.buffer = new PlaybackBuffer({ startSeq: start, preroll, minLead });
       this.swarm.setPlayhead(start);
       for (let s = start; s <= edge; s++) {
