@@ -111,6 +111,47 @@ export function runSwarmStoreSuite(name: string, make: () => SwarmStore | Promis
       assert.deepEqual(await store.expire(500), []);
     });
 
+    it('reads back every peer exactly as put: IPv6, unusual address text, any peer id text', async () => {
+      const odd = [
+        peer('v6', { ip: '2001:db8::1', port: 443 }),
+        peer('mapped', { ip: '::ffff:10.0.0.1' }),
+        peer('zeros', { ip: '010.000.000.001' }),
+        peer('upper', { peerId: 'AB'.repeat(20) }),
+        peer('short', { peerId: 'abc' }),
+        peer('edges', { ip: '255.255.255.255', port: 65535, lastSeen: 1_700_000_000_123.5 }),
+        peer('zero', { ip: '0.0.0.0', port: 0, lastSeen: 0 }),
+      ];
+      for (const p of odd) await store.put(H1, p);
+      for (const p of odd) assert.deepEqual(await store.get(H1, p.sid), p);
+      // Overwriting an unusual peer with a usual one (and back) leaves no trace of the old fields.
+      await store.put(H1, peer('v6'));
+      assert.deepEqual(await store.get(H1, 'v6'), peer('v6'));
+      await store.put(H1, peer('v6', { ip: '::1' }));
+      assert.deepEqual(await store.get(H1, 'v6'), peer('v6', { ip: '::1' }));
+      assert.deepEqual(
+        (await store.list(H1)).sort((a, b) => a.sid.localeCompare(b.sid)),
+        [...odd.filter((p) => p.sid !== 'v6'), peer('v6', { ip: '::1' })].sort((a, b) => a.sid.localeCompare(b.sid)),
+      );
+    });
+
+    it('grows and shrinks a large swarm without losing or mixing up peers', async () => {
+      const n = 2_000;
+      const mk = (i: number): SwarmPeer =>
+        peer(`p${i}`, { ip: `10.${(i >> 8) & 255}.${i & 255}.7`, port: 1024 + i, lastSeen: i, role: i % 10 === 0 ? 'source' : 'viewer' });
+      for (let i = 0; i < n; i++) assert.equal(await store.put(H1, mk(i)), true);
+      assert.deepEqual(await store.count(H1), { seeders: n / 10, leechers: n - n / 10 });
+      const all = (await store.list(H1)).sort((a, b) => a.port - b.port);
+      assert.deepEqual(all, Array.from({ length: n }, (_, i) => mk(i)));
+      for (let i = 0; i < n; i++) if (i % 50 !== 0) assert.equal(await store.remove(H1, `p${i}`), true);
+      const left = Array.from({ length: n / 50 }, (_, k) => mk(k * 50));
+      for (const p of left) assert.deepEqual(await store.get(H1, p.sid), p);
+      assert.equal(await store.get(H1, 'p1'), undefined);
+      assert.deepEqual(await store.count(H1), { seeders: left.filter((p) => p.role === 'source').length, leechers: left.filter((p) => p.role === 'viewer').length });
+      const gone = await store.expire(1_000);
+      assert.deepEqual(gone.map((g) => g.peer.sid).sort(), left.filter((p) => p.lastSeen < 1_000).map((p) => p.sid).sort());
+      assert.deepEqual((await store.list(H1)).map((p) => p.sid).sort(), left.filter((p) => p.lastSeen >= 1_000).map((p) => p.sid).sort());
+    });
+
     it('stays consistent through many interleaved puts and removes', async () => {
       const live = new Set<string>();
       for (let i = 0; i < 300; i++) {
