@@ -102,10 +102,12 @@ export async function runTracker(o: { durationS: number; log: (l: string) => voi
   }
   const hashes = [...new Set(entries.map((e) => e.infoHash))];
 
-  // bittorrent-tracker, then Node's own ceilings (a do-nothing node:http server and a raw socket server), each in its own process.
+  // bittorrent-tracker, then Node's own ceilings (a do-nothing node:http server, the same in one process per core,
+  // and a raw socket server), each in its own process.
   const servers: Array<[string, string, string[]]> = [
     ['bittorrent_tracker', 'bt-tracker-server.ts', [JSON.stringify(hashes)]],
     ['node_http_floor', 'bare-server.ts', ['http']],
+    ['node_cluster_floor', 'bare-server.ts', ['cluster']],
     ['node_net_floor', 'bare-server.ts', ['net']],
   ];
   for (const [name, script, args] of servers) {
@@ -169,6 +171,7 @@ export function trackerMarkdown(r: TrackerResult, cmd: string): string {
     ['opentracker_rps', r.opentracker_rps, '', ''],
     ['bittorrent_tracker_rps', r.bittorrent_tracker_rps, '', ''],
     ['(ceiling) do-nothing node:http server', (r.detail['runs'] as Record<string, LoadResult> | undefined)?.['node_http_floor']?.rps ?? null, '', ''],
+    ['(ceiling) do-nothing node:http, one process per core', (r.detail['runs'] as Record<string, LoadResult> | undefined)?.['node_cluster_floor']?.rps ?? null, '', ''],
     ['(ceiling) do-nothing raw node:net server', (r.detail['runs'] as Record<string, LoadResult> | undefined)?.['node_net_floor']?.rps ?? null, '', ''],
     ['ours ÷ opentracker', ratio, '≥ 1.0', verdict(ratio, 1.0, 'min')],
     ['ours WebSocket announces/s', r.ours_ws_announces_per_s, '', ''],

@@ -73,9 +73,8 @@ function hexValue(code: number): number {
   return -1;
 }
 
-/** Percent-decodes to raw bytes ('+' is a space, as in form encoding). */
-export function percentDecodeBytes(value: string, what: string): Buffer {
-  const out = Buffer.alloc(value.length);
+/** Percent-decodes into `out` from 0 ('+' is a space, as in form encoding); returns the byte count. */
+function decodeInto(value: string, what: string, out: Buffer): number {
   let n = 0;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
@@ -93,7 +92,29 @@ export function percentDecodeBytes(value: string, what: string): Buffer {
       out[n++] = c;
     }
   }
-  return out.subarray(0, n);
+  return n;
+}
+
+/** Percent-decodes to raw bytes ('+' is a space, as in form encoding). */
+export function percentDecodeBytes(value: string, what: string): Buffer {
+  const out = Buffer.alloc(value.length);
+  return out.subarray(0, decodeInto(value, what, out));
+}
+
+/**
+ * Decoding space reused by every parse: a decoded value is turned into a
+ * string before the next one is decoded. An announce decodes a dozen values,
+ * and a Buffer each was a visible share of the tracker's profile.
+ */
+const scratch = Buffer.allocUnsafe(MAX_QUERY);
+
+/** Characters that make decoding change a value: escapes, and code points latin1 or utf-8 would re-encode. */
+const NEEDS_DECODING = { latin1: /[%+\u0100-\uffff]/, utf8: /[%+\u0080-\uffff]/ } as const;
+
+function decodeString(value: string, what: string, encoding: 'latin1' | 'utf8'): string {
+  // Bytes below 0x80 are the same in latin1 and utf-8; latin1 maps every byte up to 0xff to itself.
+  if (!NEEDS_DECODING[encoding].test(value)) return value;
+  return scratch.toString(encoding, 0, decodeInto(value, what, scratch));
 }
 
 /** name → raw (still percent-encoded) values, in order. */
@@ -105,7 +126,7 @@ function splitQuery(rawQuery: string): Map<string, string[]> {
     const eq = part.indexOf('=');
     const rawName = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? '' : part.slice(eq + 1);
-    const name = percentDecodeBytes(rawName, 'a parameter name').toString('latin1');
+    const name = decodeString(rawName, 'a parameter name', 'latin1');
     const list = params.get(name);
     if (list) list.push(value);
     else params.set(name, [value]);
@@ -122,14 +143,14 @@ function single(params: Map<string, string[]>, name: string): string | undefined
 
 function hash20(raw: string | undefined, name: string): string {
   if (raw === undefined) throw bad(`${name} is required`);
-  const bytes = percentDecodeBytes(raw, name);
-  if (bytes.length !== 20) throw bad(`${name} must be 20 bytes, got ${bytes.length}`);
-  return bytes.toString('hex');
+  const length = decodeInto(raw, name, scratch);
+  if (length !== 20) throw bad(`${name} must be 20 bytes, got ${length}`);
+  return scratch.toString('hex', 0, 20);
 }
 
 function text(raw: string | undefined, name: string): string | undefined {
   if (raw === undefined) return undefined;
-  return percentDecodeBytes(raw, name).toString('utf8');
+  return decodeString(raw, name, 'utf8');
 }
 
 function integer(raw: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -177,16 +198,27 @@ export function parseScrapeQuery(rawQuery: string): ScrapeRequest {
   return { infoHashes, token: text(single(q, 'token'), 'token') || null };
 }
 
-function ipv4Bytes(ip: string): Buffer | null {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return null;
-  const out = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i] as string;
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
-    out[i] = Number(part);
+/** Writes a dotted quad's 4 bytes at `at`; false (nothing meaningful written) if `ip` is not one. */
+function writeIpv4(ip: string, out: Buffer, at: number): boolean {
+  let part = 0;
+  let digits = 0;
+  let n = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || n === 4) return false;
+      out[at + n++] = part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      part = part * 10 + (c - 0x30);
+      digits++;
+      if (part > 255) return false;
+    } else {
+      return false;
+    }
   }
-  return out;
+  return n === 4;
 }
 
 function ipv6Bytes(ip: string): Buffer | null {
@@ -209,20 +241,23 @@ function ipv6Bytes(ip: string): Buffer | null {
 
 /** BEP 23 / BEP 7: 6 bytes per IPv4 peer in `peers`, 18 per IPv6 peer in `peers6`. */
 export function compactPeers(peers: AnnouncePeer[]): { peers: Buffer; peers6: Buffer } {
-  const v4: Buffer[] = [];
+  const v4 = Buffer.allocUnsafe(peers.length * 6);
+  let n = 0;
   const v6: Buffer[] = [];
   for (const p of peers) {
-    const port = Buffer.alloc(2);
-    port.writeUInt16BE(p.port);
-    const a = ipv4Bytes(p.ip);
-    if (a) {
-      v4.push(a, port);
+    if (writeIpv4(p.ip, v4, n)) {
+      v4.writeUInt16BE(p.port, n + 4);
+      n += 6;
       continue;
     }
     const b = ipv6Bytes(p.ip);
-    if (b) v6.push(b, port);
+    if (b) {
+      const port = Buffer.allocUnsafe(2);
+      port.writeUInt16BE(p.port);
+      v6.push(b, port);
+    }
   }
-  return { peers: Buffer.concat(v4), peers6: Buffer.concat(v6) };
+  return { peers: v4.subarray(0, n), peers6: Buffer.concat(v6) };
 }
 
 export function encodeAnnounceSuccess(res: AnnounceSuccess): Uint8Array {

@@ -13,6 +13,7 @@ import {
   encodeScrape,
   parseAnnounceQuery,
   parseScrapeQuery,
+  type AnnounceRequest,
 } from '../protocol/announce.js';
 import type { TrackerLogic } from './tracker-logic.js';
 
@@ -35,36 +36,36 @@ export function createHttpHandler(deps: {
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const { logic, logger } = deps;
 
-  const bencoded = async (res: ServerResponse, answer: () => Promise<Uint8Array>): Promise<void> => {
-    let body: Uint8Array;
-    try {
-      body = await answer();
-    } catch (err) {
-      if (isClientError(err)) {
-        body = encodeFailure(err.message);
-      } else {
-        logger.error({ err }, 'announce failed');
-        body = encodeFailure('internal tracker error');
-      }
-    }
-    send(res, 200, 'text/plain', body);
-  };
+  const lastResort =
+    (res: ServerResponse) =>
+    (err: unknown): void => {
+      logger.error({ err }, 'http handler failed');
+      send(res, 500, 'text/plain', 'internal tracker error\n');
+    };
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const rawQuery = q < 0 ? '' : url.slice(q + 1);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, 405, 'text/plain', `method ${req.method ?? '?'} not allowed: the tracker answers GET\n`);
+  const fail = (res: ServerResponse, err: unknown): void => {
+    if (isClientError(err)) {
+      send(res, 200, 'text/plain', encodeFailure(err.message));
       return;
     }
-    switch (path) {
-      case '/announce':
-        await bencoded(res, async () => {
-          const parsed = parseAnnounceQuery(rawQuery);
-          const out = await logic.announce({ req: parsed, ip: remoteIp(req), transport: 'http', channel: null, channelSid: null });
-          return encodeAnnounceSuccess({
+    logger.error({ err }, 'announce failed');
+    send(res, 200, 'text/plain', encodeFailure('internal tracker error'));
+  };
+
+  // The hot path: parsing and encoding run synchronously around the logic's one promise (no async wrappers per request).
+  const announce = (req: IncomingMessage, res: ServerResponse, rawQuery: string): void => {
+    let parsed: AnnounceRequest;
+    try {
+      parsed = parseAnnounceQuery(rawQuery);
+    } catch (err) {
+      fail(res, err);
+      return;
+    }
+    logic.announce({ req: parsed, ip: remoteIp(req), transport: 'http', channel: null, channelSid: null }).then(
+      (out) => {
+        let body: Uint8Array;
+        try {
+          body = encodeAnnounceSuccess({
             interval: out.interval,
             minInterval: out.minInterval,
             complete: out.complete,
@@ -73,23 +74,51 @@ export function createHttpHandler(deps: {
             compact: parsed.compact,
             noPeerId: parsed.noPeerId,
           });
-        });
-        return;
-      case '/scrape':
-        await bencoded(res, async () => encodeScrape(await logic.scrape(parseScrapeQuery(rawQuery))));
-        return;
-      case '/':
-        send(res, 200, 'application/json', JSON.stringify(deps.describe()));
-        return;
-      default:
-        send(res, 404, 'text/plain', 'not found: this tracker answers /announce, /scrape and /ws\n');
-    }
+        } catch (err) {
+          fail(res, err);
+          return;
+        }
+        send(res, 200, 'text/plain', body);
+      },
+      (err: unknown) => fail(res, err),
+    ).catch(lastResort(res));
+  };
+
+  const scrape = (res: ServerResponse, rawQuery: string): void => {
+    Promise.resolve()
+      .then(() => logic.scrape(parseScrapeQuery(rawQuery)))
+      .then(
+        (files) => send(res, 200, 'text/plain', encodeScrape(files)),
+        (err: unknown) => fail(res, err),
+      )
+      .catch(lastResort(res));
   };
 
   return (req, res) => {
-    route(req, res).catch((err: unknown) => {
-      logger.error({ err }, 'http handler failed');
-      send(res, 500, 'text/plain', 'internal tracker error\n');
-    });
+    try {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      const rawQuery = q < 0 ? '' : url.slice(q + 1);
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        send(res, 405, 'text/plain', `method ${req.method ?? '?'} not allowed: the tracker answers GET\n`);
+        return;
+      }
+      switch (path) {
+        case '/announce':
+          announce(req, res, rawQuery);
+          return;
+        case '/scrape':
+          scrape(res, rawQuery);
+          return;
+        case '/':
+          send(res, 200, 'application/json', JSON.stringify(deps.describe()));
+          return;
+        default:
+          send(res, 404, 'text/plain', 'not found: this tracker answers /announce, /scrape and /ws\n');
+      }
+    } catch (err) {
+      lastResort(res)(err);
+    }
   };
 }

@@ -12,6 +12,13 @@ import {
 } from '../../src/protocol/announce.js';
 import { ClientError } from '../../src/core/errors.js';
 
+/** The generic encoder, to spell out the expected answer. */
+interface Bencode {
+  encode(value: unknown): Uint8Array;
+}
+const bencodeModule: string = 'bencode';
+const bencode = ((await import(bencodeModule)) as { default: Bencode }).default;
+
 const HASH = Buffer.from('00ff7f80c3a92b2f253f3d26207e2e5f2d61ffee', 'hex');
 const PID = Buffer.from('-qB4650-', 'latin1');
 
@@ -63,6 +70,16 @@ describe('announce query parsing', () => {
     assert.throws(() => parseAnnounceQuery(`info_hash=${'\u20ac'.repeat(20)}&peer_id=x&port=1`), /not percent-encoded/);
   });
 
+  it('decodes text values as utf-8 and leaves plain ones as they are', () => {
+    const req = parseAnnounceQuery(`info_hash=${mixed(HASH)}&peer_id=${'%41'.repeat(20)}&port=1&token=caf%C3%A9+x&event=stopped`);
+    assert.equal(req.token, 'café x');
+    assert.equal(req.event, 'stopped');
+    const plain = parseAnnounceQuery(`info_hash=${mixed(HASH)}&peer_id=${'%41'.repeat(20)}&port=1&token=eyJ.a-b_c.d`);
+    assert.equal(plain.token, 'eyJ.a-b_c.d');
+    // The decoding space is shared between parses: one parse leaves nothing behind in the next.
+    assert.equal(parseAnnounceQuery(`info_hash=${'%01'.repeat(20)}&peer_id=${'%02'.repeat(20)}&port=1`).infoHash, '01'.repeat(20));
+  });
+
   it("'+' is a space byte, as in form encoding", () => {
     assert.deepEqual([...percentDecodeBytes('a+%2B', 'x')], [0x61, 0x20, 0x2b]);
   });
@@ -92,6 +109,28 @@ describe('announce response encoding', () => {
     assert.equal(dict['incomplete'], 2);
     assert.equal(Buffer.from(dict['peers'] as Uint8Array).length, 12);
     assert.equal(Buffer.from(dict['peers6'] as Uint8Array).length, 18);
+  });
+
+  it('a compact answer holds exactly interval, min interval, complete, incomplete and peers, plus peers6 only with IPv6 peers', () => {
+    const cases = [peers, peers.filter((p) => !p.ip.includes(':')), [], peers.slice(1, 2)];
+    for (const list of cases) {
+      const res = { interval: 1800, minInterval: 900, complete: 12, incomplete: 34_567, peers: list, compact: true, noPeerId: false };
+      const { peers: v4, peers6 } = compactPeers(list);
+      const base = { interval: 1800, 'min interval': 900, complete: 12, incomplete: 34_567, peers: v4 };
+      const expected = bencode.encode(peers6.length > 0 ? { ...base, peers6 } : base);
+      assert.deepEqual(Buffer.from(encodeAnnounceSuccess(res)), Buffer.from(expected), `${list.length} peers`);
+    }
+  });
+
+  it('compact: IPv4 text with leading zeros still packs; anything else is left out', () => {
+    const { peers: v4, peers6 } = compactPeers([
+      { peerId: '', ip: '010.001.002.003', port: 1 },
+      { peerId: '', ip: '1.2.3', port: 2 },
+      { peerId: '', ip: '1.2.3.256', port: 3 },
+      { peerId: '', ip: 'host.example', port: 4 },
+    ]);
+    assert.equal(v4.toString('hex'), '0a010203' + '0001');
+    assert.equal(peers6.length, 0);
   });
 
   it('non-compact: a list of dicts, with peer id unless no_peer_id', () => {
