@@ -1,4 +1,5 @@
 /** Messages between the bench's main process and its viewer workers (child_process IPC). */
+import type { ViewerStats } from '../../src/peer/viewer.js';
 
 export interface WorkerViewerSpec {
   user: string;
@@ -26,29 +27,9 @@ export interface LoopDelay {
   max: number;
 }
 
-/** One viewer's figures, as the worker saw them. Times are epoch ms (Date.now in the worker). */
-export interface ViewerReport {
-  session: string;
+/** One viewer's figures: its Viewer.stats() plus what the worker saw. Times are epoch ms (Date.now in the worker). */
+export interface ViewerReport extends ViewerStats {
   user: string;
-  startedAt: number;
-  admittedAt: number;
-  listedAt: number | null;
-  firstByteAt: number | null;
-  played: number;
-  missed: number;
-  /** Viewer.stats(): pieces present by their playback deadline, pieces that were not, and their ratio. */
-  onTime: number;
-  late: number;
-  continuity: number;
-  /** Milliseconds the player waited for late pieces. */
-  stalledMs: number;
-  behindLiveMs: number | null;
-  recentLate: Array<{ seq: number; dueAt: number; arrivedAt: number | null }>;
-  bytesFromSource: number;
-  bytesFromPeers: number;
-  uploaded: number;
-  peers: number;
-  latencyMs: number[];
   /** When the last piece byte arrived from any peer. */
   lastByteAt: number | null;
   /** Set once the viewer ended (kicked, session ended, stopped). */

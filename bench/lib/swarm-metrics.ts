@@ -47,6 +47,11 @@ export interface MeasureInput {
 }
 
 const received = (r: ViewerReport): number => r.bytesFromSource + r.bytesFromPeers;
+const spread = (v: number[]): { p50: number | null; p95: number | null; max: number | null } => ({
+  p50: round(percentile(v, 50)),
+  p95: round(percentile(v, 95)),
+  max: round(max(v)),
+});
 
 export function measureSwarm(input: MeasureInput): { result: SwarmResult; samples: SwarmSamples } {
   const everyone = [...input.final, ...input.departed];
@@ -63,6 +68,8 @@ export function measureSwarm(input: MeasureInput): { result: SwarmResult; sample
     return r.firstByteAt === null ? 0 : due === 0 ? 1 : r.played / due;
   });
   const stalledS = everyone.map((r) => r.stalledMs / 1000);
+  const behindLiveS = input.final.flatMap((r) => (r.behindLiveMs === null ? [] : [r.behindLiveMs / 1000]));
+  const firstStart = min(everyone.map((r) => r.startedAt));
   const startupS = everyone.map((r) => (r.firstByteAt === null ? Infinity : (r.firstByteAt - r.startedAt) / 1000));
   const latencyS: number[] = [];
   let receivedInWindow = 0;
@@ -105,19 +112,13 @@ export function measureSwarm(input: MeasureInput): { result: SwarmResult; sample
       },
       output_continuity: { min: round(min(output), 4), p5: round(percentile(output, 5), 4), mean: round(mean(output), 4) },
       // Where each player is at the end, behind the source: start lag plus stalls (what a viewer would call its delay).
-      behind_live_s: (() => {
-        const v = input.final.filter((r) => r.behindLiveMs !== null).map((r) => (r.behindLiveMs ?? 0) / 1000);
-        return { p50: round(percentile(v, 50)), p95: round(percentile(v, 95)), max: round(max(v)) };
-      })(),
-      stalled_s: { p50: round(percentile(stalledS, 50)), p95: round(percentile(stalledS, 95)), max: round(max(stalledS)) },
+      behind_live_s: spread(behindLiveS),
+      stalled_s: spread(stalledS),
       late_pieces_total: everyone.reduce((s, r) => s + r.late, 0),
       // The last late pieces of each viewer: [viewer, seq, due (s after the run's first viewer start), ms late or null if skipped].
-      recent_late: (() => {
-        const t0 = Math.min(...everyone.map((r) => r.startedAt));
-        return everyone.flatMap((r, i) =>
-          r.recentLate.map((l) => [i, l.seq, round((l.dueAt - t0) / 1000, 2), l.arrivedAt === null ? null : Math.round(l.arrivedAt - l.dueAt)]),
-        );
-      })(),
+      recent_late: everyone.flatMap((r, i) =>
+        r.recentLate.map((l) => [i, l.seq, round((l.dueAt - firstStart) / 1000, 2), l.arrivedAt === null ? null : Math.round(l.arrivedAt - l.dueAt)]),
+      ),
       on_time_pieces_total: everyone.reduce((s, r) => s + r.onTime, 0),
       startup_s_max: round(max(startupS)),
       // Where startup goes: admission (program request), tracker (announce), peers (dial, handshake, first pieces, preroll).

@@ -26,30 +26,7 @@ function send(msg: FromWorker): void {
 }
 
 function report(r: Running): ViewerReport {
-  const s = r.viewer.stats();
-  return {
-    session: s.session,
-    user: r.user,
-    startedAt: s.startedAt,
-    admittedAt: s.admittedAt,
-    listedAt: s.listedAt,
-    firstByteAt: s.firstByteAt,
-    played: s.played,
-    missed: s.missed,
-    onTime: s.onTime,
-    late: s.late,
-    continuity: s.continuity,
-    stalledMs: s.stalledMs,
-    behindLiveMs: s.behindLiveMs,
-    recentLate: s.recentLate,
-    bytesFromSource: s.bytesFromSource,
-    bytesFromPeers: s.bytesFromPeers,
-    uploaded: s.uploaded,
-    peers: s.peers,
-    latencyMs: s.latencyMs,
-    lastByteAt: r.lastByteAt,
-    ended: r.ended,
-  };
+  return { ...r.viewer.stats(), user: r.user, lastByteAt: r.lastByteAt, ended: r.ended };
 }
 
 async function start(spec: WorkerViewerSpec): Promise<string> {

@@ -14,8 +14,8 @@ import { createUsers, startBenchSystem } from '../lib/bench-system.js';
 import { mdTable, verdict } from '../lib/report.js';
 import { percentile, round, sleep } from '../lib/stats.js';
 import { cdfPanel, figure } from '../lib/svg.js';
-import { ViewerPool } from '../lib/viewer-pool.js';
-import { CAP, BITRATE_BPS } from './swarm.js';
+import type { ViewerPool } from '../lib/viewer-pool.js';
+import { BITRATE_BPS, CAP, startBenchPool } from './swarm.js';
 
 /** How long after a kick bytes are still watched for: a cut-off this long means "not cut off". */
 const CUTOFF_WATCH_MS = 2_000;
@@ -87,13 +87,7 @@ export async function runKick(o: { viewers: number; kicks: number; perWorker: nu
     const kicks = Math.min(o.kicks, Math.floor(o.viewers / 2));
     const names = Array.from({ length: o.viewers }, (_, i) => `viewer${i}`);
     const users = await createUsers(bench.sys, bench.program, names);
-    pool = await ViewerPool.start({
-      workers: Math.max(1, Math.ceil(o.viewers / o.perWorker)),
-      controlUrl: bench.sys.controlUrl,
-      program: bench.program,
-      uploadRate: CAP,
-      host: '127.0.0.1',
-    });
+    pool = await startBenchPool(bench, o.viewers, o.perWorker);
     // The first `kicks` viewers ignore disconnects; the next `kicks` are cooperative victims.
     const sessionOf = new Map<string, string>();
     for (const [i, u] of users.entries()) {

@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createUsers, startBenchSystem } from '../lib/bench-system.js';
+import { createUsers, startBenchSystem, type BenchSystem } from '../lib/bench-system.js';
 import type { ViewerReport } from '../lib/ipc.js';
 import { summarizeProfiles, type ProfileSummary } from '../lib/profile.js';
 import { RESULTS_DIR } from '../lib/report.js';
@@ -19,6 +19,21 @@ import { ViewerPool } from '../lib/viewer-pool.js';
 export const BITRATE_BPS = 2_000_000;
 /** Twice the stream rate, in bytes per second. */
 export const CAP = (2 * BITRATE_BPS) / 8;
+
+/** Worker processes for `viewers` at `perWorker` each. */
+const workerCount = (viewers: number, perWorker: number): number => Math.max(1, Math.ceil(viewers / perWorker));
+
+/** The viewer workers of a bench run: every viewer on loopback, its upload capped at CAP. */
+export function startBenchPool(bench: BenchSystem, viewers: number, perWorker: number, nodeFlags: string[] = []): Promise<ViewerPool> {
+  return ViewerPool.start({
+    workers: workerCount(viewers, perWorker),
+    controlUrl: bench.sys.controlUrl,
+    program: bench.program,
+    uploadRate: CAP,
+    host: '127.0.0.1',
+    nodeFlags,
+  });
+}
 
 export interface SwarmRunOptions {
   scenario: 'swarm' | 'flash-crowd' | 'churn';
@@ -58,14 +73,7 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
     o.log(`creating ${names.length} users`);
     const users = await createUsers(bench.sys, bench.program, names);
     if (o.profile) mkdirSync(profileDir, { recursive: true });
-    pool = await ViewerPool.start({
-      workers: Math.max(1, Math.ceil(o.viewers / o.perWorker)),
-      controlUrl: bench.sys.controlUrl,
-      program: bench.program,
-      uploadRate: CAP,
-      host: '127.0.0.1',
-      nodeFlags: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-    });
+    pool = await startBenchPool(bench, o.viewers, o.perWorker, o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     const p = pool;
     const joinFailures: string[] = [];
     const startOne = async (u: { user: string; password: string }): Promise<void> => {
@@ -132,7 +140,7 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
       joinFailures,
     });
     result.detail['source_pieces_per_s'] = Math.round(((bench.broadcaster.source.stats.pieces - srcPieces0) / windowS) * 100) / 100;
-    result.detail['workers'] = Math.max(1, Math.ceil(o.viewers / o.perWorker));
+    result.detail['workers'] = workerCount(o.viewers, o.perWorker);
     result.detail['main_rss_mb'] = Math.round(process.memoryUsage().rss / 2 ** 20);
     // What one viewer costs: worker CPU in the window ÷ viewer-seconds (milliseconds of CPU per second of stream).
     result.detail['cpu_ms_per_viewer_s'] = Math.round(((end.cpuUs - start.cpuUs) / 1000 / windowS / Math.max(1, end.viewers.length)) * 10) / 10;

@@ -16,6 +16,15 @@ export const DEFAULTS = {
   maxPeers: 24,
   /** Upload slots (unchoked peers) a viewer keeps. */
   uploadSlots: 16,
+  /** Playback looks for its first random access point this far behind the live edge... */
+  startLagMs: 1_000,
+  /** ...starts at one at least this far behind it, once this much stream from it is held. */
+  minLeadMs: 1_000,
+  prerollMs: 400,
+  /** A gap that has held output up this long is skipped to the next random access point. */
+  maxStallMs: 2_000,
+  /** A player this far behind live jumps back to the start lag. */
+  catchUpMs: 10_000,
   linkRetryMs: 1_000,
   controlLinkPath: '/v1/tracker/link',
 } as const;

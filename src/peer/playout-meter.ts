@@ -8,6 +8,13 @@
  */
 import type { PlayerClock } from './player-clock.js';
 
+/** A late piece: when it was due and when it came (null: output skipped it). */
+export interface LatePiece {
+  seq: number;
+  dueAt: number;
+  arrivedAt: number | null;
+}
+
 export class PlayoutMeter {
   private readonly arrivals = new Map<number, number>();
   /** The last piece judged; null before playback started. */
@@ -17,7 +24,7 @@ export class PlayoutMeter {
   /** Milliseconds the player spent waiting for late pieces. */
   stalledMs = 0;
   /** The last few late pieces: when each was due and when it came (null: skipped). */
-  readonly recentLate: Array<{ seq: number; dueAt: number; arrivedAt: number | null }> = [];
+  readonly recentLate: LatePiece[] = [];
 
   /** The piece the player is stalled on, if any. */
   private waiting: number | null = null;

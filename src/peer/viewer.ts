@@ -19,7 +19,7 @@ import type { Swarm } from './swarm.js';
 import { joinSwarm } from './join-swarm.js';
 import { PlaybackBuffer } from './playback-buffer.js';
 import { PlayerClock } from './player-clock.js';
-import { PlayoutMeter, catchUpTarget } from './playout-meter.js';
+import { PlayoutMeter, catchUpTarget, type LatePiece } from './playout-meter.js';
 import type { PlaybackSink } from './playback-sinks.js';
 
 export interface ViewerOptions {
@@ -36,19 +36,19 @@ export interface ViewerOptions {
   maxPeers?: number;
   uploadSlots?: number;
   sinks?: PlaybackSink[];
-  /** How far behind the live edge playback looks for its first random access point (default 1 s). */
+  /** How far behind the live edge playback looks for its first random access point (DEFAULTS.startLagMs). */
   startLagMs?: number;
-  /** Output starts once this much stream from the first random access point is held (default 400 ms)... */
+  /** Output starts once this much stream from the first random access point is held (DEFAULTS.prerollMs)... */
   prerollMs?: number;
   /**
    * ...and only at a random access point at least this far behind the live
-   * edge (default 1 s), so every player starts with about the same buffer.
+   * edge (DEFAULTS.minLeadMs), so every player starts with about the same buffer.
    */
   minLeadMs?: number;
   /**
    * A player this far behind live (start lag plus stalls) jumps forward to
-   * the start lag again, skipping what lies between. Default 10 s: a safety
-   * net after a long outage, not a routine move. At 4 s, a flash crowd made
+   * the start lag again, skipping what lies between. DEFAULTS.catchUpMs
+   * (10 s): a safety net after a long outage, not a routine move. At 4 s, a flash crowd made
    * many viewers jump together, all wanting the freshest, rarest pieces at
    * once, and continuity fell from 0.94 to 0.68.
    */
@@ -91,7 +91,7 @@ export interface ViewerStats {
   /** How far the player is behind the source (its start lag plus every stall); null before playback. */
   behindLiveMs: number | null;
   /** The last few late pieces: when each was due and when it came (null: skipped). */
-  recentLate: Array<{ seq: number; dueAt: number; arrivedAt: number | null }>;
+  recentLate: LatePiece[];
   startedAt: number;
   /** When the control server admitted us, and when the tracker listed us (startup's first two steps). */
   admittedAt: number;
@@ -277,10 +277,10 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     if (!this.buffer) {
       const edge = picker.liveEdge;
       if (edge === null) return;
-      const lag = Math.round((this.opts.startLagMs ?? 1_000) / this.playerClock.intervalMs);
+      const lag = Math.round((this.opts.startLagMs ?? DEFAULTS.startLagMs) / this.playerClock.intervalMs);
       const start = Math.max(0, edge - lag);
-      const preroll = Math.round((this.opts.prerollMs ?? 400) / this.playerClock.intervalMs);
-      const minLead = Math.round((this.opts.minLeadMs ?? 1_000) / this.playerClock.intervalMs);
+      const preroll = Math.round((this.opts.prerollMs ?? DEFAULTS.prerollMs) / this.playerClock.intervalMs);
+      const minLead = Math.round((this.opts.minLeadMs ?? DEFAULTS.minLeadMs) / this.playerClock.intervalMs);
       this.buffer = new PlaybackBuffer({ startSeq: start, preroll, minLead });
       this.swarm.setPlayhead(start);
       for (let s = start; s <= edge; s++) {
@@ -290,7 +290,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     }
     const now = this.opts.clock.now();
     const wasPlaying = this.buffer.firstByteAt !== null;
-    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? 2_000, picker.liveEdge);
+    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? DEFAULTS.maxStallMs, picker.liveEdge);
     for (const seg of segments) {
       const ts = this.swarm.window.get(seg.seq)?.timestampMs;
       if (ts !== undefined) {
@@ -322,7 +322,14 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     const next = this.buffer?.next ?? null;
     if (!this.buffer || behind === null || edge === null || next === null) return;
     const interval = this.playerClock.intervalMs;
-    const target = catchUpTarget({ behindMs: behind, edge, next, intervalMs: interval, catchUpMs: this.opts.catchUpMs ?? 10_000, startLagMs: this.opts.startLagMs ?? 1_000 });
+    const target = catchUpTarget({
+      behindMs: behind,
+      edge,
+      next,
+      intervalMs: interval,
+      catchUpMs: this.opts.catchUpMs ?? DEFAULTS.catchUpMs,
+      startLagMs: this.opts.startLagMs ?? DEFAULTS.startLagMs,
+    });
     if (target === null) return;
     this.opts.log?.(`${(behind / 1000).toFixed(1)} s behind live: skipping ${target - next} pieces to catch up`);
     this.buffer.skipTo(target);
