@@ -16,6 +16,8 @@ export const DEFAULTS = {
   maxPeers: 24,
   /** Upload slots (unchoked peers) a viewer keeps. */
   uploadSlots: 16,
+  /** A revoked peer's connection stays open this long (nothing sent to it) so its `leaving` is heard. */
+  revokeGraceMs: 1_000,
   /** Playback looks for its first random access point this far behind the live edge... */
   startLagMs: 1_000,
   /** ...starts at one at least this far behind it, once this much stream from it is held. */

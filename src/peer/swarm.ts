@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
 import { decodePiece, type LivePiece } from '../core/piece.js';
 import type { TokenVerifier } from '../protocol/token.js';
 import type { ChannelPeer } from '../protocol/tracker-channel.js';
@@ -194,7 +195,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.uploader.clear(p.key);
     for (const seq of this.downloads.dropPeer(p.key)) this.picker.requestFailed(seq, p.key);
     this.picker.peerGone(p.key);
-    this.later(() => p.conn.close('session revoked'), this.opts.revokeGraceMs ?? 1_000);
+    this.later(() => p.conn.close('session revoked'), this.opts.revokeGraceMs ?? DEFAULTS.revokeGraceMs);
   }
 
   /** Step C: tell every connected peer we are about to go. */
