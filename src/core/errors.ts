@@ -21,7 +21,9 @@ export type ClientErrorCode =
   | 'token_expired'
   | 'token_wrong_program'
   | 'token_revoked'
-  | 'proof_invalid';
+  | 'proof_invalid'
+  | 'rate_limited'
+  | 'login_required';
 
 const STATUS: Record<ClientErrorCode, number> = {
   invalid_credentials: 401,
@@ -42,6 +44,8 @@ const STATUS: Record<ClientErrorCode, number> = {
   token_wrong_program: 403,
   token_revoked: 403,
   proof_invalid: 401,
+  rate_limited: 429,
+  login_required: 401,
 };
 
 /** True for a code this version knows (e.g. one read off the wire). */
@@ -61,6 +65,16 @@ export class ClientError extends Error {
   }
   toJSON(): { error: { code: ClientErrorCode; message: string } } {
     return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** Too many failed logins: the client may retry after `retryAfterS` seconds (the Retry-After header). */
+export class RateLimitedError extends ClientError {
+  constructor(
+    readonly retryAfterS: number,
+    message = `too many failed logins; try again in ${retryAfterS} s`,
+  ) {
+    super('rate_limited', message);
   }
 }
 

@@ -2,7 +2,7 @@
  * Ports: the storage interfaces the servers depend on. Adapters in store/
  * implement them; each port has one compliance suite run against every adapter.
  */
-import type { DisconnectRecord, Program, SessionRecord, Subscription, TimelineEntry, User } from './types.js';
+import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, TimelineEntry, User } from './types.js';
 
 /** Fields of a disconnect that change after it is created; `append` adds timeline entries in the same write. */
 export type DisconnectPatch = Partial<Pick<DisconnectRecord, 'state' | 'outcome' | 'trackerId' | 'attempts' | 'completedAt'>> & {
@@ -44,6 +44,15 @@ export interface ControlStore {
   listDisconnects(filter?: { pending?: boolean; sid?: string; limit?: number }): Promise<DisconnectRecord[]>;
   /** Patches and appends atomically; returns the record after the change. Unknown id: ClientError not_found. */
   updateDisconnect(id: string, patch: DisconnectPatch): Promise<DisconnectRecord>;
+
+  /** Device credentials (`gatecast login`); a removed user's devices go with it. */
+  createDevice(device: DeviceRecord): Promise<void>;
+  getDevice(id: string): Promise<DeviceRecord | undefined>;
+  /** The user's devices, oldest first, expired ones included. */
+  listDevices(user: string): Promise<DeviceRecord[]>;
+  deleteDevice(id: string): Promise<boolean>;
+  /** Deletes every device of the user, or only those expired at `expiredAt` (epoch ms); returns how many. */
+  deleteDevicesOfUser(user: string, filter?: { expiredAt?: number }): Promise<number>;
 
   /** Small named secrets that must survive restarts (the token signing key). */
   getSecret(name: string): Promise<string | undefined>;

@@ -7,6 +7,23 @@ export interface User {
   createdAt: number;
 }
 
+/**
+ * A device credential from `gatecast login`: admits its user without a
+ * password until it expires or is revoked (revocation deletes it). Only a
+ * SHA-256 of the secret is kept: the secret is 256 random bits, so a fast
+ * hash is enough and checking it costs no scrypt.
+ */
+export interface DeviceRecord {
+  id: string;
+  user: string;
+  /** sha256(secret), hex. */
+  secretHash: string;
+  /** What the device called itself at login (host name), for the operator. */
+  label: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface Program {
   id: string;
   title: string;

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
 import { ClientError, InternalError } from '../core/errors.js';
 import type { ControlStore, DisconnectPatch } from '../core/ports.js';
-import type { DisconnectRecord, Program, SessionRecord, SessionState, Subscription, User } from '../core/types.js';
+import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, SessionState, Subscription, User } from '../core/types.js';
 import { parseTimeline, toDisconnect, type DisconnectRow } from './sqlite-disconnect-rows.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/sqlite/', import.meta.url);
@@ -86,6 +86,23 @@ const toSession = (r: SessionRow): SessionRecord => ({
   joinedAt: r.joined_at,
   endedAt: r.ended_at,
   endReason: r.end_reason,
+});
+
+interface DeviceRow {
+  id: string;
+  user: string;
+  secret_hash: string;
+  label: string;
+  created_at: number;
+  expires_at: number;
+}
+const toDevice = (r: DeviceRow): DeviceRecord => ({
+  id: r.id,
+  user: r.user,
+  secretHash: r.secret_hash,
+  label: r.label,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
 });
 
 /** SessionRecord field → column, for partial updates. */
@@ -351,6 +368,39 @@ export class SqliteControlStore implements ControlStore {
       return next;
     });
     return toDisconnect(update());
+  }
+
+  async createDevice(d: DeviceRecord): Promise<void> {
+    try {
+      this.db
+        .prepare('INSERT INTO devices (id, user, secret_hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(d.id, d.user, d.secretHash, d.label, d.createdAt, d.expiresAt);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ClientError('conflict', `device ${d.id} already exists`);
+      if (err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new ClientError('unknown_user', `no such user: ${d.user}`);
+      }
+      throw err;
+    }
+  }
+
+  async getDevice(id: string): Promise<DeviceRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
+    return row && toDevice(row);
+  }
+
+  async listDevices(user: string): Promise<DeviceRecord[]> {
+    return (this.db.prepare('SELECT * FROM devices WHERE user = ? ORDER BY created_at, rowid').all(user) as DeviceRow[]).map(toDevice);
+  }
+
+  async deleteDevice(id: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes > 0;
+  }
+
+  async deleteDevicesOfUser(user: string, filter: { expiredAt?: number } = {}): Promise<number> {
+    return this.db
+      .prepare('DELETE FROM devices WHERE user = @user AND (@at IS NULL OR expires_at <= @at)')
+      .run({ user, at: filter.expiredAt ?? null }).changes;
   }
 
   async getSecret(name: string): Promise<string | undefined> {

@@ -6,7 +6,7 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientError } from '../../src/core/errors.js';
 import type { ControlStore } from '../../src/core/ports.js';
-import type { DisconnectRecord, Program, SessionRecord, User } from '../../src/core/types.js';
+import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, User } from '../../src/core/types.js';
 
 const user = (name: string, isAdmin = false): User => ({ name, passwordHash: `hash-of-${name}`, isAdmin, createdAt: 1_000 });
 
@@ -316,6 +316,57 @@ export function runControlStoreSuite(name: string, make: () => Promise<ControlSt
           (await store.listDisconnects({ limit: 2 })).map((d) => d.id),
           ['d3', 'd2'],
         );
+      });
+    });
+
+    describe('devices', () => {
+      const device = (id: string, over: Partial<DeviceRecord> = {}): DeviceRecord => ({
+        id,
+        user: 'alice',
+        secretHash: `sha-${id}`,
+        label: `host-${id}`,
+        createdAt: 10_000,
+        expiresAt: 20_000,
+        ...over,
+      });
+
+      it('creates, reads, lists (oldest first) and deletes a device', async () => {
+        await store.createUser(user('alice'));
+        await store.createDevice(device('d2', { createdAt: 12_000 }));
+        await store.createDevice(device('d1'));
+        assert.deepEqual(await store.getDevice('d1'), device('d1'));
+        assert.deepEqual((await store.listDevices('alice')).map((d) => d.id), ['d1', 'd2']);
+        assert.deepEqual(await store.listDevices('bob'), []);
+        assert.equal(await store.deleteDevice('d1'), true);
+        assert.equal(await store.deleteDevice('d1'), false);
+        assert.equal(await store.getDevice('d1'), undefined);
+      });
+
+      it('refuses a duplicate id and a device of an unknown user', async () => {
+        await store.createUser(user('alice'));
+        await store.createDevice(device('d1'));
+        await rejectsWithCode(store.createDevice(device('d1')), 'conflict');
+        await rejectsWithCode(store.createDevice(device('d9', { user: 'nobody' })), 'unknown_user');
+      });
+
+      it("deletes all of a user's devices, or only the expired ones, and no one else's", async () => {
+        await store.createUser(user('alice'));
+        await store.createUser(user('bob'));
+        await store.createDevice(device('a1', { expiresAt: 15_000 }));
+        await store.createDevice(device('a2', { expiresAt: 25_000 }));
+        await store.createDevice(device('b1', { user: 'bob', expiresAt: 15_000 }));
+        assert.equal(await store.deleteDevicesOfUser('alice', { expiredAt: 15_000 }), 1);
+        assert.deepEqual((await store.listDevices('alice')).map((d) => d.id), ['a2']);
+        assert.equal(await store.deleteDevicesOfUser('alice'), 1);
+        assert.deepEqual(await store.listDevices('alice'), []);
+        assert.deepEqual((await store.listDevices('bob')).map((d) => d.id), ['b1']);
+      });
+
+      it("a removed user's devices go with it", async () => {
+        await store.createUser(user('alice'));
+        await store.createDevice(device('d1'));
+        await store.deleteUser('alice');
+        assert.equal(await store.getDevice('d1'), undefined);
       });
     });
 

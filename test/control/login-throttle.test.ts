@@ -1,0 +1,91 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/core/clock.js';
+import { LoginThrottle, addressKey, userKey, type ThrottleDecision } from '../../src/control/login-throttle.js';
+
+const limits = { perUser: 5, perAddress: 20, windowMs: 60_000, maxKeys: 100 };
+
+function fail(t: LoginThrottle, keys: Array<{ key: string; limit: number }>): ThrottleDecision {
+  const d = t.begin(keys);
+  if (d.allowed) d.attempt.failed();
+  return d;
+}
+
+describe('LoginThrottle', () => {
+  it('refuses the 6th failure in a window with the seconds until the oldest leaves it, and frees the key after it', () => {
+    const clock = new ManualClock(0);
+    const t = new LoginThrottle(clock, limits);
+    const alice = [{ key: userKey('alice'), limit: 5 }];
+    for (let i = 0; i < 5; i++) {
+      assert.equal(fail(t, alice).allowed, true, `attempt ${i + 1}`);
+      clock.advance(500);
+    }
+    // t = 2.5 s: the first failure (t = 0) leaves the window at 60 s.
+    const refused = t.begin(alice);
+    assert.deepEqual(refused, { allowed: false, retryAfterS: 58 });
+    // Refusals add nothing: 15 more refused tries do not push the end of the lock out.
+    for (let i = 0; i < 15; i++) assert.equal(t.begin(alice).allowed, false);
+    clock.advance(57_499);
+    assert.equal(t.begin(alice).allowed, false, 'still inside the window');
+    clock.advance(1);
+    assert.equal(t.begin(alice).allowed, true, 'a slot freed when the first failure left the window');
+  });
+
+  it('counts checks in flight, so concurrent guesses get no more checks than the limit', () => {
+    const t = new LoginThrottle(new ManualClock(0), limits);
+    const alice = [{ key: userKey('alice'), limit: 5 }];
+    const decisions = Array.from({ length: 50 }, () => t.begin(alice));
+    assert.equal(decisions.filter((d) => d.allowed).length, 5);
+  });
+
+  it('forgets a check that succeeded', () => {
+    const t = new LoginThrottle(new ManualClock(0), limits);
+    const alice = [{ key: userKey('alice'), limit: 5 }];
+    for (let i = 0; i < 20; i++) {
+      const d = t.begin(alice);
+      assert.ok(d.allowed);
+      d.attempt.succeeded();
+    }
+    assert.equal(t.size, 0);
+  });
+
+  it('refuses when any of the keys is at its limit: one address guessing many users', () => {
+    const t = new LoginThrottle(new ManualClock(0), limits);
+    const addr = { key: addressKey('10.0.0.9'), limit: 20 };
+    for (let i = 0; i < 20; i++) assert.equal(fail(t, [{ key: userKey(`u${i}`), limit: 5 }, addr]).allowed, true);
+    assert.equal(fail(t, [{ key: userKey('fresh'), limit: 5 }, addr]).allowed, false);
+    assert.equal(fail(t, [{ key: userKey('fresh'), limit: 5 }, { key: addressKey('10.0.0.10'), limit: 20 }]).allowed, true);
+  });
+
+  it('keeps at most maxKeys keys however many names a flood tries', () => {
+    const clock = new ManualClock(0);
+    const t = new LoginThrottle(clock, { ...limits, maxKeys: 50 });
+    for (let i = 0; i < 1_000; i++) {
+      fail(t, [{ key: userKey(`n${i}`), limit: 5 }]);
+      clock.advance(1);
+    }
+    assert.ok(t.size <= 50, `${t.size} keys`);
+  });
+
+  it('drops expired keys before it drops live ones', () => {
+    const clock = new ManualClock(0);
+    const t = new LoginThrottle(clock, { ...limits, maxKeys: 10 });
+    const victim = [{ key: userKey('victim'), limit: 4 }];
+    // The victim's key is the oldest in the table, then 9 keys that will expire.
+    fail(t, victim);
+    for (let i = 0; i < 9; i++) fail(t, [{ key: userKey(`old${i}`), limit: 5 }]);
+    clock.advance(59_000);
+    for (let i = 0; i < 4; i++) fail(t, [{ key: userKey('victim'), limit: 5 }]);
+    clock.advance(1_001);
+    // The full table sweeps the expired keys and keeps the victim's live ones.
+    for (let i = 0; i < 8; i++) fail(t, [{ key: userKey(`new${i}`), limit: 5 }]);
+    assert.equal(t.begin(victim).allowed, false);
+  });
+
+  it('keys IPv6 addresses by /64 and IPv4-mapped ones as IPv4', () => {
+    assert.equal(addressKey('2001:db8:1:2:aaaa::1'), addressKey('2001:db8:1:2::ffff'));
+    assert.notEqual(addressKey('2001:db8:1:2::1'), addressKey('2001:db8:1:3::1'));
+    assert.equal(addressKey('::ffff:127.0.0.1'), addressKey('127.0.0.1'));
+    assert.equal(addressKey('::1'), 'addr:0:0:0:0::/64');
+  });
+});
