@@ -32,7 +32,7 @@ export function registerControlCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nEnvironment:\n  GATECAST_ADMIN_PASSWORD   password of the "admin" user (required)\n' +
-        '  GATECAST_TRACKER_SECRET   secret trackers present on the control link (default: the admin password)\n' +
+        '  GATECAST_TRACKER_SECRET   secret trackers present on the control link (required; must differ from the admin password)\n' +
         '  GATECAST_LOG_LEVEL        pino log level (default warn)\n',
     )
     .action(async (flags: ControlFlags, cmd: Command) => {
@@ -40,7 +40,13 @@ export function registerControlCommand(program: Command): void {
       if (!adminPassword) {
         cmd.error('error: GATECAST_ADMIN_PASSWORD is not set: it is the password of the control server\'s "admin" user', { exitCode: 2 });
       }
-      const trackerSecret = process.env['GATECAST_TRACKER_SECRET'] || adminPassword;
+      const trackerSecret = process.env['GATECAST_TRACKER_SECRET'];
+      if (!trackerSecret) {
+        cmd.error('error: GATECAST_TRACKER_SECRET is not set: it is the secret trackers present on the control link (it must differ from the admin password)', { exitCode: 2 });
+      }
+      if (trackerSecret === adminPassword) {
+        cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
+      }
       let store: SqliteControlStore;
       try {
         store = new SqliteControlStore(flags.db);

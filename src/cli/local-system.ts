@@ -56,6 +56,8 @@ export interface LocalSystem {
 export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<LocalSystem> {
   const host = opts.host ?? '127.0.0.1';
   const adminPassword = opts.adminPassword ?? randomBytes(9).toString('base64url');
+  // Made up for this run: the tracker's secret is never the admin password.
+  const trackerSecret = randomBytes(18).toString('base64url');
   let tmp: string | null = null;
   let dbPath = opts.db;
   if (!dbPath) {
@@ -67,7 +69,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     store,
     clock: systemClock,
     adminPassword,
-    trackerSecret: adminPassword,
+    trackerSecret,
     tokenTtlS: opts.tokenTtlS,
     disconnectRetryMs: opts.disconnectRetryMs,
     faults: opts.faults,
@@ -76,7 +78,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
   const swarmStore = new MemorySwarmStore();
   const tracker = await createTracker({
     controlUrl,
-    secret: adminPassword,
+    secret: trackerSecret,
     port: 0,
     host,
     store: swarmStore,

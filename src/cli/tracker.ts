@@ -33,9 +33,12 @@ export function registerTrackerCommand(program: Command): void {
     .action(async (flags: TrackerFlags, cmd: Command) => {
       const control = flags.control ?? envUrl('GATECAST_CONTROL');
       if (!control) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
-      const secret = process.env['GATECAST_TRACKER_SECRET'] || process.env['GATECAST_ADMIN_PASSWORD'];
+      const secret = process.env['GATECAST_TRACKER_SECRET'];
       if (!secret) {
-        cmd.error('error: the tracker secret is required: set GATECAST_TRACKER_SECRET (or GATECAST_ADMIN_PASSWORD)', { exitCode: 2 });
+        cmd.error('error: the tracker secret is required: set GATECAST_TRACKER_SECRET (the control server\'s, not the admin password)', { exitCode: 2 });
+      }
+      if (secret === process.env['GATECAST_ADMIN_PASSWORD']) {
+        cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
       const logger = pino({ name: 'gatecast', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn' });
       const store = new MemorySwarmStore();

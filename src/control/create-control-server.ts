@@ -70,6 +70,8 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   const { store, clock } = opts;
   if (opts.adminPassword.length === 0) throw new Error('the admin password must not be empty');
   if (opts.trackerSecret.length === 0) throw new Error('the tracker secret must not be empty');
+  // A tracker holds its secret on another machine: it must not be a key to the admin API too.
+  if (opts.trackerSecret === opts.adminPassword) throw new Error('the tracker secret must differ from the admin password');
   await store.migrate();
   const signingKey = await loadOrCreateSigningKey(store);
   await ensureAdmin(store, opts.adminPassword, clock.now());

@@ -16,7 +16,7 @@ import { DEFAULTS } from '../core/config.js';
 import { ProtocolError } from '../core/errors.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
-import { controlToTracker, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
+import { controlToTracker, DUPLICATE_ID_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
 import { revokedSessions } from './revocation-list.js';
 import type { TrackerConnection, TrackerRegistry } from './tracker-registry.js';
@@ -95,6 +95,7 @@ function rejectUpgrade(socket: Duplex, status: 401 | 404, reason: string): void 
 export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_JSON_FRAME });
   private readonly links = new Set<LinkState>();
+  private readonly remotes = new WeakMap<WebSocket, string>();
   private readonly secretDigest: Buffer;
   private readonly path: string;
   private pinger: TimerHandle | null = null;
@@ -168,11 +169,12 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
       this.opts.log.warn({ ip: req.socket.remoteAddress }, 'control link refused: wrong tracker secret');
       return rejectUpgrade(socket, 401, 'Unauthorized');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req.socket.remoteAddress));
   }
 
-  private onConnection(ws: WebSocket): void {
+  private onConnection(ws: WebSocket, ip: string | undefined): void {
     const link: LinkState = { ws, conn: null, badFrames: 0, alive: true, queue: Promise.resolve() };
+    this.remotes.set(ws, ip ?? '?');
     this.links.add(link);
     ws.on('pong', () => {
       link.alive = true;
@@ -191,6 +193,10 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
         this.opts.log.info({ tracker: link.conn.info.id }, 'tracker disconnected');
       }
     });
+  }
+
+  private remote(ws: WebSocket): string {
+    return this.remotes.get(ws) ?? '?';
   }
 
   private badFrame(link: LinkState, reason: string): void {
@@ -227,16 +233,27 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
   }
 
   private async onHello(link: LinkState, msg: Extract<TrackerToControl, { type: 'hello' }>): Promise<void> {
-    if (link.conn) this.opts.trackers.unregister(link.conn);
     const ws = link.ws;
+    if (link.conn) {
+      // One hello per link: a second one could re-point the tracker's URLs or resync away its sessions.
+      return this.badFrame(link, 'a second hello on the same link');
+    }
     const conn: TrackerConnection = {
       info: { id: msg.tracker_id, announceUrl: msg.announce_url, wsUrl: msg.ws_url, connectedAt: this.opts.clock.now() },
       send: (m) => {
         if (ws.readyState === ws.OPEN) ws.send(controlToTracker.encode(m));
       },
+      open: () => ws.readyState === ws.OPEN,
     };
+    if (!this.opts.trackers.register(conn)) {
+      // The id is held by a live link: an impostor or a stale duplicate. The first keeps working; a really
+      // restarted tracker redials and gets in once the old link has closed (at once when its process died,
+      // else within two keepalive periods).
+      this.opts.log.warn({ tracker: msg.tracker_id, ip: this.remote(ws) }, 'control link refused: tracker id already connected');
+      ws.close(DUPLICATE_ID_CLOSE, 'tracker id already connected');
+      return;
+    }
     link.conn = conn;
-    this.opts.trackers.register(conn);
 
     // Resync: sessions this tracker held when we last heard from it but no longer holds left while we weren't listening.
     const held = new Set(msg.sessions);

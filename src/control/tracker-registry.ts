@@ -1,7 +1,8 @@
 /**
  * The trackers connected over the control link right now. Admission hands out
- * the most recently connected one; a tracker that reconnects under the same id
- * replaces its older connection.
+ * the most recently connected one. An id belongs to one connection at a time:
+ * a second connection claiming it is refused until the first has closed (an
+ * impostor or a stale duplicate must not take over a live tracker's place).
  */
 import type { ControlToTracker } from '../protocol/control-link.js';
 
@@ -18,6 +19,8 @@ export interface TrackerInfo {
 export interface TrackerConnection {
   info: TrackerInfo;
   send(msg: ControlToTracker): void;
+  /** False once the connection is closing: a tracker redialling under the same id may then take its place. */
+  open(): boolean;
 }
 
 export class TrackerRegistry {
@@ -25,9 +28,13 @@ export class TrackerRegistry {
   private seq = 0;
   private readonly order = new Map<string, number>();
 
-  register(conn: TrackerConnection): void {
+  /** False (and nothing changes) if another open connection holds the id. */
+  register(conn: TrackerConnection): boolean {
+    const held = this.byId.get(conn.info.id);
+    if (held && held !== conn && held.open()) return false;
     this.byId.set(conn.info.id, conn);
     this.order.set(conn.info.id, this.seq++);
+    return true;
   }
 
   /** Removes the tracker only if `conn` is still its live connection (not one that replaced it). */

@@ -60,3 +60,6 @@ export type ControlToTracker = Static<typeof ControlToTracker>;
 
 export const trackerToControl = jsonCodec(TrackerToControl, 'control link');
 export const controlToTracker = jsonCodec(ControlToTracker, 'control link');
+
+/** Close code of a link whose hello claims the id of a tracker that is still connected (the first one stays). */
+export const DUPLICATE_ID_CLOSE = 4409;

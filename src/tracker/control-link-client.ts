@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
-import { controlToTracker, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
+import { controlToTracker, DUPLICATE_ID_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import type { SessionReporter } from './types.js';
 
 export const LINK_BACKOFF_MIN_MS = 250;
@@ -157,7 +157,10 @@ export class ControlLinkClient implements SessionReporter {
       ws.terminate();
     });
     ws.on('error', (err) => logger.warn({ err: err.message }, 'control link error'));
-    ws.on('close', () => {
+    ws.on('close', (code) => {
+      if (code === DUPLICATE_ID_CLOSE) {
+        logger.error(`control link refused: a tracker with id ${this.opts.trackerId} is already connected; retrying until it is gone`);
+      }
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.welcomed) logger.warn('control link lost; redialling');

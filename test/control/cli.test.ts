@@ -112,7 +112,7 @@ describe('gatecast control', () => {
 
   it('starts, prints its URL, serves, and stops cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry, 'control', '--port', '0', '--db', ':memory:'], {
-      env: { ...process.env, GATECAST_ADMIN_PASSWORD: 'pw', GATECAST_TRACKER_SECRET: '' },
+      env: { ...process.env, GATECAST_ADMIN_PASSWORD: 'pw', GATECAST_TRACKER_SECRET: 'ts' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -122,8 +122,7 @@ describe('gatecast control', () => {
       assert.ok(m, first);
       const health = await fetch(`${m[1]}/v1/health`);
       assert.equal(health.status, 200);
-      // The tracker secret falls back to the admin password.
-      const tracker = await FakeTracker.connect(m[1]!, 'pw');
+      const tracker = await FakeTracker.connect(m[1]!, 'ts');
       await tracker.hello();
       await tracker.close();
       const exited = once(child, 'exit');
@@ -144,5 +143,24 @@ describe('gatecast control', () => {
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(code, 2);
     assert.match(err, /GATECAST_ADMIN_PASSWORD is not set/);
+  });
+
+  async function refusal(env: NodeJS.ProcessEnv): Promise<{ code: number | null; err: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, 'control', '--port', '0', '--db', ':memory:'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, err };
+  }
+
+  it('requires a tracker secret of its own: none, or the admin password, is refused with exit code 2', async () => {
+    const env = { ...process.env, GATECAST_ADMIN_PASSWORD: 'pw' };
+    delete env['GATECAST_TRACKER_SECRET'];
+    const none = await refusal(env);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /GATECAST_TRACKER_SECRET is not set/);
+    const same = await refusal({ ...env, GATECAST_TRACKER_SECRET: 'pw' });
+    assert.equal(same.code, 2);
+    assert.match(same.err, /GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD/);
   });
 });

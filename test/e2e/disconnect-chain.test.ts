@@ -96,7 +96,7 @@ async function restartableSystem(dir: string): Promise<{
   const dbPath = join(dir, 'control.db');
   let store = new SqliteControlStore(dbPath);
   const makeControl = (s: SqliteControlStore, faults?: MessageFaults): Promise<ControlServer> =>
-    createControlServer({ store: s, clock: systemClock, adminPassword: password, trackerSecret: password, disconnectRetryMs: 200, faults });
+    createControlServer({ store: s, clock: systemClock, adminPassword: password, trackerSecret: `${password}-tracker`, disconnectRetryMs: 200, faults });
   let control = await makeControl(store);
   const controlUrl = await control.listen(0, '127.0.0.1');
   const controlPort = Number(new URL(controlUrl).port);
@@ -106,7 +106,7 @@ async function restartableSystem(dir: string): Promise<{
   const startTracker = async (faults?: MessageFaults): Promise<void> => {
     tracker = await createTracker({
       controlUrl,
-      secret: password,
+      secret: `${password}-tracker`,
       port: trackerPort,
       host: '127.0.0.1',
       store: swarm,

@@ -36,6 +36,13 @@ describe('gatecast tracker (CLI)', () => {
     );
     assert.match(errors.join(''), /GATECAST_TRACKER_SECRET/);
     process.env['GATECAST_TRACKER_SECRET'] = 's';
+    process.env['GATECAST_ADMIN_PASSWORD'] = 's';
+    await assert.rejects(
+      program(errors).parseAsync(['tracker', '--control', 'http://127.0.0.1:1'], { from: 'user' }),
+      (err: unknown) => err instanceof CommanderError && err.exitCode === 2,
+    );
+    assert.match(errors.join(''), /must differ from GATECAST_ADMIN_PASSWORD/);
+    delete process.env['GATECAST_ADMIN_PASSWORD'];
     await assert.rejects(
       program(errors).parseAsync(['tracker'], { from: 'user' }),
       (err: unknown) => err instanceof CommanderError && err.exitCode === 2,
@@ -46,7 +53,7 @@ describe('gatecast tracker (CLI)', () => {
 
   it('starts, connects to the control server, and stops on SIGINT', async (t) => {
     const control = await startFakeControl();
-    process.env['GATECAST_ADMIN_PASSWORD'] = SECRET;
+    process.env['GATECAST_TRACKER_SECRET'] = SECRET;
     process.env['GATECAST_CONTROL'] = control.url;
     const logged = new Recorder<string>();
     const lines = logged.items;
