@@ -67,6 +67,8 @@ for (let i = 0; i < N; i++) {
     timeoutMs: 8_000,
     lastSeen: p.lastSeen,
     tokenExpiresAt: p.lastSeen + 300_000,
+    tokenLifetimeMs: 300_000,
+    clientKey: 'A'.repeat(43),
     channel: null,
   });
   await store2.put(infoHash, p);

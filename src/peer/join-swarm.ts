@@ -70,8 +70,12 @@ export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
     peerId: swarm.peerIdHex,
     port,
     token: () => session.token,
+    sid: admission.session,
+    clientKey: opts.clientKey,
     clock,
     ...(opts.numwant === undefined ? {} : { numwant: opts.numwant }),
   });
+  // From the first `peers` answer on (before the caller wires anything): revocations it lists are refused.
+  tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
   return { session, swarm, tracker };
 }

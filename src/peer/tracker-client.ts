@@ -1,15 +1,25 @@
 /**
  * The client's side of the tracker channel (steps c–d, and the receiving end
- * of step B): announces with the access token, keeps heartbeats going, and
- * surfaces what the tracker pushes (disconnect, revocation).
+ * of step B): waits for the tracker's challenge (`welcome`), announces with
+ * the access token and a proof of the session key over that challenge, keeps
+ * heartbeats going, and surfaces what the tracker pushes (disconnect,
+ * revocation) and the revocations each `peers` answer lists.
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, sign, type KeyObject } from 'node:crypto';
 import WebSocket from 'ws';
+import { tlsCa } from '../protocol/tls-trust.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { MessageFaults } from '../core/faults.js';
 import { ClientError, InternalError, ProtocolError, isClientErrorCode } from '../core/errors.js';
-import { clientToTracker, trackerToClient, type ChannelPeer, type ClientToTracker, type TrackerToClient } from '../protocol/tracker-channel.js';
+import {
+  channelProofMessage,
+  clientToTracker,
+  trackerToClient,
+  type ChannelPeer,
+  type ClientToTracker,
+  type TrackerToClient,
+} from '../protocol/tracker-channel.js';
 
 export interface TrackerClientOptions {
   wsUrl: string;
@@ -17,6 +27,9 @@ export interface TrackerClientOptions {
   peerId: string;
   port: number;
   token: () => string;
+  /** The session the token is for, and its client key (private): every announce proves possession of it. */
+  sid: string;
+  clientKey: KeyObject;
   clock: Clock;
   numwant?: number;
   /** How long to wait for an answer to an announce. */
@@ -31,6 +44,7 @@ export interface TrackerClientOptions {
 export interface TrackerClientEvents {
   peers: [ChannelPeer[]];
   disconnect: [{ id: string; reason: string }];
+  /** A session to refuse: pushed by the tracker, or listed in a `peers` answer (emitted before `peers`, once per sid). */
   revoked: [{ id: string; sid: string }];
   /** The channel closed and was not closed by us. */
   lost: [Error];
@@ -51,9 +65,13 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   private closing = false;
   private connecting: Promise<void> | null = null;
   private lastToken = '';
+  /** The open channel's challenge (from its `welcome`). */
+  private nonce: string | null = null;
   private readonly replyTimeoutMs: number;
   /** Pushes already handled, so a retried push is acknowledged but acted on once. */
   private readonly seenPushes = new Set<string>();
+  /** Resolves the pending connect() once the welcome is in. */
+  private welcomed: (() => void) | null = null;
 
   constructor(private readonly opts: TrackerClientOptions) {
     super();
@@ -75,15 +93,19 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
 
   async announce(): Promise<ChannelPeer[]> {
     const id = randomUUID();
+    if (this.nonce === null) throw new InternalError('tracker channel is not open');
     this.lastToken = this.opts.token();
+    const { infoHash, peerId, port, sid } = this.opts;
+    const proof = sign(null, channelProofMessage({ nonce: this.nonce, sid, infoHash, peerId, port }), this.opts.clientKey).toString('base64url');
     const reply = await this.request(id, {
       type: 'announce',
       id,
       token: this.lastToken,
-      info_hash: this.opts.infoHash,
-      peer_id: this.opts.peerId,
-      port: this.opts.port,
+      info_hash: infoHash,
+      peer_id: peerId,
+      port,
       numwant: this.opts.numwant ?? 30,
+      proof,
     });
     if (reply.type !== 'peers') throw new InternalError(`tracker answered an announce with ${reply.type}`);
     this.startHeartbeat(reply.heartbeat_s * 1000);
@@ -126,20 +148,37 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   private connect(): Promise<void> {
     if (this.connecting) return this.connecting;
     this.connecting = new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(this.opts.wsUrl, { handshakeTimeout: this.replyTimeoutMs });
+      const ws = new WebSocket(this.opts.wsUrl, { handshakeTimeout: this.replyTimeoutMs, ca: tlsCa() });
       this.ws = ws;
+      this.nonce = null;
+      // Open once the tracker's challenge is in: nothing can be announced before it.
       let opened = false;
-      ws.once('open', () => {
+      const noWelcome = this.opts.clock.setTimeout(() => {
+        reject(new InternalError(`tracker at ${this.opts.wsUrl} sent no welcome within ${this.replyTimeoutMs} ms`));
+        ws.terminate();
+      }, this.replyTimeoutMs);
+      this.welcomed = () => {
         opened = true;
+        noWelcome.cancel();
         resolve();
-      });
+      };
       // Kept for the socket's whole life: a second 'error' with no listener would throw.
       ws.on('error', (err) => {
-        if (!opened) reject(new InternalError(`cannot reach tracker at ${this.opts.wsUrl}: ${err.message}`));
+        if (!opened) {
+          noWelcome.cancel();
+          reject(new InternalError(`cannot reach tracker at ${this.opts.wsUrl}: ${err.message}`));
+        }
       });
       ws.on('message', (data, isBinary) => this.onMessage(isBinary ? data : data.toString()));
-      ws.on('close', () => {
-        if (this.ws === ws) this.stopHeartbeat();
+      ws.on('close', (code, reason) => {
+        if (!opened) {
+          noWelcome.cancel();
+          reject(new InternalError(`tracker at ${this.opts.wsUrl} closed the channel before its welcome (${code} ${reason.toString()})`));
+        }
+        if (this.ws === ws) {
+          this.stopHeartbeat();
+          this.nonce = null;
+        }
         // A connection that never opened was already reported by the rejected start().
         if (opened && !this.closing && this.ws === ws) this.emit('lost', new InternalError('tracker channel closed by the tracker'));
       });
@@ -158,9 +197,23 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
       this.emit('warning', err instanceof ProtocolError ? err : new ProtocolError(String(err)));
       return;
     }
-    if (this.opts.faults?.drop('tracker-channel', 'receive', msg.type)) return;
+    // The welcome is part of opening the channel: never subject to the test faults.
+    if (msg.type !== 'welcome' && this.opts.faults?.drop('tracker-channel', 'receive', msg.type)) return;
     switch (msg.type) {
+      case 'welcome':
+        if (this.nonce !== null) {
+          this.emit('warning', new ProtocolError('tracker sent a second welcome'));
+          return;
+        }
+        this.nonce = msg.nonce;
+        this.welcomed?.();
+        this.welcomed = null;
+        return;
       case 'peers':
+        // Before the answer settles, so the swarm refuses them before it dials anyone listed.
+        for (const sid of msg.revoked ?? []) if (this.firstTime(`revoked:${sid}`)) this.emit('revoked', { id: `revoked:${sid}`, sid });
+        this.settle(msg.id, msg);
+        return;
       case 'ack':
         this.settle(msg.id, msg);
         return;

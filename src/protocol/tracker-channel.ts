@@ -8,6 +8,24 @@ import { jsonCodec } from './json-messages.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const PeerIdHex = Type.String({ pattern: '^[0-9a-f]{40}$' });
+/** 32 random bytes, base64url: the channel's challenge. */
+const Nonce = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
+/** An Ed25519 signature (64 bytes), base64url. */
+const Signature = Type.String({ pattern: '^[A-Za-z0-9_-]{86}$' });
+
+/** Domain separation of the channel proof: nothing else gatecast signs starts with this. */
+export const CHANNEL_PROOF_CONTEXT = 'gatecast-tracker-channel-v1';
+
+/**
+ * What an announce's `proof` signs (with the token's client key): the
+ * channel's nonce, so a proof is good on one channel only, and the session,
+ * swarm, peer id and port it announces, so it cannot be moved to another
+ * announce. Every field has a fixed alphabet without newlines: the join is
+ * unambiguous.
+ */
+export function channelProofMessage(p: { nonce: string; sid: string; infoHash: string; peerId: string; port: number }): Buffer {
+  return Buffer.from([CHANNEL_PROOF_CONTEXT, p.nonce, p.sid, p.infoHash, p.peerId, String(p.port)].join('\n'), 'utf8');
+}
 
 export const ChannelPeer = Type.Object({
   sid: Type.String(),
@@ -29,6 +47,8 @@ export const ClientToTracker = Type.Union([
     numwant: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
     uploaded: Type.Optional(Type.Integer({ minimum: 0 })),
     downloaded: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Ed25519 signature by the token's client key over channelProofMessage(); refused without it. */
+    proof: Type.Optional(Signature),
   }),
   /** Keeps the session alive; `token` replaces the held token after a renewal. */
   Type.Object({ type: Type.Literal('heartbeat'), token: Type.Optional(Type.String({ maxLength: 4096 })) }),
@@ -39,6 +59,8 @@ export const ClientToTracker = Type.Union([
 export type ClientToTracker = Static<typeof ClientToTracker>;
 
 export const TrackerToClient = Type.Union([
+  /** First frame on every channel: the challenge every announce's proof signs. */
+  Type.Object({ type: Type.Literal('welcome'), nonce: Nonce }),
   Type.Object({
     type: Type.Literal('peers'),
     id: Id,
@@ -47,6 +69,8 @@ export const TrackerToClient = Type.Union([
     complete: Type.Integer(),
     incomplete: Type.Integer(),
     peers: Type.Array(ChannelPeer),
+    /** The program's recently revoked sessions whose tokens may still be valid: refuse them. */
+    revoked: Type.Optional(Type.Array(Type.String({ maxLength: 128 }))),
   }),
   Type.Object({ type: Type.Literal('error'), id: Type.Optional(Id), code: Type.String(), message: Type.String() }),
   /** Step B: end your session. Retried until the client answers `stopped` with ref = id. */

@@ -10,6 +10,7 @@ import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { SwarmPeer, SwarmStore } from '../core/ports.js';
 import { systemClock } from '../protocol/system-clock.js';
+import { ChannelHolds } from './channel-holds.js';
 import { ChannelPushes } from './channel-pushes.js';
 import { ControlKey } from './control-key.js';
 import { ControlLinkClient } from './control-link-client.js';
@@ -19,13 +20,14 @@ import { createHttpHandler } from './http-frontend.js';
 import { Membership } from './membership.js';
 import { createProgramHook } from './program-hook.js';
 import { createResponseHook } from './response-hook.js';
-import { Revocations } from './revocations.js';
+import { createPossessionHook } from './possession-hook.js';
+import { Revocations, validUntil } from './revocations.js';
 import { SessionRegistry } from './session-registry.js';
 import { createSwarmHook } from './swarm-hook.js';
 import { SwarmPrograms } from './swarm-programs.js';
-import { createTokenHook } from './token-hook.js';
+import { createSessionHook, createTokenHook } from './token-hook.js';
 import { TrackerLogic } from './tracker-logic.js';
-import { attachChannelServer, CHANNEL_PATH, type ChannelServer } from './ws-frontend.js';
+import { attachChannelServer, CHANNEL_PATH, type ChannelLimits, type ChannelServer } from './ws-frontend.js';
 
 export interface TrackerOptions {
   controlUrl: string;
@@ -50,6 +52,10 @@ export interface TrackerOptions {
   linkRetryMs?: number;
   /** Resend period of a disconnect to its client, and of `revoked` pushes to peers (CLIENT_RETRY_MS). */
   clientRetryMs?: number;
+  /** Channel keepalive, bind timeout and outbound bound (DEFAULTS.tracker*). */
+  channelLimits?: Partial<ChannelLimits>;
+  /** At most this many revocations in one `peers` answer (DEFAULTS.trackerRevokedListMax). */
+  revokedListMax?: number;
   /** Loses messages on the control link and the client channels, both ways (tests). */
   faults?: MessageFaults;
   logger?: Logger | boolean;
@@ -93,6 +99,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
   const key = new ControlKey();
   const registry = new SessionRegistry();
   const revocations = new Revocations();
+  const holds = new ChannelHolds();
   const programs = new SwarmPrograms();
   // The link is built at start(), when the URLs are known; reports made before go nowhere (none can be: nobody is admitted without a key).
   let link: ControlLinkClient | null = null;
@@ -115,10 +122,12 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
   const membership = new Membership({ store, registry, programs, revocations, reporter, clock, onLeft: (sid) => chain.settled(sid) });
   const logic: TrackerLogic = new TrackerLogic({
     preHooks: [
-      createTokenHook({ key, revocations, clock }),
+      createTokenHook({ key, clock }),
+      createPossessionHook({ holds, registry, clock }),
+      createSessionHook({ revocations }),
       // The closure runs only on announces, long after `logic` exists.
       createProgramHook({ programs, onRebound: (infoHash, program) => logic.evictOthers(infoHash, program) }),
-      createResponseHook({ store, revocations, intervalS }),
+      createResponseHook({ store, revocations, intervalS, clock, revokedListMax: opts.revokedListMax ?? DEFAULTS.trackerRevokedListMax }),
     ],
     postHooks: [
       createSwarmHook({
@@ -131,6 +140,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     membership,
     registry,
     revocations,
+    holds,
     programs,
     store,
     key,
@@ -155,13 +165,18 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     control_link: link?.connected ? 'up' : 'down',
     swarms: registry.swarms,
     sessions: registry.size,
+    channels: channels?.size ?? 0,
     announce_interval_s: intervalS,
     heartbeat_timeout_ms: heartbeatTimeoutMs,
   });
 
   return {
     ready,
-    revoke: (sid) => revocations.revoke(sid, clock.now()),
+    revoke: (sid) => {
+      const now = clock.now();
+      const s = registry.get(sid);
+      revocations.revoke(sid, now, null, s ? { program: s.program, until: validUntil(now, s) } : {});
+    },
     peers: (infoHash) => store.list(infoHash),
     sessions: () => registry.sids(),
     isRevoked: (sid) => revocations.has(sid),
@@ -176,7 +191,14 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
       http.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       });
-      channels = attachChannelServer(http, { logic, heartbeatS: () => heartbeatTimeoutMs / 4 / 1000, logger, faults: opts.faults });
+      channels = attachChannelServer(http, {
+        logic,
+        heartbeatS: () => heartbeatTimeoutMs / 4 / 1000,
+        logger,
+        clock,
+        limits: opts.channelLimits,
+        faults: opts.faults,
+      });
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(opts.port ?? 0, host, () => {

@@ -3,7 +3,8 @@
  * that needs no cooperation). On the control server's disconnect (already
  * acked by the link) the tracker:
  *  - revokes the sid at once: its announces are refused, its heartbeats no
- *    longer keep it alive, and it is never listed again;
+ *    longer keep it alive, it is never listed again, and every `peers`
+ *    answer of its program names it while its token may be valid;
  *  - pushes `revoked` to every other channel of its swarm (acked, retried);
  *  - sends the client `disconnect` and resends it every retry period until the
  *    session leaves the swarm, which its `stopped` (step C) or the heartbeat
@@ -21,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { ChannelPushes } from './channel-pushes.js';
-import type { Revocations } from './revocations.js';
+import { validUntil, type Revocations } from './revocations.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { LeaveReason, PushAnswers, SessionReporter, TrackedSession } from './types.js';
 
@@ -61,8 +62,9 @@ export class DisconnectChain implements PushAnswers {
     this.remember(id, sid);
     const { registry, revocations, clock, reporter } = this.deps;
     const now = clock.now();
-    revocations.revoke(sid, now, id);
     const session = registry.get(sid);
+    // Listed to the program's peers while a token of it may be valid (a session this tracker never saw: to every program).
+    revocations.revoke(sid, now, id, session ? { program: session.program, until: validUntil(now, session) } : {});
     if (!session) {
       reporter.leave({ sid, reason: 'revoked', ref: id, at: now });
       return;

@@ -1,15 +1,24 @@
 /**
  * Pre-hook, last: builds the answer (step d), a random part of the swarm that
- * never includes the requester nor a revoked session. Like chihaya's response
+ * never includes the requester nor a revoked session; on a channel, with the
+ * program's recent revocations so a peer that joined after a kick refuses the
+ * kicked session too. Like chihaya's response
  * hook it runs before the swarm write, so the counts are the swarm as found.
  */
+import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { InternalError } from '../core/errors.js';
 import type { SwarmStore } from '../core/ports.js';
 import type { Revocations } from './revocations.js';
 import type { PreHook } from './types.js';
 
-export function createResponseHook(deps: { store: SwarmStore; revocations: Revocations; intervalS: number }): PreHook {
+export function createResponseHook(deps: {
+  store: SwarmStore;
+  revocations: Revocations;
+  intervalS: number;
+  clock: Clock;
+  revokedListMax: number;
+}): PreHook {
   return async (ctx) => {
     const claims = ctx.claims;
     if (!claims) throw new InternalError('response hook ran before the token hook');
@@ -27,6 +36,8 @@ export function createResponseHook(deps: { store: SwarmStore; revocations: Revoc
       incomplete: leechers,
       peers,
       claims,
+      // A stock client could not use the list: it goes on the channel only, where peers refuse what it names.
+      revoked: ctx.transport === 'ws' ? deps.revocations.list(claims.prg, deps.clock.now(), deps.revokedListMax) : [],
     };
   };
 }

@@ -3,16 +3,51 @@
  * and is never listed to other peers, whatever its token says. Entries are
  * kept long enough to outlive any token issued before the revocation, then
  * forgotten so the set does not grow without bound.
+ *
+ * The recent ones are also handed to every peer of the program in each
+ * `peers` answer, so a peer that joins after a kick refuses the kicked
+ * session too: a sid is listed while a token of it could still be valid
+ * (`until`), and only to its program's peers when its program is known.
  */
+import { DEFAULTS } from '../core/config.js';
+
 export const REVOCATION_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Clock skew allowed between the control server, which stamps tokens, and the tracker. */
+export const TOKEN_SKEW_MS = 60_000;
+
+interface Entry {
+  at: number;
+  ref: string | null;
+  /** Null when the tracker never saw the session (a welcome's list, a session held elsewhere): listed to every program. */
+  program: string | null;
+  /** Listed to peers until then: past it, no token of the session is valid. */
+  until: number;
+}
+
+/**
+ * How long a session revoked at `now` may still hold a valid token: its last
+ * token was issued no later than now, so it dies one token lifetime later
+ * (the lifetime read off a token the tracker saw, else the default).
+ */
+export function validUntil(now: number, seen?: { tokenExpiresAt: number; tokenLifetimeMs: number }): number {
+  const lifetime = seen?.tokenLifetimeMs ?? DEFAULTS.tokenTtlS * 1000;
+  return Math.max(seen?.tokenExpiresAt ?? 0, now + lifetime) + TOKEN_SKEW_MS;
+}
 
 export class Revocations {
-  private readonly revoked = new Map<string, { at: number; ref: string | null }>();
+  private readonly revoked = new Map<string, Entry>();
 
   /** `ref`: the control server's disconnect id, echoed in the leave that answers it. */
-  revoke(sid: string, at: number, ref: string | null = null): void {
+  revoke(sid: string, at: number, ref: string | null = null, scope: { program?: string | null; until?: number } = {}): void {
     const prev = this.revoked.get(sid);
-    this.revoked.set(sid, { at: prev?.at ?? at, ref: ref ?? prev?.ref ?? null });
+    this.revoked.delete(sid);
+    // Re-inserted, so the map stays in revocation order (newest last) for list().
+    this.revoked.set(sid, {
+      at: prev?.at ?? at,
+      ref: ref ?? prev?.ref ?? null,
+      program: scope.program ?? prev?.program ?? null,
+      until: Math.max(prev?.until ?? 0, scope.until ?? validUntil(at)),
+    });
   }
 
   has(sid: string): boolean {
@@ -27,7 +62,18 @@ export class Revocations {
     return this.revoked.size;
   }
 
+  /** What a peer of `program` is told at `now`: newest first, at most `max`. */
+  list(program: string, now: number, max: number = DEFAULTS.trackerRevokedListMax): string[] {
+    const out: string[] = [];
+    const entries = [...this.revoked];
+    for (let i = entries.length - 1; i >= 0 && out.length < max; i--) {
+      const [sid, e] = entries[i] as [string, Entry];
+      if (e.until > now && (e.program === null || e.program === program)) out.push(sid);
+    }
+    return out;
+  }
+
   prune(now: number): void {
-    for (const [sid, r] of this.revoked) if (now - r.at > REVOCATION_RETENTION_MS) this.revoked.delete(sid);
+    for (const [sid, r] of this.revoked) if (now - r.at > REVOCATION_RETENTION_MS && r.until <= now) this.revoked.delete(sid);
   }
 }

@@ -28,6 +28,8 @@ export function createSwarmHook(deps: {
       timeoutMs: deps.timeoutMs(ctx.transport),
       lastSeen: deps.clock.now(),
       tokenExpiresAt: claims.exp * 1000,
+      tokenLifetimeMs: (claims.exp - claims.iat) * 1000,
+      clientKey: claims.ckey,
       channel: ctx.channel,
     });
   };

@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { ClientError, InternalError } from '../core/errors.js';
 import type { SwarmStore } from '../core/ports.js';
 import type { ScrapeRequest } from '../protocol/announce.js';
+import type { ChannelHolds } from './channel-holds.js';
 import type { ControlKey } from './control-key.js';
 import type { Membership } from './membership.js';
 import type { Revocations } from './revocations.js';
@@ -30,6 +31,7 @@ export class TrackerLogic {
       membership: Membership;
       registry: SessionRegistry;
       revocations: Revocations;
+      holds: ChannelHolds;
       programs: SwarmPrograms;
       store: SwarmStore;
       key: ControlKey;
@@ -46,9 +48,13 @@ export class TrackerLogic {
     return response;
   }
 
-  /** A channel's heartbeat; `token`, when given, is the session's renewed token. */
+  /**
+   * A channel's heartbeat (the channel is bound to `sid`: it proved the key);
+   * `token`, when given, is the session's renewed token: same session, same
+   * client key.
+   */
   async heartbeat(sid: string, token: string | null): Promise<void> {
-    const { registry, revocations, key, clock, membership } = this.deps;
+    const { registry, revocations, key, clock, membership, holds } = this.deps;
     if (revocations.has(sid)) throw new ClientError('token_revoked', 'session revoked');
     const session = registry.get(sid);
     if (!session) throw new ClientError('unknown_session', 'this session is not in the swarm; announce again');
@@ -56,7 +62,9 @@ export class TrackerLogic {
       const claims = await key.verifier().verify(token, { nowMs: clock.now() });
       if (claims.sid !== sid) throw new ClientError('conflict', 'renewed token is for another session');
       if (claims.prg !== session.program) throw new ClientError('token_wrong_program', 'access token is for another program');
+      if (claims.ckey !== session.clientKey) throw new ClientError('conflict', 'renewed token names another client key');
       session.tokenExpiresAt = Math.max(session.tokenExpiresAt, claims.exp * 1000);
+      if (session.transport === 'ws') holds.hold(sid, session.tokenExpiresAt);
     }
     await membership.touch(session);
   }
@@ -65,10 +73,12 @@ export class TrackerLogic {
    * Step C → D: the client said it is leaving. `sid` is the channel's session;
    * on a channel not bound to one (a revoked client that reconnected: its
    * announces are refused), `ref` names the session through its disconnect.
+   * The unbound channel must have proved that session's key (`proven`, the
+   * session of its last proof that checked out): a token alone stops nothing.
    */
-  async stopped(sid: string | null, ref: string | null): Promise<boolean> {
+  async stopped(sid: string | null, ref: string | null, proven: string | null): Promise<boolean> {
     const who = sid ?? (ref === null ? undefined : this.deps.answers.sidOf(ref));
-    if (who === undefined) return false;
+    if (who === undefined || (sid === null && who !== proven)) return false;
     return this.deps.membership.leave(who, 'stopped', ref);
   }
 
@@ -92,6 +102,7 @@ export class TrackerLogic {
       else if (s.tokenExpiresAt <= now) due.push({ sid: s.sid, reason: 'expired' });
     }
     this.deps.revocations.prune(now);
+    this.deps.holds.prune(now);
     await Promise.all(due.map((d) => this.deps.membership.leave(d.sid, d.reason)));
   }
 

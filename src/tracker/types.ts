@@ -31,11 +31,15 @@ export interface AnnounceContext {
   /** The address the request came from (never taken from the request itself). */
   readonly ip: string;
   readonly transport: Transport;
-  /** WebSocket only: the channel, and the session it is already bound to. */
+  /** WebSocket only: the channel, and the session it is already bound to (or proved the key of). */
   readonly channel: ChannelHandle | null;
   readonly channelSid: string | null;
+  /** WebSocket only: the channel's challenge and the announce's signature over it (null: none sent). */
+  readonly proof?: { nonce: string; sig: string | null };
   /** Set by the token hook. */
   claims?: AccessClaims;
+  /** Set by the possession hook once the proof checked out, even if a later hook refuses the announce. */
+  proven?: AccessClaims;
   /** Set by the response hook. */
   response?: AnnounceOutcome;
 }
@@ -47,6 +51,8 @@ export interface AnnounceOutcome {
   incomplete: number;
   peers: SwarmPeer[];
   claims: AccessClaims;
+  /** WebSocket only: the program's recent revocations (Revocations.list); empty over HTTP. */
+  revoked: string[];
 }
 
 /** Runs before the answer; throwing a ClientError stops the chain and becomes the answer. */
@@ -79,5 +85,9 @@ export interface TrackedSession {
   lastSeen: number;
   /** Epoch ms when the held token expires; without renewal the session ends then. */
   tokenExpiresAt: number;
+  /** The token's lifetime (exp − iat): how long a token issued to it just before a revocation stays valid. */
+  tokenLifetimeMs: number;
+  /** The token's client key (`ckey`): a renewed token must name the same one. */
+  clientKey: string;
   channel: ChannelHandle | null;
 }

@@ -22,7 +22,7 @@ export async function chainClient(
   creds: { user: string; password: string; program: string },
   opts: { faults?: MessageFaults; obey?: boolean; port: number },
 ): Promise<ChainClient> {
-  const { publicKey } = generateKeyPairSync('ed25519');
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const admission = await requestProgram(controlUrl, { ...creds, clientKey: rawPublicKey(publicKey) });
   const md = admission.metadata;
   const tracker = new TrackerClient({
@@ -31,6 +31,8 @@ export async function chainClient(
     peerId: randomBytes(20).toString('hex'),
     port: opts.port,
     token: () => admission.token,
+    sid: admission.session,
+    clientKey: privateKey,
     clock: systemClock,
     faults: opts.faults,
     replyTimeoutMs: 400,

@@ -203,13 +203,22 @@ describe('disconnect chain (tracker side)', () => {
     await r.control.received.waitFor((m) => m.type === 'leave' && m.sid === 'quit' && m.ref === 'dc-7');
   });
 
-  it('a stopped on a channel not bound to the session still answers its disconnect (by ref)', async () => {
+  it('a stopped on a channel not bound to the session still answers its disconnect (by ref), once the channel proved its key', async () => {
     const r = await start();
     const c = await join(r, 'kick', 1);
     await disconnect(r, 'kick', 'dc-8');
     await c.close();
+    // Knowing the disconnect's id is not enough: a channel that proved no key stops nothing.
+    const stranger = await openChannel(r.wsUrl);
+    open.push(stranger);
+    stranger.send({ type: 'stopped', id: 'st0', ref: 'dc-8' });
+    assert.equal((await stranger.next())['code'], 'proof_invalid');
+    assert.ok(r.tracker.sessions().includes('kick'));
+    // The key holder's announce is refused (revoked), but it proved the key: its stopped counts.
     const fresh = await openChannel(r.wsUrl);
     open.push(fresh);
+    fresh.send(announce('re', await r.token({ sid: 'kick', prg: 'live' }), 1));
+    assert.equal((await fresh.next())['code'], 'token_revoked');
     fresh.send({ type: 'stopped', id: 'st', ref: 'dc-8' });
     assert.deepEqual(await fresh.next(), { type: 'ack', id: 'st' });
     const leave = await leaveOf(r, 'kick');

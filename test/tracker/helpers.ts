@@ -3,7 +3,7 @@
  * protocol (welcome, acks, disconnects; records everything), token minting,
  * raw HTTP announces and a WebSocket channel client that queues replies.
  */
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -15,8 +15,10 @@ import type { TokenRole } from '../../src/core/token.js';
 import { decodeBencode } from '../../src/protocol/announce.js';
 import { controlToTracker, trackerToControl, type ControlToTracker, type TrackerToControl } from '../../src/protocol/control-link.js';
 import { signAccessToken } from '../../src/protocol/token.js';
+import { channelProofMessage } from '../../src/protocol/tracker-channel.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import type { ChannelLimits } from '../../src/tracker/ws-frontend.js';
 
 export const SECRET = 'tracker-secret-for-tests';
 
@@ -161,6 +163,34 @@ export function peerIdOf(n: number): Buffer {
   return Buffer.from(`-GC0001-${String(n).padStart(12, '0')}`);
 }
 
+const clientKeys = new Map<string, KeyObject>();
+
+/** The client key (private) of session `sid`: the one its minted tokens name. */
+export function keyOf(sid: string): KeyObject {
+  let key = clientKeys.get(sid);
+  if (!key) {
+    key = generateKeyPairSync('ed25519').privateKey;
+    clientKeys.set(sid, key);
+  }
+  return key;
+}
+
+/** The channel proof an honest client sends with an announce. */
+export function proofFor(key: KeyObject, nonce: string, a: { sid: string; info_hash: string; peer_id: string; port: number }): string {
+  const msg = channelProofMessage({ nonce, sid: a.sid, infoHash: a.info_hash, peerId: a.peer_id, port: a.port });
+  return sign(null, msg, key).toString('base64url');
+}
+
+/** The sid a token names, read without verifying (what any holder of the token can read). */
+export function sidOfToken(token: string): string | null {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sid?: unknown };
+    return typeof payload.sid === 'string' ? payload.sid : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function mintToken(
   control: { privateKey: KeyObject },
   clock: ManualClock,
@@ -168,7 +198,7 @@ export async function mintToken(
 ): Promise<string> {
   const { token } = await signAccessToken(
     control.privateKey,
-    { sub: c.sub ?? `user-${c.sid}`, sid: c.sid, prg: c.prg, role: c.role ?? 'viewer', ckey: 'A'.repeat(43) },
+    { sub: c.sub ?? `user-${c.sid}`, sid: c.sid, prg: c.prg, role: c.role ?? 'viewer', ckey: rawPublicKey(keyOf(c.sid)) },
     clock.now(),
     c.ttlS ?? 300,
   );
@@ -228,6 +258,8 @@ export function compactToList(peers: unknown): string[] {
 
 export interface ChannelClient {
   ws: WebSocket;
+  /** The challenge of this channel's welcome. */
+  nonce: string;
   messages: Recorder<Record<string, unknown>>;
   send(msg: unknown): void;
   /** The next message not yet taken. */
@@ -236,10 +268,16 @@ export interface ChannelClient {
   close(): Promise<void>;
 }
 
-export async function openChannel(wsUrl: string): Promise<ChannelClient> {
+/**
+ * Opens a channel and takes its welcome. `send` signs an announce that has no
+ * `proof` field with the key of the session its token names (an honest
+ * client); `{ sign: false }` sends announces as given (an attacker without
+ * the key).
+ */
+export async function openChannel(wsUrl: string, opts: { sign?: boolean } = {}): Promise<ChannelClient> {
   const ws = new WebSocket(wsUrl);
   const messages = new Recorder<Record<string, unknown>>();
-  let taken = 0;
+  let taken = 1;
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
   );
@@ -248,10 +286,21 @@ export async function openChannel(wsUrl: string): Promise<ChannelClient> {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
+  const welcome = await messages.waitFor(() => true);
+  if (welcome['type'] !== 'welcome' || typeof welcome['nonce'] !== 'string') throw new Error(`first frame is not a welcome: ${JSON.stringify(welcome)}`);
+  const nonce = welcome['nonce'];
+  const withProof = (msg: Record<string, unknown>): Record<string, unknown> => {
+    if (opts.sign === false || msg['type'] !== 'announce' || 'proof' in msg || typeof msg['token'] !== 'string') return msg;
+    const sid = sidOfToken(msg['token']);
+    if (sid === null) return msg;
+    const a = { sid, info_hash: String(msg['info_hash']), peer_id: String(msg['peer_id']), port: Number(msg['port']) };
+    return { ...msg, proof: proofFor(keyOf(sid), nonce, a) };
+  };
   return {
     ws,
+    nonce,
     messages,
-    send: (msg) => ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg)),
+    send: (msg) => ws.send(typeof msg === 'string' ? msg : JSON.stringify(typeof msg === 'object' && msg !== null ? withProof(msg as Record<string, unknown>) : msg)),
     next: async () => {
       const i = taken++;
       return messages.waitFor((m) => messages.items.indexOf(m) === i, i);
@@ -286,7 +335,15 @@ export interface RigOptions {
   clientRetryMs?: number;
   linkRetryMs?: number;
   faults?: MessageFaults;
+  channelLimits?: Partial<ChannelLimits>;
 }
+
+/**
+ * The rig's channel limits unless a test sets them: keepalive and bind timeout
+ * far beyond any test's virtual time, so a test advancing the clock past a
+ * heartbeat timeout does not also drop channels whose pong is still in flight.
+ */
+const RIG_CHANNEL_LIMITS: Partial<ChannelLimits> = { keepaliveMs: 3_600_000, bindTimeoutMs: 3_600_000 };
 
 export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const clock = new ManualClock();
@@ -302,6 +359,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     clientRetryMs: opts.clientRetryMs,
     linkRetryMs: opts.linkRetryMs,
     faults: opts.faults,
+    channelLimits: { ...RIG_CHANNEL_LIMITS, ...opts.channelLimits },
   });
   const { announceUrl, wsUrl } = await tracker.start();
   if (opts.welcome !== false) await tracker.ready;

@@ -129,7 +129,7 @@ describe('WebSocket channel', () => {
     for (let i = 0; i < 20; i++) c.send('garbage');
     const closed = await c.closed;
     assert.equal(closed.code, 1008);
-    assert.equal(c.messages.items.length, 20);
+    assert.equal(c.messages.items.length, 21, 'the welcome, then one error per frame');
     // The server still serves others.
     const { reply } = await join('after', 3);
     assert.equal(reply['type'], 'peers');
