@@ -1,6 +1,8 @@
 /**
  * HTTP Basic authentication of admin routes: the user must exist, know its
- * password and be an admin. Runs on request, before the body is parsed, so an
+ * password and be an admin, and is told nothing more than "wrong admin user
+ * name or password" when any of these fails (throttled like every login; see
+ * login-authenticator.ts). Runs on request, before the body is parsed, so an
  * anonymous caller learns nothing about what a valid body looks like.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -23,14 +25,8 @@ export function adminAuthHook(admission: Admission): (request: FastifyRequest, r
   return async (request) => {
     const creds = basicCredentials(request.headers.authorization);
     if (!creds) throw new ClientError('unauthorized', 'admin credentials required (HTTP Basic)');
-    let user: User;
-    try {
-      user = await admission.authenticateAdmin(creds.user, creds.password);
-    } catch {
-      throw new ClientError('unauthorized', 'wrong admin user name or password');
-    }
-    if (!user.isAdmin) throw new ClientError('unauthorized', `${user.name} is not an admin`);
-    admins.set(request, user);
+    // Throttled per user and address; one refusal for an unknown user, a wrong password and a non-admin.
+    admins.set(request, await admission.authenticateAdmin(creds.user, creds.password, request.ip));
   };
 }
 

@@ -3,7 +3,7 @@
  * customer database, checks the subscription, opens a session and signs the
  * access token bound to it. HTTP-free, so routes only parse and answer.
  */
-import { createHash, randomBytes, verify } from 'node:crypto';
+import { randomBytes, verify } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import { ed25519PublicKey } from '../core/piece.js';
@@ -13,7 +13,8 @@ import type { AdmissionResult, Program, SessionRecord, Subscription, User } from
 import { renewMessage, type RenewResult, type SourceAdmission } from '../protocol/control-api.js';
 import { signAccessToken } from '../protocol/token.js';
 import { buildMetadata } from './metadata.js';
-import { DUMMY_HASH, verifyPassword } from './passwords.js';
+import { LoginAuthenticator } from './login-authenticator.js';
+import type { LoginLimits } from './login-throttle.js';
 import type { SigningKey } from './signing-key.js';
 import type { TrackerInfo, TrackerRegistry } from './tracker-registry.js';
 
@@ -26,6 +27,8 @@ export interface AdmissionDeps {
   signingKey: SigningKey;
   tokenTtlS: number;
   trackers: TrackerRegistry;
+  /** Login throttle limits (DEFAULTS when absent). */
+  loginLimits?: LoginLimits;
 }
 
 export function isSubscriptionActive(sub: Subscription | undefined, now: number): boolean {
@@ -40,58 +43,44 @@ function checkClientKey(clientKey: string): void {
   }
 }
 
-/** Verified admin credentials kept, so admin calls (a kick) don't each pay a scrypt hash. */
-const MAX_VERIFIED = 64;
+/** How a viewer proves who it is at admission: its password, or a device credential from `gatecast login`. */
+export type ViewerCredentials = { user: string; password: string } | { user: string; device: string; deviceSecret: string };
 
 export class Admission {
-  /**
-   * sha256(name, password) → the password hash it was checked against. An entry
-   * only counts while the user's stored hash is still that one, so a changed
-   * password or a removed user is never let in from here.
-   */
-  private readonly verified = new Map<string, string>();
+  readonly logins: LoginAuthenticator;
 
-  constructor(private readonly deps: AdmissionDeps) {}
-
-  /** Same error, and about the same time, for an unknown user and a wrong password. */
-  async authenticate(name: string, password: string): Promise<User> {
-    const user = await this.deps.store.getUser(name);
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !ok) throw new ClientError('invalid_credentials', 'wrong user name or password');
-    return user;
+  constructor(private readonly deps: AdmissionDeps) {
+    this.logins = new LoginAuthenticator({ store: deps.store, clock: deps.clock, limits: deps.loginLimits });
   }
 
-  /** authenticate() for admin calls: a repeat of credentials already verified costs one lookup. */
-  async authenticateAdmin(name: string, password: string): Promise<User> {
-    const key = createHash('sha256').update(name).update('\0').update(password).digest('hex');
-    const known = this.verified.get(key);
-    if (known !== undefined) {
-      const user = await this.deps.store.getUser(name);
-      if (user && user.passwordHash === known) return user;
-      this.verified.delete(key);
-    }
-    const user = await this.authenticate(name, password);
-    if (user.isAdmin) {
-      if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
-      this.verified.set(key, user.passwordHash);
-    }
-    return user;
+  /** A user's password, throttled per user and per address; the same error for an unknown user and a wrong password. */
+  async authenticate(name: string, password: string, address: string): Promise<User> {
+    return this.logins.password(name, password, address);
   }
 
-  async requestProgram(programId: string, req: { user: string; password: string; clientKey: string }): Promise<AdmissionResult> {
+  /** Admin Basic auth: the same refusal for an unknown user, a wrong password and a non-admin; repeats cost no hash. */
+  async authenticateAdmin(name: string, password: string, address: string): Promise<User> {
+    return this.logins.admin(name, password, address);
+  }
+
+  /** Steps a–b. The credentials are checked first: nothing about the program is told to a caller who has none. */
+  async requestProgram(programId: string, req: ViewerCredentials & { clientKey: string }, address: string): Promise<AdmissionResult> {
     checkClientKey(req.clientKey);
+    const user =
+      'password' in req
+        ? (await this.logins.password(req.user, req.password, address)).name
+        : await this.logins.device(req.user, req.device, req.deviceSecret, address);
     const program = await this.program(programId);
-    const user = await this.authenticate(req.user, req.password);
     const now = this.deps.clock.now();
-    const sub = await this.deps.store.getSubscription(user.name, program.id);
+    const sub = await this.deps.store.getSubscription(user, program.id);
     if (!isSubscriptionActive(sub, now)) {
       throw new ClientError(
         'not_subscribed',
-        sub ? `subscription of ${user.name} to ${program.id} has expired` : `${user.name} has no subscription to ${program.id}`,
+        sub ? `subscription of ${user} to ${program.id} has expired` : `${user} has no subscription to ${program.id}`,
       );
     }
     const tracker = this.tracker();
-    return this.openSession(program, user.name, 'viewer', req.clientKey, tracker);
+    return this.openSession(program, user, 'viewer', req.clientKey, tracker);
   }
 
   /** A broadcaster's admission: a session in the source role and the program's signing key. */

@@ -13,6 +13,8 @@ import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { adminRoutes } from './routes-admin.js';
+import { deviceAdminRoutes } from './device-routes.js';
+import type { LoginLimits } from './login-throttle.js';
 import { publicRoutes } from './routes-public.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { TrackerLink } from './tracker-link.js';
@@ -38,6 +40,8 @@ export interface ControlServerOptions {
   expiryCheckMs?: number | null;
   /** Loses control-link messages on purpose (tests of the at-least-once chain). */
   faults?: MessageFaults;
+  /** Login throttling (per user, per address, window); DEFAULTS.login* when absent. */
+  loginLimits?: LoginLimits;
 }
 
 export interface ControlServer {
@@ -77,7 +81,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   await ensureAdmin(store, opts.adminPassword, clock.now());
 
   const trackers = new TrackerRegistry();
-  const admission = new Admission({ store, clock, signingKey, trackers, tokenTtlS: opts.tokenTtlS ?? DEFAULTS.tokenTtlS });
+  const admission = new Admission({ store, clock, signingKey, trackers, tokenTtlS: opts.tokenTtlS ?? DEFAULTS.tokenTtlS, loginLimits: opts.loginLimits });
 
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -118,6 +122,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   });
   app.addHook('onClose', async () => {
     await orchestrator.stop();
+  await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
   });
   await app.ready();
   await orchestrator.start();

@@ -4,7 +4,7 @@
  * anything else is a logged 500 that reveals nothing.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isClientError } from '../core/errors.js';
+import { RateLimitedError, isClientError } from '../core/errors.js';
 
 const PARSE_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'body is not valid JSON',
@@ -21,6 +21,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isClientError(err)) {
       if (err.status === 401 && err.code === 'unauthorized') reply.header('www-authenticate', 'Basic realm="gatecast", charset="UTF-8"');
+      if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterS));
       return reply.status(err.status).send(err.toJSON());
     }
     if (err.validation) {

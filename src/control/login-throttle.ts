@@ -1,15 +1,15 @@
 /**
  * Login throttling: a sliding window of failed password checks per key (a user
- * name, a client address). A check is counted *before* it is made (as in
- * flight) and forgotten only if it succeeds, so a burst of concurrent guesses
- * cannot get more hashes than the limit, and a key at its limit is refused
- * before any hashing: a guess flood costs no scrypt beyond the limit.
+ * name, a client address). A key at its limit is refused before any hashing,
+ * and checks in flight count against the limit too (later ones wait for them),
+ * so not even a burst of concurrent guesses gets more hashes than the limit:
+ * a guess flood costs no scrypt beyond it.
  *
- * Nothing is locked for good: an entry leaves the window `windowMs` after it
- * was made, and refused attempts add no entries, so a throttled key is free
- * again one window after its guesses stop. Memory is bounded: a key holds at
- * most `limit` timestamps, and at most `maxKeys` keys are kept (expired ones
- * swept first, then the oldest dropped).
+ * Nothing is locked for good: a failure leaves the window `windowMs` after it
+ * happened, and refused attempts add none, so a throttled key is free again
+ * one window after its guesses stop. Memory is bounded: a key holds at most
+ * `limit` timestamps, and at most `maxKeys` keys are kept (expired ones swept
+ * first, then the oldest dropped).
  */
 import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
@@ -28,11 +28,11 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   maxKeys: DEFAULTS.loginMaxTrackedKeys,
 };
 
-/** One password check in flight: report how it ended. */
+/** One password check in flight: report how it ended (exactly once; later calls are ignored). */
 export interface LoginAttempt {
   /** The check passed: it does not count against the keys. */
   succeeded(): void;
-  /** The check failed: it stays counted until it leaves the window. */
+  /** The check failed: it counts until it leaves the window. */
   failed(): void;
 }
 
@@ -52,9 +52,17 @@ export function addressKey(ip: string): string {
 
 export const userKey = (name: string): string => `user:${name}`;
 
+interface KeyState {
+  /** Timestamps (ms) of failed checks in the window, oldest first. */
+  failures: number[];
+  inFlight: number;
+  /** Checks waiting for one in flight to settle. */
+  waiters: Array<() => void>;
+}
+
 export class LoginThrottle {
-  /** key → timestamps (ms) of failures and checks in flight, oldest first; Map order is insertion order. */
-  private readonly entries = new Map<string, number[]>();
+  /** Map order is insertion order: the first keys are the oldest. */
+  private readonly keys = new Map<string, KeyState>();
 
   constructor(
     private readonly clock: Clock,
@@ -63,79 +71,83 @@ export class LoginThrottle {
 
   /** The number of keys tracked (for tests of the memory bound). */
   get size(): number {
-    return this.entries.size;
+    return this.keys.size;
   }
 
   /**
-   * Asks to make one password check counted against every key given, each
-   * with its limit. Refused (with the seconds until a slot frees) if any key
-   * is at its limit; otherwise the attempt is counted on all of them.
+   * Asks to make one password check, counted against every key given, each
+   * with its limit. Refused (with the seconds until a failure leaves the
+   * window) if a key's failures reach its limit. If failures plus checks in
+   * flight reach it, waits for one in flight to end, so concurrent right
+   * passwords are served in turn while concurrent guesses never exceed it.
    */
-  begin(keys: ReadonlyArray<{ key: string; limit: number }>): ThrottleDecision {
-    const now = this.clock.now();
-    let retryAfterMs = 0;
-    for (const { key, limit } of keys) {
-      const list = this.live(key, now);
-      if (list && list.length >= limit) {
-        const freesAt = (list[list.length - limit] ?? now) + this.limits.windowMs;
-        retryAfterMs = Math.max(retryAfterMs, freesAt - now);
+  async begin(keys: ReadonlyArray<{ key: string; limit: number }>): Promise<ThrottleDecision> {
+    for (;;) {
+      const now = this.clock.now();
+      let retryAfterMs = 0;
+      let busy: KeyState | undefined;
+      for (const { key, limit } of keys) {
+        const state = this.live(key, now);
+        if (!state) continue;
+        if (state.failures.length >= limit) {
+          const freesAt = (state.failures[state.failures.length - limit] ?? now) + this.limits.windowMs;
+          retryAfterMs = Math.max(retryAfterMs, freesAt - now, 1);
+        } else if (state.failures.length + state.inFlight >= limit) {
+          busy = state;
+        }
       }
+      if (retryAfterMs > 0) return { allowed: false, retryAfterS: Math.ceil(retryAfterMs / 1000) };
+      if (busy) {
+        const state = busy;
+        await new Promise<void>((resolve) => state.waiters.push(resolve));
+        continue;
+      }
+      const counted = keys.map(({ key }): [string, KeyState] => [key, this.keys.get(key) ?? this.add(key, now)]);
+      for (const [, state] of counted) state.inFlight++;
+      let settled = false;
+      const settle = (failed: boolean): void => {
+        if (settled) return;
+        settled = true;
+        const at = this.clock.now();
+        for (const [key, state] of counted) {
+          state.inFlight--;
+          if (failed) state.failures.push(at);
+          for (const wake of state.waiters.splice(0)) wake();
+          if (state.failures.length === 0 && state.inFlight === 0 && this.keys.get(key) === state) this.keys.delete(key);
+        }
+      };
+      return { allowed: true, attempt: { succeeded: () => settle(false), failed: () => settle(true) } };
     }
-    if (retryAfterMs > 0) return { allowed: false, retryAfterS: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
-    const counted: Array<[string, number[]]> = [];
-    for (const { key } of keys) {
-      const list = this.entries.get(key) ?? this.add(key, now);
-      list.push(now);
-      counted.push([key, list]);
-    }
-    let settled = false;
-    return {
-      allowed: true,
-      attempt: {
-        succeeded: () => {
-          if (settled) return;
-          settled = true;
-          for (const [key, list] of counted) {
-            const i = list.lastIndexOf(now);
-            if (i >= 0) list.splice(i, 1);
-            if (list.length === 0 && this.entries.get(key) === list) this.entries.delete(key);
-          }
-        },
-        failed: () => {
-          settled = true;
-        },
-      },
-    };
   }
 
-  /** The key's list with entries older than the window dropped (the key itself if none is left). */
-  private live(key: string, now: number): number[] | undefined {
-    const list = this.entries.get(key);
-    if (!list) return undefined;
+  /** The key's state with failures older than the window dropped; an idle key is forgotten. */
+  private live(key: string, now: number): KeyState | undefined {
+    const state = this.keys.get(key);
+    if (!state) return undefined;
     const cutoff = now - this.limits.windowMs;
     let drop = 0;
-    while (drop < list.length && (list[drop] ?? 0) <= cutoff) drop++;
-    if (drop > 0) list.splice(0, drop);
-    if (list.length === 0) {
-      this.entries.delete(key);
+    while (drop < state.failures.length && (state.failures[drop] ?? 0) <= cutoff) drop++;
+    if (drop > 0) state.failures.splice(0, drop);
+    if (state.failures.length === 0 && state.inFlight === 0 && state.waiters.length === 0) {
+      this.keys.delete(key);
       return undefined;
     }
-    return list;
+    return state;
   }
 
-  private add(key: string, now: number): number[] {
-    if (this.entries.size >= this.limits.maxKeys) {
-      for (const k of [...this.entries.keys()]) this.live(k, now);
+  private add(key: string, now: number): KeyState {
+    if (this.keys.size >= this.limits.maxKeys) {
+      for (const k of [...this.keys.keys()]) this.live(k, now);
       // Still full: drop the oldest tenth (so the sweep is not paid on every new key).
       // A flood big enough to get here has paid a hash per key.
       const keep = Math.floor(this.limits.maxKeys * 0.9);
-      for (const k of this.entries.keys()) {
-        if (this.entries.size <= keep) break;
-        this.entries.delete(k);
+      for (const k of this.keys.keys()) {
+        if (this.keys.size <= keep) break;
+        this.keys.delete(k);
       }
     }
-    const list: number[] = [];
-    this.entries.set(key, list);
-    return list;
+    const state: KeyState = { failures: [], inFlight: 0, waiters: [] };
+    this.keys.set(key, state);
+    return state;
   }
 }

@@ -1,7 +1,17 @@
-/** Routes anyone may call: service info, health, admission (steps a–b) and token renewal. */
+/** Routes anyone may call: service info, health, admission (steps a–b), device login and logout, and token renewal. */
 import type { FastifyInstance } from 'fastify';
 import { DEFAULTS } from '../core/config.js';
-import { AdmissionResultSchema, ProgramRequestBody, RenewBody, RenewResultSchema } from '../protocol/control-api.js';
+import { ClientError } from '../core/errors.js';
+import {
+  AdmissionResultSchema,
+  DeviceLoginBody,
+  DeviceLoginResultSchema,
+  ProgramRequestBody,
+  RenewBody,
+  RenewResultSchema,
+} from '../protocol/control-api.js';
+import { Type } from '@sinclair/typebox';
+import { DEVICE_REFUSED } from './login-authenticator.js';
 import type { Admission } from './admission.js';
 import { iso } from './dates.js';
 import { Health, IdParams, ServiceInfo, SidParams } from './schemas.js';
@@ -9,6 +19,8 @@ import type { TrackerRegistry } from './tracker-registry.js';
 import { VERSION } from './version.js';
 import type { Static } from '@sinclair/typebox';
 import type { Clock } from '../core/clock.js';
+
+const DeviceParams = Type.Object({ device: Type.String({ maxLength: 64 }) });
 
 export interface PublicRoutesDeps {
   admission: Admission;
@@ -24,6 +36,7 @@ export function publicRoutes(deps: PublicRoutesDeps) {
       links: {
         health: '/v1/health',
         request_program: 'POST /v1/programs/{id}/request',
+        device_login: 'POST /v1/devices',
         renew: 'POST /v1/sessions/{sid}/renew',
         admin: '/v1/admin/',
         tracker_link: DEFAULTS.controlLinkPath,
@@ -41,12 +54,37 @@ export function publicRoutes(deps: PublicRoutesDeps) {
       '/v1/programs/:id/request',
       { schema: { params: IdParams, body: ProgramRequestBody, response: { 200: AdmissionResultSchema } } },
       async (request) => {
-        const { user, password, client_key } = request.body;
-        const result = await deps.admission.requestProgram(request.params.id, { user, password, clientKey: client_key });
-        request.log.info({ user, program: request.params.id, session: result.session }, 'admitted');
+        const { user, password, device, device_secret, client_key } = request.body;
+        const byDevice = device !== undefined && device_secret !== undefined;
+        if (byDevice === (password !== undefined) || (device === undefined) !== (device_secret === undefined)) {
+          throw new ClientError('invalid_request', 'send either password, or device and device_secret');
+        }
+        const creds = byDevice ? { user, device, deviceSecret: device_secret } : { user, password: password ?? '' };
+        const result = await deps.admission.requestProgram(request.params.id, { ...creds, clientKey: client_key }, request.ip);
+        request.log.info({ user, program: request.params.id, session: result.session, device: byDevice }, 'admitted');
         return result;
       },
     );
+
+    // Device credentials: `gatecast login` trades the password for one, `gatecast logout` revokes it.
+    app.post<{ Body: DeviceLoginBody }>(
+      '/v1/devices',
+      { schema: { body: DeviceLoginBody, response: { 201: DeviceLoginResultSchema } } },
+      async (request, reply) => {
+        const { user, password, label } = request.body;
+        const issued = await deps.admission.logins.login(user, password, request.ip, label ?? '');
+        request.log.info({ user, device: issued.device }, 'device logged in');
+        return reply.status(201).send({ user: issued.user, device: issued.device, secret: issued.secret, expires_at: issued.expiresAt });
+      },
+    );
+
+    app.delete<{ Params: Static<typeof DeviceParams> }>('/v1/devices/:device', { schema: { params: DeviceParams } }, async (request, reply) => {
+      const m = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(request.headers.authorization ?? '');
+      if (!m?.[1]) throw new ClientError('login_required', DEVICE_REFUSED);
+      await deps.admission.logins.logout(request.params.device, m[1]);
+      request.log.info({ device: request.params.device }, 'device logged out');
+      return reply.status(204).send();
+    });
 
     app.post<{ Params: Static<typeof SidParams>; Body: RenewBody }>(
       '/v1/sessions/:sid/renew',

@@ -11,7 +11,7 @@ import { ClientError } from '../core/errors.js';
 import { DEFAULTS } from '../core/config.js';
 import { pieceIntervalMs, rawPublicKey } from '../core/piece.js';
 import type { AdmissionResult } from '../core/types.js';
-import { requestProgram } from '../protocol/control-api.js';
+import { requestProgram, type DeviceCredential } from '../protocol/control-api.js';
 import { systemClock } from '../protocol/system-clock.js';
 import type { ControlSession } from './control-session.js';
 import type { TrackerClient } from './tracker-client.js';
@@ -26,7 +26,9 @@ export interface ViewerOptions {
   controlUrl: string;
   program: string;
   user: string;
-  password: string;
+  /** The user's password, or (instead) `device`: a device credential from `gatecast login`. */
+  password?: string;
+  device?: DeviceCredential;
   clock?: Clock;
   /** Address peers reach us on (the listen address). */
   host?: string;
@@ -138,6 +140,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       program: opts.program,
       user: opts.user,
       password: opts.password,
+      device: opts.device,
       clientKey: rawPublicKey(publicKey),
     });
     const admittedAt = opts.clock.now();

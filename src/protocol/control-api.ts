@@ -13,16 +13,44 @@ import type { AdmissionResult, ProgramMetadata } from '../core/types.js';
 export const Ed25519KeySchema = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'raw Ed25519 public key (32 bytes), base64url' });
 
 export const ProgramRequestBody = Type.Object(
+/** A device credential from `POST /v1/devices`: its id (16 random bytes) and secret (32), base64url. */
+export const DeviceIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{22}$', description: 'device id (16 bytes, base64url)' });
+export const DeviceSecretSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'device secret (32 bytes, base64url)' });
+
   {
     user: Type.String({ minLength: 1, maxLength: 64 }),
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    device: Type.Optional(DeviceIdSchema),
+    device_secret: Type.Optional(DeviceSecretSchema),
     client_key: Ed25519KeySchema,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'password, or device and device_secret (exactly one of the two)' },
 );
 export type ProgramRequestBody = Static<typeof ProgramRequestBody>;
 
 export const RenewBody = Type.Object(
+/** `gatecast login`: a password for a device credential. */
+export const DeviceLoginBody = Type.Object(
+  {
+    user: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    label: Type.Optional(Type.String({ maxLength: 100, description: 'what the device calls itself (host name), for the operator' })),
+  },
+  { additionalProperties: false },
+);
+export type DeviceLoginBody = Static<typeof DeviceLoginBody>;
+
+export const DeviceLoginResultSchema = Type.Object({
+  user: Type.String(),
+  device: Type.String(),
+  secret: Type.String(),
+  expires_at: Type.Integer({ description: 'epoch ms' }),
+});
+export type DeviceLoginResult = Static<typeof DeviceLoginResultSchema>;
+
+/** A viewer's credentials: its password, or a device credential from `gatecast login`. */
+export type DeviceCredential = { device: string; secret: string };
+
   {
     ts: Type.Integer({ minimum: 0, description: 'epoch ms at which the proof was made' }),
     sig: Type.String({ pattern: '^[A-Za-z0-9_-]{86}$', description: 'Ed25519 signature (base64url) over "gatecast-renew:<sid>:<ts>"' }),
@@ -89,6 +117,8 @@ export interface ControlRequest {
   /** HTTP Basic credentials, for the admin routes. */
   basic?: { user: string; password: string };
   timeoutMs?: number;
+  /** Authorization: Bearer (a device's secret, for its logout). */
+  bearer?: string;
 }
 
 /**
@@ -101,6 +131,7 @@ export async function controlRequest(controlUrl: string, path: string, req: Cont
   const headers: Record<string, string> = { accept: 'application/json' };
   if (req.body !== undefined) headers['content-type'] = 'application/json';
   if (req.basic) headers['authorization'] = `Basic ${Buffer.from(`${req.basic.user}:${req.basic.password}`).toString('base64')}`;
+  if (req.bearer) headers['authorization'] = `Bearer ${req.bearer}`;
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
@@ -147,17 +178,31 @@ const asSource = expect(SourceAdmissionSchema, 'source admission');
 
 const seg = encodeURIComponent;
 
-/** Steps a–b: ask for a program with the user's credentials and the session's client key. */
+/** Steps a–b: ask for a program with the user's credentials (password or device) and the session's client key. */
 export async function requestProgram(
   controlUrl: string,
-  req: { program: string; user: string; password: string; clientKey: string },
+  req: { program: string; user: string; password?: string; device?: DeviceCredential; clientKey: string },
 ): Promise<AdmissionResult> {
-  const body: ProgramRequestBody = { user: req.user, password: req.password, client_key: req.clientKey };
+  const body: ProgramRequestBody = req.device
+    ? { user: req.user, device: req.device.device, device_secret: req.device.secret, client_key: req.clientKey }
+    : { user: req.user, password: req.password ?? '', client_key: req.clientKey };
   return asAdmission(await controlRequest(controlUrl, `/v1/programs/${seg(req.program)}/request`, { method: 'POST', body }));
 }
 
 /** Renews a session's token; `sig` is the client key's proof (see peer/control-session.ts renewProof). */
 export async function renewToken(controlUrl: string, sid: string, ts: number, sig: string): Promise<RenewResult> {
+const asDeviceLogin = expect(DeviceLoginResultSchema, 'device login');
+
+/** `gatecast login`: trades the password for a device credential. */
+export async function loginDevice(controlUrl: string, req: DeviceLoginBody): Promise<DeviceLoginResult> {
+  return asDeviceLogin(await controlRequest(controlUrl, '/v1/devices', { method: 'POST', body: req }));
+}
+
+/** `gatecast logout`: the device revokes its own credential. */
+export async function logoutDevice(controlUrl: string, cred: DeviceCredential): Promise<void> {
+  await controlRequest(controlUrl, `/v1/devices/${seg(cred.device)}`, { method: 'DELETE', bearer: cred.secret });
+}
+
   const body: RenewBody = { ts, sig };
   return asRenew(await controlRequest(controlUrl, `/v1/sessions/${seg(sid)}/renew`, { method: 'POST', body }));
 }
