@@ -123,6 +123,16 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
       }),
     );
 
+  users
+    .command('logout-all <name>')
+    .description("sign a user out everywhere: revoke every device login and end the user's open sessions")
+    .action((name: string, _flags: unknown, cmd: Command) =>
+      run(cmd, async (c) => {
+        const r = await c.logoutAll(name);
+        io.out(`signed ${name} out: ${plural(r.devices_revoked, 'device login')} revoked, ${plural(r.disconnects.length, 'session')} ending\n`);
+      }),
+    );
+
   const programs = admin.command('programs').description('programs (channels)');
   programs
     .command('add <id>')

@@ -11,6 +11,7 @@ export function fail(message: string, code: number = EXIT.error): never {
 
 /** Prints an error the way every subcommand does, and picks the exit code. */
 export function exitOnError(err: unknown): never {
+  if (err instanceof ClientError && err.code === 'login_required') fail(err.message, EXIT.loginRequired);
   if (err instanceof ClientError) fail(`${err.message} (${err.code})`, EXIT.refused);
   fail(err instanceof Error ? err.message : String(err), EXIT.error);
 }

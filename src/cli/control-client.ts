@@ -29,6 +29,7 @@ const asSubscriptions = checker(Type.Object({ subscriptions: Type.Array(Subscrip
 const asSessions = checker(Type.Object({ sessions: Type.Array(SessionView) }), 'session list');
 const asDisconnects = checker(Type.Object({ disconnects: Type.Array(DisconnectView) }), 'disconnect list');
 const asDisconnect = checker(DisconnectView, 'disconnect');
+const asLogoutAll = checker(Type.Object({ devices_revoked: Type.Integer(), disconnects: Type.Array(DisconnectView) }), 'logout-all result');
 
 const seg = encodeURIComponent;
 
@@ -49,6 +50,8 @@ export interface AdminClient {
   kick(target: { user: string } | { session: string }, reason?: string): Promise<DisconnectView[]>;
   listDisconnects(opts?: { pending?: boolean; session?: string; limit?: number }): Promise<DisconnectView[]>;
   getDisconnect(id: string): Promise<DisconnectView>;
+  /** Signs the user out everywhere: every device credential revoked, every open session ended (its disconnects). */
+  logoutAll(user: string): Promise<{ devices_revoked: number; disconnects: DisconnectView[] }>;
 }
 
 export function adminClient(controlUrl: string, password: string, user = 'admin'): AdminClient {
@@ -83,5 +86,6 @@ export function adminClient(controlUrl: string, password: string, user = 'admin'
       return asDisconnects(await call('GET', `/v1/admin/disconnects${qs}`)).disconnects;
     },
     getDisconnect: async (id) => asDisconnect(await call('GET', `/v1/admin/disconnects/${seg(id)}`)),
+    logoutAll: async (u) => asLogoutAll(await call('POST', `/v1/admin/users/${seg(u)}/logout-all`)),
   };
 }

@@ -11,4 +11,6 @@ export const EXIT = {
   kicked: 4,
   /** The session ended without a kick: token renewal refused, subscription lapsed. */
   sessionEnded: 5,
+  /** This device's login (gatecast login) was revoked or has expired: log in again. */
+  loginRequired: 6,
 } as const;

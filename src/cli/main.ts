@@ -16,6 +16,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   broadcast: async () => (await import('./broadcast.js')).registerBroadcastCommand,
   watch: async () => (await import('./watch.js')).registerWatchCommand,
   admin: async () => (await import('./admin.js')).registerAdminCommand,
+  login: async () => (await import('./login.js')).registerLoginCommand,
+  logout: async () => (await import('./login.js')).registerLogoutCommand,
 };
 
 const program = new Command()

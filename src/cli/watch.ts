@@ -4,12 +4,14 @@ import { Viewer, type ViewerEnd } from '../peer/viewer.js';
 import { createPlaybackServer } from '../peer/playback-server.js';
 import { fileSink, type PlaybackSink } from '../peer/playback-sinks.js';
 import { StatusLine, formatStatus } from '../peer/status-line.js';
+import type { DeviceCredential } from '../protocol/control-api.js';
 import { EXIT } from './exit-codes.js';
+import { watchCredentials } from './login.js';
 import { envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption } from './common.js';
 
 interface WatchFlags {
   control: string;
-  user: string;
+  user?: string;
   password?: string;
   output?: string;
   httpPort: number;
@@ -27,8 +29,8 @@ export function registerWatchCommand(program: Command): void {
     .description('watch a program: get admitted by the control server, join the swarm, play the live stream')
     .argument('<program>', 'program id')
     .requiredOption('--control <url>', 'control server URL (env GATECAST_CONTROL)', urlOption, envUrl('GATECAST_CONTROL'))
-    .requiredOption('--user <name>', 'your user name', process.env['GATECAST_USER'])
-    .option('--password <pw>', 'your password (or env GATECAST_PASSWORD)')
+    .option('--user <name>', 'your user name (env GATECAST_USER; not needed after gatecast login)', process.env['GATECAST_USER'])
+    .option('--password <pw>', 'your password (or env GATECAST_PASSWORD); without one, the login of gatecast login is used')
     .option('-o, --output <file>', "also write the stream to FILE ('-' for stdout)")
     .option('--http-port <port>', 'port of the local playback URL (0: any free port)', intOption(0, 65535), 0)
     .option('--no-http', 'do not serve the local playback URL')
@@ -38,13 +40,12 @@ export function registerWatchCommand(program: Command): void {
     .option('--max-peers <n>', 'peer connections to keep', intOption(1, 500), 24)
     .option('-q, --quiet', 'no status line')
     .action(async (programId: string, flags: WatchFlags) => {
-      const password = flags.password ?? process.env['GATECAST_PASSWORD'];
-      if (!password) fail('a password is required: --password or env GATECAST_PASSWORD', EXIT.usage);
-      await watch(programId, { ...flags, password });
+      const creds = watchCredentials(flags.control, flags.user, flags.password ?? process.env['GATECAST_PASSWORD']);
+      await watch(programId, { ...flags, ...creds });
     });
 }
 
-async function watch(programId: string, flags: WatchFlags & { password: string }): Promise<void> {
+async function watch(programId: string, flags: WatchFlags & { user: string; password?: string; device?: DeviceCredential }): Promise<void> {
   const status = new StatusLine(process.stderr);
   const say = (line: string): void => {
     status.clear();
@@ -81,6 +82,7 @@ async function watch(programId: string, flags: WatchFlags & { password: string }
       program: programId,
       user: flags.user,
       password: flags.password,
+      device: flags.device,
       host: flags.host,
       peerPort: flags.peerPort,
       uploadRate: flags.maxUpload,

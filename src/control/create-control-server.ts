@@ -12,9 +12,9 @@ import { Admission } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { adminRoutes } from './routes-admin.js';
 import { deviceAdminRoutes } from './device-routes.js';
 import type { LoginLimits } from './login-throttle.js';
+import { adminRoutes } from './routes-admin.js';
 import { publicRoutes } from './routes-public.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { TrackerLink } from './tracker-link.js';
@@ -114,6 +114,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
 
   await app.register(publicRoutes({ admission, trackers, clock }));
   await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator }));
+  await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
   link.attach(app.server);
   // The link's WebSockets hold the HTTP server open, so they go before it closes
   // (preClose); the orchestrator stops after, once queued link messages are done.
@@ -122,7 +123,6 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   });
   app.addHook('onClose', async () => {
     await orchestrator.stop();
-  await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
   });
   await app.ready();
   await orchestrator.start();

@@ -39,16 +39,6 @@ export const DEFAULTS = {
   trackerCloseGraceMs: 1_000,
   /** At most this many recent revocations ride in one `peers` answer (newest first). */
   trackerRevokedListMax: 512,
-  /** Tracker channels (tracker/ws-frontend.ts): each is pinged this often; one that did not answer the last ping is dropped. */
-  trackerKeepaliveMs: 15_000,
-  /** A channel with no accepted announce this long after it opened is closed (4001). */
-  trackerBindTimeoutMs: 10_000,
-  /** A channel whose unsent replies exceed this many bytes (a client that does not read) is closed (4008)... */
-  trackerMaxBufferedBytes: 1024 * 1024,
-  /** ...and its socket destroyed this long after the close frame, answered or not. */
-  trackerCloseGraceMs: 1_000,
-  /** At most this many recent revocations ride in one `peers` answer (newest first). */
-  trackerRevokedListMax: 512,
   /** Login throttling (control/login-throttle.ts): failed password checks (and checks in flight) per user name... */
   loginFailuresPerUser: 5,
   /** ...and per client address (IPv6 by /64), within this sliding window; past it, 429 rate_limited. */

@@ -12,11 +12,11 @@ import type { AdmissionResult, ProgramMetadata } from '../core/types.js';
 /** Raw 32-byte Ed25519 public key, base64url without padding. */
 export const Ed25519KeySchema = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'raw Ed25519 public key (32 bytes), base64url' });
 
-export const ProgramRequestBody = Type.Object(
 /** A device credential from `POST /v1/devices`: its id (16 random bytes) and secret (32), base64url. */
 export const DeviceIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{22}$', description: 'device id (16 bytes, base64url)' });
 export const DeviceSecretSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'device secret (32 bytes, base64url)' });
 
+export const ProgramRequestBody = Type.Object(
   {
     user: Type.String({ minLength: 1, maxLength: 64 }),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
@@ -28,7 +28,6 @@ export const DeviceSecretSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', 
 );
 export type ProgramRequestBody = Static<typeof ProgramRequestBody>;
 
-export const RenewBody = Type.Object(
 /** `gatecast login`: a password for a device credential. */
 export const DeviceLoginBody = Type.Object(
   {
@@ -51,6 +50,7 @@ export type DeviceLoginResult = Static<typeof DeviceLoginResultSchema>;
 /** A viewer's credentials: its password, or a device credential from `gatecast login`. */
 export type DeviceCredential = { device: string; secret: string };
 
+export const RenewBody = Type.Object(
   {
     ts: Type.Integer({ minimum: 0, description: 'epoch ms at which the proof was made' }),
     sig: Type.String({ pattern: '^[A-Za-z0-9_-]{86}$', description: 'Ed25519 signature (base64url) over "gatecast-renew:<sid>:<ts>"' }),
@@ -116,9 +116,9 @@ export interface ControlRequest {
   body?: unknown;
   /** HTTP Basic credentials, for the admin routes. */
   basic?: { user: string; password: string };
-  timeoutMs?: number;
   /** Authorization: Bearer (a device's secret, for its logout). */
   bearer?: string;
+  timeoutMs?: number;
 }
 
 /**
@@ -130,8 +130,8 @@ export async function controlRequest(controlUrl: string, path: string, req: Cont
   const base = controlUrl.replace(/\/+$/, '');
   const headers: Record<string, string> = { accept: 'application/json' };
   if (req.body !== undefined) headers['content-type'] = 'application/json';
-  if (req.basic) headers['authorization'] = `Basic ${Buffer.from(`${req.basic.user}:${req.basic.password}`).toString('base64')}`;
   if (req.bearer) headers['authorization'] = `Bearer ${req.bearer}`;
+  if (req.basic) headers['authorization'] = `Basic ${Buffer.from(`${req.basic.user}:${req.basic.password}`).toString('base64')}`;
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
@@ -189,8 +189,6 @@ export async function requestProgram(
   return asAdmission(await controlRequest(controlUrl, `/v1/programs/${seg(req.program)}/request`, { method: 'POST', body }));
 }
 
-/** Renews a session's token; `sig` is the client key's proof (see peer/control-session.ts renewProof). */
-export async function renewToken(controlUrl: string, sid: string, ts: number, sig: string): Promise<RenewResult> {
 const asDeviceLogin = expect(DeviceLoginResultSchema, 'device login');
 
 /** `gatecast login`: trades the password for a device credential. */
@@ -203,6 +201,8 @@ export async function logoutDevice(controlUrl: string, cred: DeviceCredential): 
   await controlRequest(controlUrl, `/v1/devices/${seg(cred.device)}`, { method: 'DELETE', bearer: cred.secret });
 }
 
+/** Renews a session's token; `sig` is the client key's proof (see peer/control-session.ts renewProof). */
+export async function renewToken(controlUrl: string, sid: string, ts: number, sig: string): Promise<RenewResult> {
   const body: RenewBody = { ts, sig };
   return asRenew(await controlRequest(controlUrl, `/v1/sessions/${seg(sid)}/renew`, { method: 'POST', body }));
 }
