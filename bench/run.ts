@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --scenario swarm|flash-crowd|churn|tracker|kick|all]
- * [--viewers N] [--duration S] [--json] [--profile]`
+ * `npm run bench [-- --scenario swarm|flash-crowd|churn|tracker|kick|admission|all]
+ * [--viewers N] [--duration S] [--concurrency N] [--json] [--profile]`
  *
  * With no flags: a quick swarm of 20 viewers for 20 s. Each run writes
  * bench/results/<scenario>-<timestamp>.json, <scenario>.md and <scenario>.svg;
@@ -13,8 +13,9 @@ import { swarmMarkdown, swarmSvg } from './lib/swarm-report.js';
 import { runSwarm } from './scenarios/swarm.js';
 import { runTracker, trackerMarkdown, trackerSvg } from './scenarios/tracker.js';
 import { kickMarkdown, kickSvg, runKick } from './scenarios/kick.js';
+import { admissionMarkdown, admissionSvg, runAdmission } from './scenarios/admission.js';
 
-const SCENARIOS = ['swarm', 'flash-crowd', 'churn', 'tracker', 'kick', 'all'] as const;
+const SCENARIOS = ['swarm', 'flash-crowd', 'churn', 'tracker', 'kick', 'admission', 'all'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function positiveInt(v: string): number {
@@ -43,6 +44,7 @@ const program = new Command('bench')
   .option('--per-worker <n>', 'viewers per worker process', positiveInt, 20)
   .option('--join-gap-ms <ms>', 'swarm/churn: pause between two joins', nonNegativeNumber)
   .option('--kicks <n>', 'kick: kicks per client kind', positiveInt, 20)
+  .option('--concurrency <n>', 'admission: requests in flight', positiveInt, 8)
   .option('--profile', 'run workers under --cpu-prof and summarize the top self-time functions', false)
   .option('--json', 'print the JSON result as the last line of stdout', false)
   .parse();
@@ -54,6 +56,7 @@ const opts = program.opts<{
   perWorker: number;
   joinGapMs?: number;
   kicks: number;
+  concurrency: number;
   profile: boolean;
   json: boolean;
 }>();
@@ -98,6 +101,16 @@ async function one(name: Exclude<Scenario, 'all'>): Promise<Record<string, unkno
     log(`wrote ${paths.json}`);
     return out;
   }
+  if (name === 'admission') {
+    const durationS = opts.duration ?? 20;
+    const cmd = command(name, ['--duration', String(durationS), '--concurrency', String(opts.concurrency)]);
+    log(`admission: ${durationS} s per credential kind, ${opts.concurrency} in flight`);
+    const result = await runAdmission({ durationS, users: 20, concurrency: opts.concurrency, rounds: 4, log });
+    const out = { ...result, detail: { ...result.detail, command: cmd, machine, started } };
+    const paths = writeResults(name, out, admissionMarkdown(result, cmd), admissionSvg(result));
+    log(`wrote ${paths.json}`);
+    return out;
+  }
   const viewers = opts.viewers ?? 100;
   const cmd = command(name, ['--viewers', String(viewers), '--kicks', String(opts.kicks)]);
   log(`kick: ${viewers} viewers, ${opts.kicks} kicks per client kind`);
@@ -113,7 +126,7 @@ async function main(): Promise<void> {
   if (scenario === 'all') {
     const all: Record<string, unknown> = {};
     const given = opts.viewers;
-    for (const name of ['swarm', 'flash-crowd', 'churn', 'tracker', 'kick'] as const) {
+    for (const name of ['swarm', 'flash-crowd', 'churn', 'tracker', 'kick', 'admission'] as const) {
       // `all` is the full set: the swarm runs at 100 viewers unless told otherwise.
       opts.viewers = given ?? (name === 'swarm' ? 100 : undefined);
       all[name] = await one(name);
