@@ -103,7 +103,7 @@ export function admissionMarkdown(r: AdmissionBenchResult, command: string): str
       row('password (scrypt)', r.password),
       row('device credential (SHA-256)', r.device),
     ]) +
-    `\nDevice credentials admit ${r.speedup ?? '–'}× as many per second. ` +
+    `\n\nDevice credentials admit ${r.speedup ?? '–'}× as many per second. ` +
     `${String(r.detail['users'])} users, ${String(r.detail['concurrency'])} requests in flight, ${String(r.detail['rounds'])} alternating rounds, ` +
     `${String(r.detail['seconds_per_kind'])} s per kind.\n`
   );
