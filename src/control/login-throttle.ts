@@ -11,6 +11,7 @@
  * `limit` timestamps, and at most `maxKeys` keys are kept (expired ones swept
  * first, then the oldest dropped).
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 
@@ -50,7 +51,10 @@ export function addressKey(ip: string): string {
   return `addr:${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
-export const userKey = (name: string): string => `user:${name}`;
+/** A user name as a throttle key; a name longer than any real one (64) is kept as its hash, so keys stay small. */
+export function userKey(name: string): string {
+  return name.length <= 64 ? `user:${name}` : `user#${createHash('sha256').update(name).digest('base64url')}`;
+}
 
 interface KeyState {
   /** Timestamps (ms) of failed checks in the window, oldest first. */

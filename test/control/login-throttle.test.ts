@@ -102,6 +102,14 @@ describe('LoginThrottle', () => {
     assert.equal((await t.begin([{ key: userKey('victim'), limit: 4 }])).allowed, false);
   });
 
+  it('keys an over-long user name by its hash, so a key stays small', () => {
+    const long = 'x'.repeat(2_000);
+    assert.ok(userKey(long).length < 64);
+    assert.equal(userKey(long), userKey('x'.repeat(2_000)));
+    assert.notEqual(userKey(long), userKey(`${long}y`));
+    assert.equal(userKey('alice'), 'user:alice');
+  });
+
   it('keys IPv6 addresses by /64 and IPv4-mapped ones as IPv4', () => {
     assert.equal(addressKey('2001:db8:1:2:aaaa::1'), addressKey('2001:db8:1:2::ffff'));
     assert.notEqual(addressKey('2001:db8:1:2::1'), addressKey('2001:db8:1:3::1'));
