@@ -1,7 +1,8 @@
 /**
  * Admission (steps a–b) and token renewal: authenticates a user against the
- * customer database, checks the subscription, opens a session and signs the
- * access token bound to it. HTTP-free, so routes only parse and answer.
+ * customer database (password or device credential, throttled: see
+ * login-authenticator.ts), checks the subscription, opens a session and signs
+ * the access token bound to it. HTTP-free, so routes only parse and answer.
  */
 import { randomBytes, verify } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
