@@ -8,6 +8,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ClientError } from '../core/errors.js';
 import { parseIsoDate } from '../control/dates.js';
+import { trustCaFile } from '../protocol/tls-trust.js';
+import { CA_HELP } from './common.js';
 import { adminClient, type AdminClient } from './control-client.js';
 import { disconnectTable, kickLine, shortTime, table } from './admin-format.js';
 import type { DisconnectView } from './control-client.js';
@@ -67,12 +69,20 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
   const admin = program
     .command('admin')
     .description('manage users, programs and subscriptions, and list sessions, on a control server')
-    .option('--control <url>', `control server base URL (env GATECAST_CONTROL, default ${DEFAULT_CONTROL_URL})`, controlUrl);
+    .option('--control <url>', `control server base URL (env GATECAST_CONTROL, default ${DEFAULT_CONTROL_URL})`, controlUrl)
+    .option('--ca <file>', CA_HELP);
 
   /** Runs `fn` with a client for the selected control server and maps failures to messages and exit codes. */
   const run = async (cmd: Command, fn: (client: AdminClient) => Promise<void>): Promise<void> => {
     try {
-      const flags = cmd.optsWithGlobals<{ control?: string }>();
+      const flags = cmd.optsWithGlobals<{ control?: string; ca?: string }>();
+      if (flags.ca) {
+        try {
+          trustCaFile(flags.ca);
+        } catch (err) {
+          throw new UsageError(err instanceof Error ? err.message : String(err));
+        }
+      }
       const envUrl = io.env['GATECAST_CONTROL'];
       const url = flags.control ?? (envUrl ? controlUrl(envUrl) : DEFAULT_CONTROL_URL);
       const password = io.env['GATECAST_ADMIN_PASSWORD'];

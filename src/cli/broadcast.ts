@@ -4,7 +4,7 @@ import { Broadcaster } from '../broadcast/source-peer.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { DEFAULTS } from '../core/config.js';
 import { EXIT } from './exit-codes.js';
-import { envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption, requireEnv } from './common.js';
+import { applyCa, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption, requireEnv } from './common.js';
 
 interface BroadcastFlags {
   control: string;
@@ -15,6 +15,7 @@ interface BroadcastFlags {
   maxUpload: number | null;
   host: string;
   peerPort: number;
+  ca?: string;
 }
 
 export function registerBroadcastCommand(program: Command): void {
@@ -29,7 +30,9 @@ export function registerBroadcastCommand(program: Command): void {
     .option('--max-upload <rate>', 'upload cap, e.g. 4mbit, 500KB/s, unlimited', rateOption, null)
     .option('--host <addr>', 'address to listen on for peers', '127.0.0.1')
     .option('--peer-port <port>', 'port for peer connections (0: any free port)', intOption(0, 65535), 0)
+    .option('--ca <file>', CA_HELP)
     .action(async (flags: BroadcastFlags) => {
+      applyCa(flags.ca);
       const adminPassword = requireEnv('GATECAST_ADMIN_PASSWORD', 'the broadcaster is admitted with the admin account');
       let input: IngestSpec;
       if (flags.testPattern && flags.input) fail('use either --input or --test-pattern, not both', EXIT.usage);

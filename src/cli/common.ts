@@ -1,5 +1,9 @@
 /** Small helpers shared by the subcommands: errors, rates, signals. */
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { InvalidArgumentError } from 'commander';
+import type { TlsIdentity } from '../core/web-server.js';
+import { trustCaFile } from '../protocol/tls-trust.js';
 import { ClientError } from '../core/errors.js';
 import { parseRate } from '../peer/token-bucket.js';
 import { EXIT } from './exit-codes.js';
@@ -73,4 +77,36 @@ export function envUrl(name: string): string | undefined {
   } catch {
     fail(`${name} is not an http(s) URL: ${v}`, EXIT.usage);
   }
+}
+
+export const CA_HELP = 'also trust this CA certificate (PEM) for https:// and wss:// servers (besides the system store and NODE_EXTRA_CA_CERTS)';
+
+/** --ca FILE: trusted by every client of this process (control API, tracker channel, control link). */
+export function applyCa(path: string | undefined): void {
+  if (!path) return;
+  try {
+    trustCaFile(path);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err), EXIT.usage);
+  }
+}
+
+/** --tls-cert FILE --tls-key FILE: both or neither; read now so a bad file is a usage error at start. */
+export function readTlsFlags(flags: { tlsCert?: string; tlsKey?: string }): TlsIdentity | null {
+  if (!flags.tlsCert && !flags.tlsKey) return null;
+  if (!flags.tlsCert || !flags.tlsKey) fail('--tls-cert and --tls-key go together', EXIT.usage);
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      fail(`cannot read the TLS ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
+    }
+  };
+  const tls = { cert: read(flags.tlsCert, 'certificate'), key: read(flags.tlsKey, 'key') };
+  try {
+    createSecureContext(tls);
+  } catch (err) {
+    fail(`the TLS certificate and key do not load: ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
+  }
+  return tls;
 }

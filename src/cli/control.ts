@@ -3,7 +3,7 @@
  * flags and environment → store → createControlServer → listen → signals.
  */
 import type { Command } from 'commander';
-import { intOption } from './common.js';
+import { intOption, readTlsFlags } from './common.js';
 import { DEFAULTS } from '../core/config.js';
 import { createControlServer, DEFAULT_DISCONNECT_RETRY_MS, DEFAULT_EXPIRY_CHECK_MS } from '../control/index.js';
 import { systemClock } from '../protocol/system-clock.js';
@@ -16,6 +16,8 @@ interface ControlFlags {
   tokenTtl?: number;
   disconnectRetry?: number;
   expiryCheck?: number;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 
@@ -29,6 +31,8 @@ export function registerControlCommand(program: Command): void {
     .option('--token-ttl <s>', `access token lifetime in seconds (default ${DEFAULTS.tokenTtlS})`, intOption(10, 86_400))
     .option('--disconnect-retry <ms>', `resend period of an unacked disconnect command (default ${DEFAULT_DISCONNECT_RETRY_MS})`, intOption(10, 600_000))
     .option('--expiry-check <ms>', `how often sessions are checked against their subscriptions (default ${DEFAULT_EXPIRY_CHECK_MS})`, intOption(100, 86_400_000))
+    .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS only (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .addHelpText(
       'after',
       '\nEnvironment:\n  GATECAST_ADMIN_PASSWORD   password of the "admin" user (required)\n' +
@@ -47,6 +51,7 @@ export function registerControlCommand(program: Command): void {
       if (trackerSecret === adminPassword) {
         cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
+      const tls = readTlsFlags(flags);
       let store: SqliteControlStore;
       try {
         store = new SqliteControlStore(flags.db);
@@ -64,6 +69,7 @@ export function registerControlCommand(program: Command): void {
           tokenTtlS: flags.tokenTtl,
           disconnectRetryMs: flags.disconnectRetry,
           expiryCheckMs: flags.expiryCheck,
+          tls,
           // Logs go to stderr so stdout carries only the lines a script may read.
           logger: { name: 'gatecast-control', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn', stream: process.stderr },
         });

@@ -117,7 +117,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
       const users = await admin.listUsers();
       if (!users.some((u) => u.name === user)) await admin.addUser(user, password);
       await admin.grant(user, program, null);
-      const play = vopts.http === false ? null : createPlaybackServer({ host, title: program });
+      const play = vopts.http === false ? null : createPlaybackServer({ host: '127.0.0.1', title: program });
       const sinks = [...(play ? [play] : []), ...(vopts.sinks ?? [])];
       const viewer = await Viewer.start({ controlUrl, program, user, password, host, ...vopts, sinks });
       const playUrl = play ? `${(await play.listen()).replace(/\/$/, '')}/stream.ts` : null;

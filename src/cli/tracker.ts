@@ -3,7 +3,7 @@
  * flags and environment → store → createTracker → signals.
  */
 import type { Command } from 'commander';
-import { envUrl, intOption, urlOption } from './common.js';
+import { applyCa, CA_HELP, envUrl, intOption, readTlsFlags, urlOption } from './common.js';
 import { pino } from 'pino';
 import { DEFAULTS } from '../core/config.js';
 import { MemorySwarmStore } from '../store/memory-swarm-store.js';
@@ -18,6 +18,9 @@ interface TrackerFlags {
   publicUrl?: string;
   heartbeatTimeout?: number;
   clientRetry?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  ca?: string;
 }
 
 export function registerTrackerCommand(program: Command): void {
@@ -27,9 +30,12 @@ export function registerTrackerCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', intOption(0, 65535), 8701)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--control <url>', 'control server base URL (env GATECAST_CONTROL)', urlOption)
-    .option('--public-url <url>', 'base URL clients use to reach this tracker (default http://host:port)', urlOption)
+    .option('--public-url <url>', 'base URL clients use to reach this tracker (default http(s)://host:port)', urlOption)
     .option('--heartbeat-timeout <ms>', `drop a client silent this long (default: the control server's, else ${DEFAULTS.heartbeatTimeoutMs})`, intOption(100, 3_600_000))
     .option('--client-retry <ms>', `resend a disconnect to its client, and revocations to peers, this often (default ${CLIENT_RETRY_MS})`, intOption(10, 60_000))
+    .option('--tls-cert <file>', 'PEM certificate (chain): serve announce and channel over HTTPS and WSS only (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--ca <file>', CA_HELP)
     .action(async (flags: TrackerFlags, cmd: Command) => {
       const control = flags.control ?? envUrl('GATECAST_CONTROL');
       if (!control) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
@@ -40,6 +46,8 @@ export function registerTrackerCommand(program: Command): void {
       if (secret === process.env['GATECAST_ADMIN_PASSWORD']) {
         cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
+      const tls = readTlsFlags(flags);
+      applyCa(flags.ca);
       const logger = pino({ name: 'gatecast', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn' });
       const store = new MemorySwarmStore();
       const tracker = await createTracker({
@@ -50,6 +58,7 @@ export function registerTrackerCommand(program: Command): void {
         publicUrl: flags.publicUrl,
         heartbeatTimeoutMs: flags.heartbeatTimeout,
         clientRetryMs: flags.clientRetry,
+        tls,
         store,
         logger,
       });

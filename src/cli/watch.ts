@@ -7,7 +7,7 @@ import { StatusLine, formatStatus } from '../peer/status-line.js';
 import type { DeviceCredential } from '../protocol/control-api.js';
 import { EXIT } from './exit-codes.js';
 import { watchCredentials } from './login.js';
-import { envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption } from './common.js';
+import { applyCa, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption } from './common.js';
 
 interface WatchFlags {
   control: string;
@@ -17,7 +17,9 @@ interface WatchFlags {
   httpPort: number;
   http: boolean;
   host: string;
+  playbackHost: string;
   peerPort: number;
+  ca?: string;
   maxUpload: number | null;
   maxPeers: number;
   quiet?: boolean;
@@ -34,12 +36,15 @@ export function registerWatchCommand(program: Command): void {
     .option('-o, --output <file>', "also write the stream to FILE ('-' for stdout)")
     .option('--http-port <port>', 'port of the local playback URL (0: any free port)', intOption(0, 65535), 0)
     .option('--no-http', 'do not serve the local playback URL')
-    .option('--host <addr>', 'address to listen on for peers and playback', '127.0.0.1')
+    .option('--host <addr>', 'address to listen on for peers', '127.0.0.1')
+    .option('--playback-host <addr>', 'address of the local playback URL (keep it local: anyone who reaches it can watch)', '127.0.0.1')
     .option('--peer-port <port>', 'port for peer connections (0: any free port)', intOption(0, 65535), 0)
     .option('--max-upload <rate>', 'upload cap, e.g. 4mbit, 500KB/s, unlimited', rateOption, null)
     .option('--max-peers <n>', 'peer connections to keep', intOption(1, 500), 24)
     .option('-q, --quiet', 'no status line')
+    .option('--ca <file>', CA_HELP)
     .action(async (programId: string, flags: WatchFlags) => {
+      applyCa(flags.ca);
       const creds = watchCredentials(flags.control, flags.user, flags.password ?? process.env['GATECAST_PASSWORD']);
       await watch(programId, { ...flags, ...creds });
     });
@@ -54,7 +59,7 @@ async function watch(programId: string, flags: WatchFlags & { user: string; pass
   const sinks: PlaybackSink[] = [];
   let viewerRef: Viewer | null = null;
   const server = flags.http
-    ? createPlaybackServer({ port: flags.httpPort, host: flags.host, title: programId, status: () => viewerRef?.stats() ?? {} })
+    ? createPlaybackServer({ port: flags.httpPort, host: flags.playbackHost, title: programId, status: () => viewerRef?.stats() ?? {} })
     : null;
   if (server) sinks.push(server);
   if (flags.output) {

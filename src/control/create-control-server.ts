@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
+import { createWebServer, type HttpLimits, type TlsIdentity } from '../core/web-server.js';
 import { Admission } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
@@ -42,11 +43,15 @@ export interface ControlServerOptions {
   faults?: MessageFaults;
   /** Login throttling (per user, per address, window); DEFAULTS.login* when absent. */
   loginLimits?: LoginLimits;
+  /** Certificate and key: the server then speaks HTTPS and WSS only. */
+  tls?: TlsIdentity | null;
+  /** Header/request/keep-alive deadlines (DEFAULTS.http*). */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 export interface ControlServer {
   app: FastifyInstance;
-  /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8700. */
+  /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8700 (https:// with TLS). */
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
   /** The control server's token-verifying public key (raw Ed25519, base64url). */
@@ -84,6 +89,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   const admission = new Admission({ store, clock, signingKey, trackers, tokenTtlS: opts.tokenTtlS ?? DEFAULTS.tokenTtlS, loginLimits: opts.loginLimits });
 
   const app = Fastify({
+    serverFactory: (handler) => createWebServer(handler, { tls: opts.tls, limits: opts.httpLimits }),
     logger: opts.logger ?? false,
     bodyLimit: BODY_LIMIT,
     // Wrong types are refused, not coerced: "123" is not a number.
@@ -133,7 +139,11 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     orchestrator,
     controlKey: signingKey.publicKey,
     trackers: () => trackers.list(),
-    listen: (port, host = '127.0.0.1') => app.listen({ port, host }),
+    // fastify names the scheme after its own https option, which a server factory does not set.
+    listen: async (port, host = '127.0.0.1') => {
+      const url = await app.listen({ port, host });
+      return opts.tls ? url.replace(/^http:/, 'https:') : url;
+    },
     close: () => app.close(),
   };
 }

@@ -16,6 +16,13 @@ export const DEFAULTS = {
   maxPeers: 24,
   /** Upload slots (unchoked peers) a viewer keeps. */
   uploadSlots: 16,
+  /** A peer socket must finish the Noise handshake within this (peer/secure-channel.ts)... */
+  peerChannelTimeoutMs: 5_000,
+  /** ...and then the token exchange (gc_auth both ways) within this. */
+  peerAuthTimeoutMs: 5_000,
+  /** Inbound peer sockets not yet authenticated, at most, in total and per remote address (apart from maxPeers). */
+  peerPendingMax: 64,
+  peerPendingPerAddress: 8,
   /** A revoked peer's connection stays open this long (nothing sent to it) so its `leaving` is heard. */
   revokeGraceMs: 1_000,
   /** Playback looks for its first random access point this far behind the live edge... */
@@ -28,6 +35,16 @@ export const DEFAULTS = {
   /** A player this far behind live jumps back to the start lag. */
   catchUpMs: 10_000,
   linkRetryMs: 1_000,
+  /** Every HTTP server (control, tracker, playback): a client must send its request headers within this... */
+  httpHeadersTimeoutMs: 10_000,
+  /** ...and its whole request within this (a slowloris client is cut off)... */
+  httpRequestTimeoutMs: 30_000,
+  /** ...an idle keep-alive connection is closed after this... */
+  httpKeepAliveTimeoutMs: 5_000,
+  /** ...and the header/request deadlines are checked this often. */
+  httpTimeoutCheckMs: 1_000,
+  /** Concurrent sessions a user may hold unless the user or the subscription says otherwise (null: no limit). */
+  maxSessionsPerUser: null as number | null,
   controlLinkPath: '/v1/tracker/link',
   /** Tracker channels (tracker/ws-frontend.ts): each is pinged this often; one that did not answer the last ping is dropped. */
   trackerKeepaliveMs: 15_000,

@@ -5,8 +5,10 @@
  * live output. A listener that stops reading is dropped once its queue passes
  * a cap, so a stuck player never grows our memory.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { createWebServer, type HttpLimits } from '../core/web-server.js';
 import type { PlaybackSink } from './playback-sinks.js';
 
 export interface PlaybackServerOptions {
@@ -19,6 +21,8 @@ export interface PlaybackServerOptions {
   maxListenerQueueBytes?: number;
   /** Upper bound of the replay cache when RAPs are rare (default 2 MiB, never above half the listener cap). */
   maxCacheBytes?: number;
+  /** Header/request/keep-alive deadlines (DEFAULTS.http*). */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 export interface PlaybackServerStats {
@@ -117,7 +121,12 @@ export function createPlaybackServer(opts: PlaybackServerOptions = {}): Playback
     res.end(body);
   };
 
-  const http = createServer((req, res) => {
+  const http = createWebServer((req, res) => {
+    if (!hostAllowed(req.headers.host)) {
+      res.writeHead(421, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.end(`misdirected request: this playback server answers only to Host ${[...allowedHosts].join(', ')}\n`);
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' });
@@ -133,7 +142,12 @@ export function createPlaybackServer(opts: PlaybackServerOptions = {}): Playback
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' });
     res.end('not found: try /stream.ts, /status.json or /\n');
-  });
+  }, { limits: opts.httpLimits });
+
+  // DNS rebinding: a web page whose name resolves to us would send its own name as Host. Only our address and
+  // localhost, with our port, are ours.
+  const allowedHosts = new Set<string>();
+  const hostAllowed = (h: string | undefined): boolean => h !== undefined && allowedHosts.has(h.toLowerCase());
 
   const server: PlaybackServer = {
     onDrop: null,
@@ -150,6 +164,7 @@ export function createPlaybackServer(opts: PlaybackServerOptions = {}): Playback
           http.on('error', () => undefined);
           const { port } = http.address() as AddressInfo;
           baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+          for (const name of ownNames(host)) allowedHosts.add(`${name}:${port}`);
           resolve(baseUrl);
         });
       });
@@ -184,6 +199,16 @@ export function createPlaybackServer(opts: PlaybackServerOptions = {}): Playback
     },
   };
   return server;
+}
+
+/** The names a Host header may carry for a server bound to `host`: it, localhost, and for a wildcard bind every local address. */
+function ownNames(host: string): string[] {
+  const wrap = (a: string): string => (a.includes(':') ? `[${a}]` : a).toLowerCase();
+  const names = ['localhost', wrap(host)];
+  if (host === '0.0.0.0' || host === '::') {
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.push(wrap(a.address));
+  }
+  return names;
 }
 
 function escapeHtml(text: string): string {

@@ -8,6 +8,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ClientError, InternalError, isClientErrorCode } from '../core/errors.js';
 import type { AdmissionResult, ProgramMetadata } from '../core/types.js';
+import { certificateProblem, trustedFetch } from './tls-trust.js';
 
 /** Raw 32-byte Ed25519 public key, base64url without padding. */
 export const Ed25519KeySchema = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'raw Ed25519 public key (32 bytes), base64url' });
@@ -132,16 +133,17 @@ export async function controlRequest(controlUrl: string, path: string, req: Cont
   if (req.body !== undefined) headers['content-type'] = 'application/json';
   if (req.bearer) headers['authorization'] = `Bearer ${req.bearer}`;
   if (req.basic) headers['authorization'] = `Basic ${Buffer.from(`${req.basic.user}:${req.basic.password}`).toString('base64')}`;
-  let res: Response;
+  let res: Awaited<ReturnType<typeof trustedFetch>>;
   try {
-    res = await fetch(`${base}${path}`, {
+    res = await trustedFetch(`${base}${path}`, {
       method: req.method,
       headers,
       body: req.body === undefined ? undefined : JSON.stringify(req.body),
       signal: AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
   } catch (err) {
-    throw new InternalError(`cannot reach control server at ${base}`, { cause: err });
+    const cert = certificateProblem(err);
+    throw new InternalError(cert ? `cannot reach control server at ${base}: ${cert}` : `cannot reach control server at ${base}`, { cause: err });
   }
   const text = await res.text().catch(() => '');
   let body: unknown = undefined;

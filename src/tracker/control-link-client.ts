@@ -8,11 +8,13 @@
  * backoff on the injected clock.
  */
 import { randomUUID } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
+import { certificateProblem, tlsCa } from '../protocol/tls-trust.js';
 import { controlToTracker, DUPLICATE_ID_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import type { SessionReporter } from './types.js';
 
@@ -24,6 +26,8 @@ type Report = Extract<TrackerToControl, { type: 'join' | 'leave' }>;
 export interface ControlLinkOptions {
   controlUrl: string;
   secret: string;
+  /** Extra CA certificates (PEM) trusted besides the system store, for a control server on HTTPS. */
+  ca?: string[];
   trackerId: string;
   announceUrl: string;
   wsUrl: string;
@@ -129,6 +133,7 @@ export class ControlLinkClient implements SessionReporter {
     const ws = new WebSocket(controlLinkUrl(this.opts.controlUrl), {
       headers: { authorization: `Bearer ${this.opts.secret}` },
       maxPayload: 1024 * 1024,
+      ca: this.opts.ca ? [...rootCertificates, ...this.opts.ca] : tlsCa(),
     });
     this.ws = ws;
     ws.on('open', () => {
@@ -156,7 +161,11 @@ export class ControlLinkClient implements SessionReporter {
       logger.error(`control link refused: HTTP ${res.statusCode ?? '?'}${why}`);
       ws.terminate();
     });
-    ws.on('error', (err) => logger.warn({ err: err.message }, 'control link error'));
+    ws.on('error', (err) => {
+      const cert = certificateProblem(err);
+      if (cert) logger.error(`control link to ${this.opts.controlUrl}: ${cert}`);
+      else logger.warn({ err: err.message }, 'control link error');
+    });
     ws.on('close', (code) => {
       if (code === DUPLICATE_ID_CLOSE) {
         logger.error(`control link refused: a tracker with id ${this.opts.trackerId} is already connected; retrying until it is gone`);

@@ -2,13 +2,14 @@
  * Builds a tracker in a fixed order (chihaya's main): store → state → hooks →
  * logic → front ends → control link. This is the tracker's only wiring.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { SwarmPeer, SwarmStore } from '../core/ports.js';
+import { createWebServer, schemeOf, type HttpLimits, type TlsIdentity } from '../core/web-server.js';
 import { systemClock } from '../protocol/system-clock.js';
 import { ChannelHolds } from './channel-holds.js';
 import { ChannelPushes } from './channel-pushes.js';
@@ -59,6 +60,12 @@ export interface TrackerOptions {
   /** Loses messages on the control link and the client channels, both ways (tests). */
   faults?: MessageFaults;
   logger?: Logger | boolean;
+  /** Certificate and key: announce and channel are then served over HTTPS and WSS only. */
+  tls?: TlsIdentity | null;
+  /** Header/request/keep-alive deadlines (DEFAULTS.http*). */
+  httpLimits?: Partial<HttpLimits>;
+  /** Extra CA certificates (PEM) the control link trusts besides the system store. */
+  ca?: string[];
 }
 
 export interface Tracker {
@@ -187,7 +194,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     async start() {
       if (urls) return urls;
       const host = opts.host ?? '127.0.0.1';
-      const http = createServer(createHttpHandler({ logic, describe, logger }));
+      const http = createWebServer(createHttpHandler({ logic, describe, logger }), { tls: opts.tls, limits: opts.httpLimits });
       http.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       });
@@ -211,12 +218,13 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
       server = http;
       const { port } = http.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-      const base = (opts.publicUrl ?? `http://${shownHost}:${port}`).replace(/\/+$/, '');
+      const base = (opts.publicUrl ?? `${schemeOf(opts.tls)}://${shownHost}:${port}`).replace(/\/+$/, '');
       urls = { announceUrl: `${base}/announce`, wsUrl: `${base.replace(/^http/, 'ws')}${CHANNEL_PATH}` };
       sweeper = startExpiry({ clock, everyMs: SWEEP_EVERY_MS, sweep: () => logic.sweep(), logger });
       link = new ControlLinkClient({
         controlUrl: opts.controlUrl,
         secret: opts.secret,
+        ca: opts.ca,
         trackerId: opts.trackerId ?? new URL(base).host,
         announceUrl: urls.announceUrl,
         wsUrl: urls.wsUrl,

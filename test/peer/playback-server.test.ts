@@ -99,7 +99,7 @@ test('a listener that never reads is dropped and memory stays bounded, while oth
     const stuck = connect(Number(port), '127.0.0.1');
     await once(stuck, 'connect');
     stuck.pause();
-    stuck.write('GET /stream.ts HTTP/1.1\r\nHost: x\r\n\r\n');
+    stuck.write(`GET /stream.ts HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
     while (server.stats().listeners < 2) await new Promise((r) => setImmediate(r));
 
     const dropped = new Promise<void>((resolve) => (server.onDrop = () => resolve()));
