@@ -63,6 +63,8 @@ export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
     pieceIntervalMs: opts.pieceIntervalMs ?? (() => nominal),
     windowCapacity: Math.ceil((DEFAULTS.windowS * 1000) / nominal),
   });
+  // A renewed token goes to every connected peer, which would otherwise close at the old expiry.
+  session.on('renewed', (token) => swarm.tokenRenewed(token));
   const port = await swarm.listen(opts.peerPort, opts.host);
   const tracker = new TrackerClient({
     wsUrl: md.tracker.ws,

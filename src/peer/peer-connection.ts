@@ -1,21 +1,29 @@
 /**
- * One authenticated BitTorrent connection to another peer of the swarm.
+ * One authenticated BitTorrent connection to another peer of the swarm, over
+ * an encrypted channel (secure-channel.ts) whose Noise handshake is done.
  *
- * Both sides send the BEP 3 handshake (the dialer first), then the BEP 10
- * extended handshake carrying the gc_live token and a fresh nonce. Each side
- * verifies the other's token, then proves possession of its own client key by
- * signing the other's nonce (`auth`). Only when the remote's token *and* proof
- * check out is `'authenticated'` emitted; until then any data message from the
- * remote ends the connection, and nothing we send can carry a piece.
+ * Inside it, both sides send the BEP 3 handshake (the dialer first). Then the
+ * dialer sends its BEP 10 extended handshake: its token and `gc_auth`, its
+ * signature over this channel's transcript (handshake hash, info hash, peer
+ * ids, session ids, its side). The acceptor checks the token, that the
+ * channel's remote static key is the token's client key, and the proof; only
+ * then does it send its own token and proof, which the dialer checks the same
+ * way. So a stranger who connects gets no token, and no peer signs anything a
+ * stranger chose. Until the remote has checked out any data message from it
+ * ends the connection, and nothing we send can carry a piece.
+ *
+ * Once authenticated, the remote's token expiry is watched: the connection
+ * closes at expiry unless a renewed token (same session, same key) arrives in
+ * a gc_live `token` message first.
  *
  * Every connection ends with exactly one `'close'`. One that never got
  * authenticated emits `'refused'` first (with a ClientError code where one
  * fits), unless it was closed locally.
  */
 import { EventEmitter } from 'node:events';
-import { randomBytes, type KeyObject } from 'node:crypto';
-import type { Duplex } from 'node:stream';
+import type { KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
 import { ClientError, InternalError, ProtocolError } from '../core/errors.js';
 import type { AccessClaims, TokenRole } from '../core/token.js';
 import {
@@ -24,7 +32,6 @@ import {
   encodeLiveHandshake,
   encodeLiveMessage,
   GC_LIVE_LOCAL_ID,
-  NONCE_BYTES,
   signPeerAuth,
   type LiveHandshake,
   type LiveMessage,
@@ -32,15 +39,19 @@ import {
 import type { TokenVerifier } from '../protocol/token.js';
 import type { BDict } from '../protocol/wire-bencode.js';
 import { Wire, type BlockRequest, type Handshake } from '../protocol/wire.js';
-import { checkProof, checkRemoteHandshake, describeRefusal, unverifiedSid, type RemoteIdentity } from './peer-auth.js';
+import { checkProof, checkRemoteHandshake, checkRenewedToken, describeRefusal, proofContext, unverifiedSid, type ProofParties, type RemoteIdentity } from './peer-auth.js';
+import type { ChannelBinding, PeerSocket } from './secure-channel.js';
 
 export type { RemoteIdentity } from './peer-auth.js';
 
 export interface PeerConnectionOptions {
-  socket: Duplex;
+  /** The encrypted channel's stream (or, in tests, any stream the binding describes). */
+  socket: PeerSocket;
+  /** What the channel's handshake established: its hash and the remote's static key. */
+  channel: ChannelBinding;
   infoHash: Buffer;
   localPeerId: Buffer;
-  /** The current access token; read when the extended handshake is sent. */
+  /** The current access token; read when the extended handshake is sent (renewals go out with sendToken). */
   token: () => string;
   /** Private Ed25519 key the token's `ckey` names. */
   clientKey: KeyObject;
@@ -49,9 +60,7 @@ export interface PeerConnectionOptions {
   verifier: TokenVerifier;
   clock: Clock;
   isRevoked: (sid: string) => boolean;
-  /** True when we dialed: we send the BEP 3 handshake first. */
-  outbound: boolean;
-  /** Time allowed from construction to authentication (default 5000). */
+  /** Time allowed from construction to authentication (DEFAULTS.peerAuthTimeoutMs). */
   handshakeTimeoutMs?: number;
   /** Keep-alive period once authenticated (default 30000). */
   keepAliveMs?: number;
@@ -91,11 +100,16 @@ export interface PeerConnectionEvents {
   'not-interested': [];
   /** The remote is about to disconnect (step C); the connection closes right after. */
   leaving: [reason: string];
+  /** The remote sent a renewed token that checked out; the connection now lasts until `expiresAtMs`. */
+  'token-renewed': [expiresAtMs: number];
   /** The remote relays that session `sid` was revoked: a hint to check, not proof. */
   revoked: [sid: string];
   drain: [];
   close: [reason: string];
 }
+
+/** Messages queued in one turn of the event loop leave as one frame; past this many bytes, at once. */
+const FRAME_BYTES = 64 * 1024;
 
 type DataMessage = 'choke' | 'unchoke' | 'interested' | 'not-interested' | 'have' | 'bitfield' | 'request' | 'piece' | 'cancel';
 
@@ -103,15 +117,19 @@ const CLOSE_LINGER_MS = 2_000;
 
 export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly wire = new Wire();
-  private readonly socket: Duplex;
-  private readonly nonce = randomBytes(NONCE_BYTES);
-  private readonly localSid: string | null;
+  private readonly socket: PeerSocket;
+  private readonly localSid: string;
   private remotePeerId: Buffer | null = null;
   private remoteLive: LiveHandshake | null = null;
   private claims: AccessClaims | null = null;
   private identity: RemoteIdentity | null = null;
   private ended = false;
-  private lastWriteOk = true;
+  /** The last frame written filled the stream's buffer: callers wait for 'drain'. */
+  private blocked = false;
+  private outQueue: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private expiryTimer: TimerHandle | null = null;
   private lastReceivedAt: number;
   private authTimer: TimerHandle | null;
   private keepAliveTimer: TimerHandle | null = null;
@@ -124,10 +142,10 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (opts.infoHash.length !== 20) throw new RangeError('info hash must be 20 bytes');
     if (opts.localPeerId.length !== 20) throw new RangeError('peer id must be 20 bytes');
     this.socket = opts.socket;
-    this.localSid = unverifiedSid(opts.token());
+    this.localSid = unverifiedSid(opts.token()) ?? '';
     this.lastReceivedAt = opts.clock.now();
     this.wireUp();
-    const timeout = opts.handshakeTimeoutMs ?? 5_000;
+    const timeout = opts.handshakeTimeoutMs ?? DEFAULTS.peerAuthTimeoutMs;
     this.authTimer = opts.clock.setTimeout(
       () => this.fail(new ProtocolError(`authentication timed out after ${timeout} ms`), true),
       timeout,
@@ -136,7 +154,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       process.nextTick(() => this.fail(new ProtocolError('socket already closed'), false));
       return;
     }
-    if (opts.outbound) this.wire.handshake(opts.infoHash, opts.localPeerId, { extended: true });
+    if (opts.channel.initiator) this.wire.handshake(opts.infoHash, opts.localPeerId, { extended: true });
   }
 
   // --- state ---------------------------------------------------------------
@@ -147,8 +165,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   get closed(): boolean {
     return this.ended;
   }
+  /** True when we dialed (we are the channel's initiator). */
   get outbound(): boolean {
-    return this.opts.outbound;
+    return this.opts.channel.initiator;
   }
   /** The authenticated remote, or null before authentication. */
   get remote(): RemoteIdentity | null {
@@ -176,7 +195,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   // --- sending (only once authenticated) -----------------------------------
-  // Each returns what socket.write returned (false: wait for 'drain'), and
+  // Each returns false when the stream is full (wait for 'drain'), and
   // false without sending once closed. Calling one before authentication is a
   // bug in the caller and throws InternalError.
 
@@ -224,6 +243,11 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.sendLive({ t: 'leaving', reason });
   }
 
+  /** Sends our renewed access token (same session, same key), so the remote keeps the connection past the old expiry. */
+  sendToken(token: string): boolean {
+    return this.sendLive({ t: 'token', token });
+  }
+
   /** Relays a revocation notice. */
   sendRevoked(sid: string): boolean {
     return this.sendLive({ t: 'revoked', sid });
@@ -243,15 +267,15 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.ended = true;
     this.authTimer?.cancel();
     this.keepAliveTimer?.cancel();
+    this.expiryTimer?.cancel();
+    this.flush();
     this.wire.destroy();
     const s = this.socket;
     if (!s.destroyed) {
       // Flush what is queued (a refusal's `leaving`), then go; don't wait on a peer that stopped reading.
       const linger = this.opts.clock.setTimeout(() => s.destroy(), CLOSE_LINGER_MS);
-      s.end(() => {
-        linger.cancel();
-        s.destroy();
-      });
+      s.on('close', () => linger.cancel());
+      s.end();
     }
     this.emit('close', reason);
   }
@@ -260,7 +284,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (this.ended) return false;
     if (!this.identity) throw new InternalError('peer connection is not authenticated yet');
     write();
-    return this.lastWriteOk;
+    return !this.blocked;
   }
 
   private sendLive(msg: LiveMessage): boolean {
@@ -284,20 +308,16 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     const s = this.socket;
     const w = this.wire;
     // Messages written in one turn of the event loop (haves, requests and
-    // blocks for this peer, from every socket read in that turn) leave in one
-    // writev instead of one syscall each.
-    let corked = false;
+    // blocks for this peer, from every socket read in that turn) leave as one
+    // encrypted frame and one syscall, not one each.
     w.on('data', (bytes) => {
       if (s.destroyed) return;
-      if (!corked) {
-        corked = true;
-        s.cork();
-        setImmediate(() => {
-          corked = false;
-          s.uncork();
-        });
-      }
-      this.lastWriteOk = s.write(bytes);
+      this.outQueue.push(bytes);
+      this.outBytes += bytes.length;
+      if (this.outBytes >= FRAME_BYTES) return this.flush();
+      if (this.flushScheduled) return;
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
     });
     s.on('data', (chunk: Buffer) => {
       if (this.ended) return;
@@ -310,6 +330,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       }
     });
     s.on('drain', () => {
+      this.blocked = false;
       if (!this.ended) this.emit('drain');
     });
     s.on('end', () => this.fail(new ProtocolError('connection closed by the peer'), false));
@@ -338,7 +359,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   /** Data messages are only accepted from an authenticated remote. */
-  private admit(what: DataMessage | 'window'): boolean {
+  private admit(what: DataMessage | 'window' | 'token'): boolean {
     if (this.identity) return true;
     this.fail(new ProtocolError(`peer sent ${what} before authentication`), true);
     return false;
@@ -360,16 +381,36 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       return this.fail(new ClientError('conflict', 'connected to ourselves (same peer id)'), false);
     }
     this.remotePeerId = hs.peerId;
-    if (!this.opts.outbound) this.wire.handshake(this.opts.infoHash, this.opts.localPeerId, { extended: true });
-    this.wire.extendedHandshake(encodeLiveHandshake({ token: this.opts.token(), nonce: this.nonce, role: this.opts.role }));
+    // The dialer proves itself first; the acceptor answers only the BEP 3 handshake
+    // and keeps its token until the dialer's token and proof have checked out.
+    if (this.opts.channel.initiator) this.sendOwnHandshake('');
+    else this.wire.handshake(this.opts.infoHash, this.opts.localPeerId, { extended: true });
+  }
+
+  /** Our extended handshake: token, role and our proof for this channel. */
+  private sendOwnHandshake(remoteSid: string): void {
+    const auth = signPeerAuth(this.opts.clientKey, proofContext(this.parties(remoteSid), 'local'));
+    this.wire.extendedHandshake(encodeLiveHandshake({ token: this.opts.token(), role: this.opts.role, auth }));
+  }
+
+  private parties(remoteSid: string): ProofParties {
+    return {
+      binding: this.opts.channel,
+      infoHash: this.opts.infoHash,
+      localPeerId: this.opts.localPeerId,
+      remotePeerId: this.remotePeerId as Buffer,
+      localSid: this.localSid,
+      remoteSid,
+    };
   }
 
   private onExtendedHandshake(dict: BDict): void {
     if (this.remoteLive) {
-      // BEP 10 lets a peer resend its handshake; a renewed token is not re-checked yet.
+      // BEP 10 lets a peer resend its handshake; renewed tokens travel as gc_live `token`.
       if (!this.identity) this.fail(new ProtocolError('peer sent a second extended handshake before authentication'), true);
       return;
     }
+    if (!this.remotePeerId) return this.fail(new ProtocolError('peer sent an extended handshake before the BitTorrent handshake'), false);
     let hs: LiveHandshake;
     try {
       hs = decodeLiveHandshake(dict);
@@ -377,16 +418,26 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       return this.fail(err as Error, false);
     }
     this.remoteLive = hs;
-    // Hold later messages (its `auth`, then data) until the token check is done, so they are judged in order.
+    const sig = hs.auth;
+    if (hs.token && !sig) return this.fail(new ClientError('proof_invalid', 'peer sent a token without a proof (gc_auth)'), true);
+    // Hold later messages until the check is done, so they are judged in order.
     this.wire.pause();
-    const check = { verifier: this.opts.verifier, program: this.opts.program, nowMs: this.opts.clock.now(), isRevoked: this.opts.isRevoked, localSid: this.localSid };
+    const check = {
+      verifier: this.opts.verifier,
+      program: this.opts.program,
+      nowMs: this.opts.clock.now(),
+      isRevoked: this.opts.isRevoked,
+      localSid: this.localSid,
+      remoteStaticKey: this.opts.channel.remoteStaticKey,
+    };
     checkRemoteHandshake(hs, check).then(
       (claims) => {
         if (this.ended) return;
         try {
-          this.claims = claims;
-          const sig = signPeerAuth(this.opts.clientKey, hs.nonce as Buffer, this.opts.infoHash, this.opts.localPeerId);
-          this.wire.extended(hs.gcLiveId as number, encodeLiveMessage({ t: 'auth', sig }));
+          checkProof(claims, sig as Buffer, proofContext(this.parties(claims.sid), 'remote'));
+          // The acceptor's turn: its token and proof go out only now.
+          if (!this.opts.channel.initiator) this.sendOwnHandshake(claims.sid);
+          this.authenticate(claims);
           this.wire.resume();
         } catch (err) {
           this.fail(err instanceof Error ? err : new InternalError(String(err)), true);
@@ -407,8 +458,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     }
     if (!msg) return;
     switch (msg.t) {
-      case 'auth':
-        return this.onAuth(msg.sig);
+      case 'token':
+        if (this.admit('token')) this.onRenewedToken(msg.token);
+        return;
       case 'window':
         if (this.admit('window')) this.emit('window', { base: msg.base, bits: msg.bits });
         return;
@@ -422,21 +474,55 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     }
   }
 
-  private onAuth(sig: Buffer): void {
-    if (!this.claims || !this.remotePeerId) return this.fail(new ProtocolError('peer sent auth before its extended handshake'), true);
-    if (this.identity) return this.fail(new ProtocolError('peer sent auth twice'), true);
-    const claims = this.claims;
-    try {
-      checkProof(claims, sig, this.nonce, this.opts.infoHash, this.remotePeerId);
-    } catch (err) {
-      return this.fail(err as Error, true);
-    }
-    if (this.opts.isRevoked(claims.sid)) return this.fail(new ClientError('token_revoked', `session ${claims.sid} was revoked`), true);
-    this.identity = { sid: claims.sid, user: claims.sub, role: claims.role, peerId: this.remotePeerId, expiresAtMs: claims.exp * 1000 };
+  private authenticate(claims: AccessClaims): void {
+    this.claims = claims;
+    this.identity = { sid: claims.sid, user: claims.sub, role: claims.role, peerId: this.remotePeerId as Buffer, expiresAtMs: claims.exp * 1000 };
     this.authTimer?.cancel();
     this.authTimer = null;
     this.startKeepAlive();
+    this.watchExpiry();
     this.emit('authenticated', this.identity);
+  }
+
+  /** Closes the connection when the remote's token expires; a renewed token moves the deadline. */
+  private watchExpiry(): void {
+    this.expiryTimer?.cancel();
+    const identity = this.identity;
+    if (!identity) return;
+    const left = Math.max(0, identity.expiresAtMs - this.opts.clock.now());
+    this.expiryTimer = this.opts.clock.setTimeout(
+      () => this.fail(new ClientError('token_expired', `session ${identity.sid}: token expired and no renewed token arrived`), true),
+      left,
+    );
+  }
+
+  private onRenewedToken(token: string): void {
+    const current = this.claims;
+    if (!current) return;
+    const check = { verifier: this.opts.verifier, program: this.opts.program, nowMs: this.opts.clock.now(), isRevoked: this.opts.isRevoked };
+    checkRenewedToken(token, current, check).then(
+      (claims) => {
+        if (this.ended || !this.identity) return;
+        // Keep the later of the two: renewals may cross on the wire.
+        if (claims.exp <= (this.claims?.exp ?? 0)) return;
+        this.claims = claims;
+        this.identity.expiresAtMs = claims.exp * 1000;
+        this.watchExpiry();
+        this.emit('token-renewed', this.identity.expiresAtMs);
+      },
+      (err: unknown) => this.fail(err instanceof Error ? err : new InternalError(String(err)), true),
+    );
+  }
+
+  /** Writes what this turn queued as one frame. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outQueue.length === 0) return;
+    const frame = this.outQueue.length === 1 ? (this.outQueue[0] as Buffer) : Buffer.concat(this.outQueue, this.outBytes);
+    this.outQueue = [];
+    this.outBytes = 0;
+    if (this.socket.destroyed) return;
+    if (!this.socket.write(frame)) this.blocked = true;
   }
 
   private startKeepAlive(): void {

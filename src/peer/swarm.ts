@@ -13,6 +13,7 @@ import { decodePiece, type LivePiece } from '../core/piece.js';
 import type { TokenVerifier } from '../protocol/token.js';
 import type { ChannelPeer } from '../protocol/tracker-channel.js';
 import { PeerConnection } from './peer-connection.js';
+import { noiseKeyPair, openSecureChannel, type ChannelBinding, type NoiseKeyPair, type PeerSocket } from './secure-channel.js';
 import { LiveWindow } from './live-window.js';
 import { PiecePicker, type AssignPeer } from './piece-picker.js';
 import { Choker } from './choker.js';
@@ -51,6 +52,17 @@ export interface SwarmOptions {
   revokeGraceMs?: number;
   /** A viewer asks the source for a piece other viewers hold only when it is due within this. */
   sourceUrgencyMs?: number;
+  /**
+   * Inbound sockets not yet authenticated (Noise handshake and token exchange
+   * under way), at most, in total and per remote address: apart from maxPeers,
+   * so idle sockets can neither fill the peer slots nor stop us dialing out.
+   * DEFAULTS.peerPendingMax / peerPendingPerAddress.
+   */
+  pendingMax?: number;
+  pendingPerAddress?: number;
+  /** DEFAULTS.peerChannelTimeoutMs and peerAuthTimeoutMs. */
+  channelTimeoutMs?: number;
+  authTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -85,10 +97,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly downloads: Downloads;
   private readonly conns = new Set<PeerConnection>();
   private readonly peers = new Map<string, Peer>();
+  /** Sessions we dialed whose connection is not authenticated yet (they count against maxPeers). */
   private readonly dialing = new Set<string>();
+  /** Inbound sockets not authenticated yet, per remote address. */
+  private readonly pending = new Map<string, number>();
+  private pendingTotal = 0;
+  /** Sockets still in their Noise handshake (not in `conns` yet): close() ends them too. */
+  private readonly handshaking = new Set<net.Socket>();
+  private readonly keyPair: NoiseKeyPair;
   private readonly revoked = new Set<string>();
   private readonly banned = new Set<string>();
   private server: net.Server | null = null;
+  private listenPort: number | null = null;
   private ticker: TimerHandle | null = null;
   private chokeTimer: TimerHandle | null = null;
   private readonly timers = new Set<TimerHandle>();
@@ -105,6 +125,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   constructor(private readonly opts: SwarmOptions) {
     super();
+    this.keyPair = noiseKeyPair(opts.clientKey);
     this.window = new LiveWindow(opts.windowCapacity);
     // A fresh piece asked of a peer that has not delivered within 250 ms is asked of a
     // second holder too (whichever answers first wins; the other gets a cancel).
@@ -138,6 +159,16 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return this.peers.size;
   }
 
+  /** The peer port we listen on, once listening. */
+  get port(): number | null {
+    return this.listenPort;
+  }
+
+  /** Inbound sockets not authenticated yet. */
+  get pendingInbound(): number {
+    return this.pendingTotal;
+  }
+
   peerList(): Array<{ sid: string; isSource: boolean }> {
     return [...this.peers.values()].map((p) => ({ sid: p.sid, isSource: p.isSource }));
   }
@@ -153,22 +184,26 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.ticker = this.opts.clock.setInterval(() => this.tick(), 50);
     this.chokeTimer = this.opts.clock.setInterval(() => this.rechoke(), 1_000);
     const addr = server.address();
-    return typeof addr === 'object' && addr ? addr.port : port;
+    this.listenPort = typeof addr === 'object' && addr ? addr.port : port;
+    return this.listenPort;
   }
 
   /** Dials peers from a tracker list, up to the connection limit. */
   connect(list: ChannelPeer[]): void {
     for (const p of list) {
-      if (this.closed || this.conns.size + this.dialing.size >= this.opts.maxPeers) return;
+      // Only authenticated peers and our own dials count: inbound strangers can't stop us dialing.
+      if (this.closed || this.peers.size + this.dialing.size >= this.opts.maxPeers) return;
       if (p.sid === this.opts.sid || this.peers.has(p.sid) || this.dialing.has(p.sid)) continue;
       if (this.revoked.has(p.sid) || this.banned.has(p.sid)) continue;
       this.dialing.add(p.sid);
       const socket = net.connect({ host: p.ip, port: p.port });
-      socket.once('connect', () => this.dialing.delete(p.sid));
-      socket.once('close', () => this.dialing.delete(p.sid));
-      socket.once('error', () => this.dialing.delete(p.sid));
-      this.attach(socket, true);
+      this.attach(socket, true, once(() => this.dialing.delete(p.sid)));
     }
+  }
+
+  /** Our token was renewed: every authenticated peer gets it before the old one expires. */
+  tokenRenewed(token: string): void {
+    for (const p of this.peers.values()) p.conn.sendToken(token);
   }
 
   /** The source adds the pieces it made. */
@@ -220,24 +255,74 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.chokeTimer?.cancel();
     this.uploader.stop();
     for (const c of this.conns) c.close('shutting down');
+    for (const socket of this.handshaking) socket.destroy();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   private accept(socket: net.Socket): void {
-    if (this.closed || this.conns.size >= this.opts.maxPeers * 2) {
+    const addr = socket.remoteAddress ?? '';
+    const fromAddr = this.pending.get(addr) ?? 0;
+    if (
+      this.closed ||
+      this.peers.size >= this.opts.maxPeers * 2 ||
+      this.pendingTotal >= (this.opts.pendingMax ?? DEFAULTS.peerPendingMax) ||
+      fromAddr >= (this.opts.pendingPerAddress ?? DEFAULTS.peerPendingPerAddress)
+    ) {
       socket.destroy();
       return;
     }
-    this.attach(socket, false);
+    this.pendingTotal++;
+    this.pending.set(addr, fromAddr + 1);
+    this.attach(
+      socket,
+      false,
+      once(() => {
+        this.pendingTotal--;
+        const n = (this.pending.get(addr) ?? 1) - 1;
+        if (n > 0) this.pending.set(addr, n);
+        else this.pending.delete(addr);
+      }),
+    );
   }
 
-  private attach(socket: net.Socket, outbound: boolean): void {
+  /**
+   * Noise handshake first, then the PeerConnection inside the channel.
+   * `settled` runs once, when the connection authenticated or ended.
+   */
+  private attach(socket: net.Socket, outbound: boolean, settled: () => void): void {
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
+    this.handshaking.add(socket);
+    openSecureChannel(socket, {
+      initiator: outbound,
+      keyPair: this.keyPair,
+      clock: this.opts.clock,
+      timeoutMs: this.opts.channelTimeoutMs ?? DEFAULTS.peerChannelTimeoutMs,
+    }).then(
+      (channel) => {
+        this.handshaking.delete(socket);
+        if (this.closed) {
+          channel.stream.destroy();
+          settled();
+          return;
+        }
+        this.start(channel.stream, channel.binding, settled);
+      },
+      (err: unknown) => {
+        this.handshaking.delete(socket);
+        settled();
+        this.log(`peer channel failed: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
+  }
+
+  private start(stream: PeerSocket, binding: ChannelBinding, settled: () => void): void {
+    const outbound = binding.initiator;
     const conn = new PeerConnection({
-      socket,
+      socket: stream,
+      channel: binding,
       infoHash: this.opts.infoHash,
       localPeerId: this.opts.peerId,
       token: this.opts.token,
@@ -247,12 +332,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       verifier: this.opts.verifier,
       clock: this.opts.clock,
       isRevoked: (sid) => this.revoked.has(sid) || this.banned.has(sid),
-      outbound,
+      ...(this.opts.authTimeoutMs === undefined ? {} : { handshakeTimeoutMs: this.opts.authTimeoutMs }),
     });
     this.conns.add(conn);
     conn.on('refused', (err) => this.log(`refused a peer: ${err.message}`));
-    conn.on('authenticated', (remote) => this.onAuthenticated(conn, remote, outbound));
-    conn.on('close', (reason) => this.onClose(conn, reason));
+    conn.on('authenticated', (remote) => {
+      settled();
+      this.onAuthenticated(conn, remote, outbound);
+    });
+    conn.on('close', (reason) => {
+      settled();
+      this.onClose(conn, reason);
+    });
   }
 
   private onAuthenticated(conn: PeerConnection, remote: { sid: string; user: string; role: 'viewer' | 'source' }, outbound: boolean): void {
@@ -487,4 +578,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private log(line: string): void {
     this.opts.log?.(line);
   }
+}
+
+/** `fn`, callable many times, run at most once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
 }

@@ -1,10 +1,12 @@
 /**
- * `gc_live`, gatecast's BEP 10 extension. The extended handshake carries the
- * access token, a fresh nonce and the role; messages are bencoded dicts with a
- * `t` field:
+ * `gc_live`, gatecast's BEP 10 extension. It runs inside the encrypted peer
+ * channel (peer/secure-channel.ts). The extended handshake carries the access
+ * token (`gc_token`), the role (`gc_role`) and the proof of possession
+ * (`gc_auth`: Ed25519 by the sender's client key over peerAuthTranscript, which
+ * binds the Noise handshake hash, the info hash, both peer ids, the session ids
+ * and which side signs). Messages are bencoded dicts with a `t` field:
  *
- *   auth     { sig }          proof of possession: Ed25519 by the sender's client key over
- *                             "gatecast-peer-auth-v1" | receiver's gc_nonce | info_hash | sender's peer_id
+ *   token    { token }        the sender's renewed access token (same session, same key)
  *   window   { base, bits }   what the sender holds, in place of BEP 3 bitfield:
  *                             bit i (MSB first) is piece base+i
  *   leaving  { reason }       step C: the sender is about to disconnect
@@ -23,13 +25,12 @@ export const GC_LIVE = 'gc_live';
 /** The id we ask peers to use for gc_live messages sent to us (our handshake's `m`). */
 export const GC_LIVE_LOCAL_ID = 1;
 export const LIVE_VERSION = 'gatecast/0.1';
-export const NONCE_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 export const MAX_TOKEN_BYTES = 4096;
 export const MAX_WINDOW_BYTES = 64 * 1024;
 export const MAX_REASON_BYTES = 256;
 export const MAX_SID_BYTES = 128;
-const AUTH_DOMAIN = Buffer.from('gatecast-peer-auth-v1');
+const AUTH_DOMAIN = Buffer.from('gatecast-peer-auth-v2\0');
 
 export interface LiveHandshake {
   /** The id the remote wants for gc_live messages we send it; null when it does not speak gc_live. */
@@ -37,25 +38,26 @@ export interface LiveHandshake {
   /** Free-form client name (`v`), null when absent or not text. */
   version: string | null;
   token: string | null;
-  nonce: Buffer | null;
   role: TokenRole | null;
+  /** `gc_auth`: the sender's signature over this channel's transcript. */
+  auth: Buffer | null;
 }
 
 export type LiveMessage =
-  | { t: 'auth'; sig: Buffer }
+  | { t: 'token'; token: string }
   | { t: 'window'; base: number; bits: Buffer }
   | { t: 'leaving'; reason: string }
   | { t: 'revoked'; sid: string };
 
-export function encodeLiveHandshake(h: { token: string; nonce: Buffer; role: TokenRole }): BEncodable {
+export function encodeLiveHandshake(h: { token: string; role: TokenRole; auth: Buffer }): BEncodable {
   if (Buffer.byteLength(h.token) > MAX_TOKEN_BYTES) throw new RangeError(`token over ${MAX_TOKEN_BYTES} bytes`);
-  if (h.nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`);
+  if (h.auth.length !== SIGNATURE_BYTES) throw new RangeError(`gc_auth must be ${SIGNATURE_BYTES} bytes`);
   return {
     m: { [GC_LIVE]: GC_LIVE_LOCAL_ID },
     v: LIVE_VERSION,
     gc_token: h.token,
-    gc_nonce: h.nonce,
     gc_role: h.role,
+    gc_auth: h.auth,
   };
 }
 
@@ -79,9 +81,9 @@ export function decodeLiveHandshake(dict: BDict): LiveHandshake {
   }
   const v = dict['v'];
   const token = optionalBytes(dict, 'gc_token', 'extended handshake', MAX_TOKEN_BYTES);
-  const nonce = optionalBytes(dict, 'gc_nonce', 'extended handshake', NONCE_BYTES);
-  if (nonce && nonce.length !== NONCE_BYTES) {
-    throw new ProtocolError(`extended handshake: gc_nonce must be ${NONCE_BYTES} bytes, got ${nonce.length}`);
+  const auth = optionalBytes(dict, 'gc_auth', 'extended handshake', SIGNATURE_BYTES);
+  if (auth && auth.length !== SIGNATURE_BYTES) {
+    throw new ProtocolError(`extended handshake: gc_auth must be ${SIGNATURE_BYTES} bytes, got ${auth.length}`);
   }
   const roleBytes = optionalBytes(dict, 'gc_role', 'extended handshake', 16);
   let role: TokenRole | null = null;
@@ -94,16 +96,16 @@ export function decodeLiveHandshake(dict: BDict): LiveHandshake {
     gcLiveId,
     version: Buffer.isBuffer(v) && v.length <= 256 ? v.toString('utf8') : null,
     token: token ? token.toString('utf8') : null,
-    nonce: nonce ? Buffer.from(nonce) : null,
     role,
+    auth: auth ? Buffer.from(auth) : null,
   };
 }
 
 export function encodeLiveMessage(msg: LiveMessage): Buffer {
   switch (msg.t) {
-    case 'auth':
-      if (msg.sig.length !== SIGNATURE_BYTES) throw new RangeError(`auth signature must be ${SIGNATURE_BYTES} bytes`);
-      return bencode({ t: 'auth', sig: msg.sig });
+    case 'token':
+      if (msg.token.length === 0 || Buffer.byteLength(msg.token) > MAX_TOKEN_BYTES) throw new RangeError('token: empty or too long');
+      return bencode({ t: 'token', token: msg.token });
     case 'window':
       if (!Number.isSafeInteger(msg.base) || msg.base < 0) throw new RangeError(`window base ${msg.base} is not a u53`);
       if (msg.bits.length > MAX_WINDOW_BYTES) throw new RangeError(`window bitmap over ${MAX_WINDOW_BYTES} bytes`);
@@ -121,10 +123,10 @@ export function decodeLiveMessage(payload: Buffer): LiveMessage | null {
   const d = bdecodeDict(payload, 'gc_live message');
   const t = requiredBytes(d, 't', 'gc_live message', 32).toString('utf8');
   switch (t) {
-    case 'auth': {
-      const sig = requiredBytes(d, 'sig', 'auth', SIGNATURE_BYTES);
-      if (sig.length !== SIGNATURE_BYTES) throw new ProtocolError(`auth: sig must be ${SIGNATURE_BYTES} bytes, got ${sig.length}`);
-      return { t, sig: Buffer.from(sig) };
+    case 'token': {
+      const token = requiredBytes(d, 'token', 'token', MAX_TOKEN_BYTES);
+      if (token.length === 0) throw new ProtocolError('token: token is empty');
+      return { t, token: token.toString('utf8') };
     }
     case 'window': {
       const base = d['base'];
@@ -151,24 +153,56 @@ export function windowHas(w: { base: number; bits: Buffer }, seq: number): boole
   return byte !== undefined && (byte & (0x80 >> (i & 7))) !== 0;
 }
 
-/** The bytes an `auth` signature covers. */
-export function peerAuthMessage(receiverNonce: Buffer, infoHash: Buffer, senderPeerId: Buffer): Buffer {
-  return Buffer.concat([AUTH_DOMAIN, receiverNonce, infoHash, senderPeerId]);
+/** Which end of the channel signs: the dialer (Noise initiator) or the acceptor. */
+export type AuthSigner = 'initiator' | 'responder';
+
+/** Everything a `gc_auth` signature binds. */
+export interface PeerAuthContext {
+  /** The Noise handshake hash of the channel the proof travels in. */
+  handshakeHash: Buffer;
+  infoHash: Buffer;
+  signer: AuthSigner;
+  initiatorPeerId: Buffer;
+  responderPeerId: Buffer;
+  /** The dialer's session id (from its token). */
+  initiatorSid: string;
+  /**
+   * The acceptor's session id, or null in the dialer's proof: the dialer goes
+   * first and has not seen the acceptor's token yet.
+   */
+  responderSid: string | null;
 }
 
-export function signPeerAuth(clientKey: KeyObject, receiverNonce: Buffer, infoHash: Buffer, senderPeerId: Buffer): Buffer {
-  return sign(null, peerAuthMessage(receiverNonce, infoHash, senderPeerId), clientKey);
+/**
+ * The bytes a `gc_auth` signature covers: a domain tag, the signer's side, then
+ * every field length-prefixed (u16) so no two contexts share an encoding.
+ */
+export function peerAuthTranscript(c: PeerAuthContext): Buffer {
+  const field = (b: Buffer): Buffer => {
+    if (b.length > 0xffff) throw new RangeError('transcript field too long');
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  return Buffer.concat([
+    AUTH_DOMAIN,
+    Buffer.from(c.signer === 'initiator' ? 'I' : 'R'),
+    field(c.handshakeHash),
+    field(c.infoHash),
+    field(c.initiatorPeerId),
+    field(c.responderPeerId),
+    field(Buffer.from(c.initiatorSid, 'utf8')),
+    field(Buffer.from(c.responderSid ?? '', 'utf8')),
+  ]);
 }
 
-export function verifyPeerAuth(
-  clientPublicKey: KeyObject,
-  sig: Buffer,
-  receiverNonce: Buffer,
-  infoHash: Buffer,
-  senderPeerId: Buffer,
-): boolean {
+export function signPeerAuth(clientKey: KeyObject, context: PeerAuthContext): Buffer {
+  return sign(null, peerAuthTranscript(context), clientKey);
+}
+
+export function verifyPeerAuth(clientPublicKey: KeyObject, sig: Buffer, context: PeerAuthContext): boolean {
   try {
-    return verify(null, peerAuthMessage(receiverNonce, infoHash, senderPeerId), clientPublicKey, sig);
+    return verify(null, peerAuthTranscript(context), clientPublicKey, sig);
   } catch {
     return false;
   }

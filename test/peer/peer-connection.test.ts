@@ -2,7 +2,6 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import net, { type AddressInfo } from 'node:net';
 import { ManualClock, type Clock } from '../../src/core/clock.js';
 import { ClientError, InternalError } from '../../src/core/errors.js';
 import { rawPublicKey } from '../../src/core/piece.js';
@@ -12,6 +11,8 @@ import { encodeLiveHandshake } from '../../src/protocol/live-extension.js';
 import { systemClock } from '../../src/protocol/system-clock.js';
 import { createTokenVerifier, signAccessToken, type TokenVerifier } from '../../src/protocol/token.js';
 import { Wire } from '../../src/protocol/wire.js';
+import type { SecureChannel } from '../../src/peer/secure-channel.js';
+import { securePair, type SecurePair } from './secure-pair.js';
 
 const PROGRAM = 'news-24';
 const infoHash = randomBytes(20);
@@ -51,9 +52,10 @@ interface Side {
   handshakeTimeoutMs?: number;
 }
 
-function connection(side: Side, socket: net.Socket, outbound: boolean): PeerConnection {
+function connection(side: Side, channel: SecureChannel): PeerConnection {
   return new PeerConnection({
-    socket,
+    socket: channel.stream,
+    channel: channel.binding,
     infoHash,
     localPeerId: side.id.peerId,
     token: side.token ?? (() => side.id.token),
@@ -63,7 +65,6 @@ function connection(side: Side, socket: net.Socket, outbound: boolean): PeerConn
     verifier,
     clock: side.clock ?? systemClock,
     isRevoked: (sid) => side.revoked?.has(sid) ?? false,
-    outbound,
     handshakeTimeoutMs: side.handshakeTimeoutMs,
   });
 }
@@ -105,17 +106,12 @@ interface Pair {
   done: () => Promise<void>;
 }
 
-/** An outbound connection from `dialer` to a listener acting as `listener`, over loopback TCP. */
+/** An outbound connection from `dialer` to a listener acting as `listener`, over a Noise channel on loopback TCP. */
 async function pair(dialer: Side, listener: Side): Promise<Pair> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection');
-  const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const out = connection(dialer, socket, true);
+  const sp = await securePair(dialer.id.clientKey, listener.id.clientKey);
+  const out = connection(dialer, sp.dialer);
   const outTrace = trace(out);
-  const [inSocket] = (await accepted) as [net.Socket];
-  const inb = connection(listener, inSocket, false);
+  const inb = connection(listener, sp.listener);
   const inTrace = trace(inb);
   return {
     out,
@@ -125,9 +121,31 @@ async function pair(dialer: Side, listener: Side): Promise<Pair> {
     done: async () => {
       out.close('test over');
       inb.close('test over');
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sp.close();
     },
   };
+}
+
+/**
+ * An attacker's end: a Noise channel to a PeerConnection acting as `victim`,
+ * driven by hand through a bare Wire. Everything the attacker decrypts is kept.
+ */
+async function attackerTo(victim: Side, attackerKey: KeyObject = generateKeyPairSync('ed25519').privateKey) {
+  const sp: SecurePair = await securePair(attackerKey, victim.id.clientKey);
+  const pc = connection(victim, sp.listener);
+  const t = trace(pc);
+  const w = new Wire();
+  const decrypted: Buffer[] = [];
+  const received: string[] = [];
+  w.on('data', (b) => sp.dialer.stream.write(b));
+  sp.dialer.stream.on('data', (b: Buffer) => {
+    decrypted.push(Buffer.from(b));
+    w.receive(b);
+  });
+  w.on('error', () => received.push('error'));
+  for (const e of ['handshake', 'extended-handshake', 'extended', 'piece', 'unchoke'] as const) w.on(e, () => received.push(e));
+  const attackerClosed = new Promise<void>((resolve) => sp.dialer.stream.on('close', () => resolve()));
+  return { sp, pc, t, w, decrypted, received, attackerClosed, binding: sp.dialer.binding };
 }
 
 before(async () => {
@@ -259,27 +277,13 @@ describe('PeerConnection', () => {
   });
 
   describe('drops a remote that sends data before authentication', () => {
-    async function attack(script: (w: Wire) => void): Promise<{ trace: Trace; received: string[]; socketClosed: Promise<unknown> }> {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const accepted = once(server, 'connection');
-      const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-      const [inSocket] = (await accepted) as [net.Socket];
-      const pc = connection({ id: bob }, inSocket, false);
-      const t = trace(pc);
-      const w = new Wire();
-      const received: string[] = [];
-      w.on('data', (b) => socket.write(b));
-      socket.on('data', (b: Buffer) => w.receive(b));
-      w.on('error', () => received.push('error'));
-      for (const e of ['handshake', 'extended-handshake', 'extended', 'piece', 'unchoke'] as const) w.on(e, () => received.push(e));
-      w.on('handshake', () => script(w));
-      const socketClosed = once(socket, 'close');
-      w.handshake(infoHash, randomBytes(20));
-      await Promise.all([t.closed, socketClosed]);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      return { trace: t, received, socketClosed };
+    async function attack(script: (w: Wire) => void, key?: KeyObject): Promise<{ trace: Trace; received: string[] }> {
+      const a = await attackerTo({ id: bob }, key);
+      a.w.on('handshake', () => script(a.w));
+      a.w.handshake(infoHash, randomBytes(20));
+      await Promise.all([a.t.closed, a.attackerClosed]);
+      await a.sp.close();
+      return { trace: a.t, received: a.received };
     }
 
     it('a request right after the handshake', async () => {
@@ -288,70 +292,44 @@ describe('PeerConnection', () => {
       assert.ok(!received.includes('piece'));
     });
 
-    it('a piece after presenting a valid token but no proof', async () => {
+    it('a piece after presenting its own valid token with a forged proof', async () => {
       const mallory = await identity('sess-mallory');
       const { trace: t, received } = await attack((w) => {
-        w.extendedHandshake(encodeLiveHandshake({ token: mallory.token, nonce: randomBytes(32), role: 'viewer' }));
+        w.extendedHandshake(encodeLiveHandshake({ token: mallory.token, role: 'viewer', auth: randomBytes(64) }));
         w.piece(1, 0, Buffer.from('unsolicited'));
-      });
-      assert.match(String(t.refused?.message), /peer sent piece before authentication/);
+      }, mallory.clientKey);
+      assert.ok(t.refused instanceof ClientError && t.refused.code === 'proof_invalid', String(t.refused));
       assert.deepEqual(t.pieces, []);
       assert.ok(!received.includes('piece'));
     });
 
     it('a stock BitTorrent handshake without the extension bit', async () => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const accepted = once(server, 'connection');
-      const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-      const [inSocket] = (await accepted) as [net.Socket];
-      const t = trace(connection({ id: bob }, inSocket, false));
-      socket.resume();
-      const w = new Wire();
-      w.on('data', (b) => socket.write(b));
-      w.handshake(infoHash, randomBytes(20), { extended: false });
-      await Promise.all([t.closed, once(socket, 'close')]);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      assert.ok(t.refused instanceof ClientError && t.refused.code === 'token_missing');
+      const a = await attackerTo({ id: bob });
+      a.w.handshake(infoHash, randomBytes(20), { extended: false });
+      await Promise.all([a.t.closed, a.attackerClosed]);
+      await a.sp.close();
+      assert.ok(a.t.refused instanceof ClientError && a.t.refused.code === 'token_missing');
     });
   });
 
-  it('refuses a handshake naming another info hash', async () => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-    const [inSocket] = (await accepted) as [net.Socket];
-    const t = trace(connection({ id: bob }, inSocket, false));
-    const w = new Wire();
-    let answered = false;
-    socket.on('data', () => (answered = true));
-    w.on('data', (b) => socket.write(b));
-    w.handshake(randomBytes(20), randomBytes(20));
-    await Promise.all([t.closed, once(socket, 'close')]);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    assert.match(String(t.refused?.message), /another info hash/);
-    assert.equal(answered, false, 'the listener does not even answer the handshake');
+  it('refuses a handshake naming another info hash, without answering it', async () => {
+    const a = await attackerTo({ id: bob });
+    a.w.handshake(randomBytes(20), randomBytes(20));
+    await Promise.all([a.t.closed, a.attackerClosed]);
+    await a.sp.close();
+    assert.match(String(a.t.refused?.message), /another info hash/);
+    assert.deepEqual(a.decrypted, [], 'the listener does not even answer the handshake');
   });
 
-  it('times out a peer that never completes the handshake (virtual time)', async () => {
+  it('times out a peer that opens the channel and then sends nothing (virtual time)', async () => {
     const clock = new ManualClock();
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-    const [inSocket] = (await accepted) as [net.Socket];
-    const t = trace(connection({ id: bob, clock, handshakeTimeoutMs: 3_000 }, inSocket, false));
-    socket.resume();
+    const a = await attackerTo({ id: bob, clock, handshakeTimeoutMs: 3_000 });
     clock.advance(2_999);
-    assert.equal(t.refused, null);
+    assert.equal(a.t.refused, null);
     clock.advance(1);
-    assert.match(String((t.refused as Error | null)?.message), /authentication timed out after 3000 ms/);
-    await Promise.all([t.closed, once(socket, 'close')]);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    assert.match(String((a.t.refused as Error | null)?.message), /authentication timed out after 3000 ms/);
+    await Promise.all([a.t.closed, a.attackerClosed]);
+    await a.sp.close();
   });
 
   it('checkRevoked() drops an authenticated peer once its session is revoked', async () => {

@@ -10,10 +10,12 @@ import {
   GC_LIVE_LOCAL_ID,
   LIVE_VERSION,
   MAX_WINDOW_BYTES,
+  peerAuthTranscript,
   signPeerAuth,
   verifyPeerAuth,
   windowHas,
   type LiveMessage,
+  type PeerAuthContext,
 } from '../../src/protocol/live-extension.js';
 import { bdecode, bdecodeDict, bencode, type BDict } from '../../src/protocol/wire-bencode.js';
 
@@ -58,14 +60,14 @@ describe('strict bencode', () => {
 
 describe('gc_live extended handshake', () => {
   it('round-trips our fields', () => {
-    const nonce = randomBytes(32);
-    const hs = decodeLiveHandshake(viaWire(encodeLiveHandshake({ token: 'a.b.c', nonce, role: 'viewer' })));
-    assert.deepEqual(hs, { gcLiveId: GC_LIVE_LOCAL_ID, version: LIVE_VERSION, token: 'a.b.c', nonce, role: 'viewer' });
+    const auth = randomBytes(64);
+    const hs = decodeLiveHandshake(viaWire(encodeLiveHandshake({ token: 'a.b.c', role: 'viewer', auth })));
+    assert.deepEqual(hs, { gcLiveId: GC_LIVE_LOCAL_ID, version: LIVE_VERSION, token: 'a.b.c', role: 'viewer', auth });
   });
 
   it("reads a stock client's handshake as having none of our fields", () => {
     const hs = decodeLiveHandshake(viaWire({ m: { ut_metadata: 2 }, v: 'libtorrent 2.0', reqq: 500 }));
-    assert.deepEqual(hs, { gcLiveId: null, version: 'libtorrent 2.0', token: null, nonce: null, role: null });
+    assert.deepEqual(hs, { gcLiveId: null, version: 'libtorrent 2.0', token: null, role: null, auth: null });
   });
 
   it('treats m.gc_live = 0 as switched off (BEP 10)', () => {
@@ -77,8 +79,9 @@ describe('gc_live extended handshake', () => {
     ['an out-of-range gc_live id', { m: { gc_live: 256 } }, /m.gc_live must be an integer 0..255/],
     ['a numeric token', { gc_token: 5 }, /gc_token must be a byte string/],
     ['a token over 4 KiB', { gc_token: 'x'.repeat(4097) }, /gc_token over 4096 bytes/],
-    ['a short nonce', { gc_nonce: randomBytes(31) }, /gc_nonce must be 32 bytes, got 31/],
-    ['a long nonce', { gc_nonce: randomBytes(33) }, /gc_nonce over 32 bytes/],
+    ['a short proof', { gc_auth: randomBytes(63) }, /gc_auth must be 64 bytes, got 63/],
+    ['a long proof', { gc_auth: randomBytes(65) }, /gc_auth over 64 bytes/],
+    ['a proof that is a number', { gc_auth: 7 }, /gc_auth must be a byte string/],
     ['an unknown role', { gc_role: 'admin' }, /gc_role must be "viewer" or "source"/],
   ];
   for (const [what, dict, message] of bad) {
@@ -90,7 +93,7 @@ describe('gc_live extended handshake', () => {
 
 describe('gc_live messages', () => {
   const messages: LiveMessage[] = [
-    { t: 'auth', sig: randomBytes(64) },
+    { t: 'token', token: 'a.renewed.token' },
     { t: 'window', base: 2 ** 40, bits: Buffer.from([0xff, 0x01]) },
     { t: 'window', base: 0, bits: Buffer.alloc(0) },
     { t: 'leaving', reason: 'disconnected by the operator' },
@@ -102,8 +105,9 @@ describe('gc_live messages', () => {
     });
   }
 
-  it('skips a message type it does not know', () => {
+  it('skips a message type it does not know (the v1 `auth` message included)', () => {
     assert.equal(decodeLiveMessage(bencode({ t: 'future', x: 1 })), null);
+    assert.equal(decodeLiveMessage(bencode({ t: 'auth', sig: randomBytes(64) })), null);
   });
 
   it('truncates a long leaving reason to 256 bytes', () => {
@@ -114,8 +118,9 @@ describe('gc_live messages', () => {
   const bad: [string, Buffer, RegExp][] = [
     ['a non-dict', bencode(['auth']), /not a bencoded dictionary/],
     ['a missing t', bencode({ sig: randomBytes(64) }), /missing t/],
-    ['a short signature', bencode({ t: 'auth', sig: randomBytes(63) }), /auth: sig must be 64 bytes, got 63/],
-    ['a missing signature', bencode({ t: 'auth' }), /auth: missing sig/],
+    ['an empty renewed token', bencode({ t: 'token', token: '' }), /token: token is empty/],
+    ['a renewed token over 4 KiB', bencode({ t: 'token', token: 'x'.repeat(4097) }), /token: token over 4096 bytes/],
+    ['a missing renewed token', bencode({ t: 'token' }), /token: missing token/],
     ['a negative window base', bencode({ t: 'window', base: -1, bits: Buffer.alloc(1) }), /window: base must be a non-negative integer/],
     ['a window base that is text', bencode({ t: 'window', base: '1', bits: Buffer.alloc(1) }), /window: base must be/],
     ['window bits over 64 KiB', bencode({ t: 'window', base: 0, bits: Buffer.alloc(MAX_WINDOW_BYTES + 1) }), /window: bits over 65536 bytes/],
@@ -136,18 +141,39 @@ describe('gc_live messages', () => {
 });
 
 describe('peer auth proof', () => {
-  it('verifies with the signer key over the same nonce, info hash and peer id only', () => {
+  const base = (): PeerAuthContext => ({
+    handshakeHash: randomBytes(64),
+    infoHash: randomBytes(20),
+    signer: 'initiator',
+    initiatorPeerId: randomBytes(20),
+    responderPeerId: randomBytes(20),
+    initiatorSid: 'sess-dialer',
+    responderSid: null,
+  });
+
+  it('verifies only with the signer key over exactly the same transcript', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const other = generateKeyPairSync('ed25519');
-    const nonce = randomBytes(32);
-    const infoHash = randomBytes(20);
-    const peerId = randomBytes(20);
-    const sig = signPeerAuth(privateKey, nonce, infoHash, peerId);
-    assert.equal(verifyPeerAuth(publicKey, sig, nonce, infoHash, peerId), true);
-    assert.equal(verifyPeerAuth(other.publicKey, sig, nonce, infoHash, peerId), false);
-    assert.equal(verifyPeerAuth(publicKey, sig, randomBytes(32), infoHash, peerId), false);
-    assert.equal(verifyPeerAuth(publicKey, sig, nonce, randomBytes(20), peerId), false);
-    assert.equal(verifyPeerAuth(publicKey, sig, nonce, infoHash, randomBytes(20)), false);
-    assert.equal(verifyPeerAuth(publicKey, Buffer.alloc(3), nonce, infoHash, peerId), false);
+    const ctx = base();
+    const sig = signPeerAuth(privateKey, ctx);
+    assert.equal(verifyPeerAuth(publicKey, sig, ctx), true);
+    assert.equal(verifyPeerAuth(other.publicKey, sig, ctx), false);
+    assert.equal(verifyPeerAuth(publicKey, Buffer.alloc(3), ctx), false);
+    // Each field changed alone breaks the proof: another channel, swarm, peer, session or side.
+    const changes: Partial<PeerAuthContext>[] = [
+      { handshakeHash: randomBytes(64) },
+      { infoHash: randomBytes(20) },
+      { signer: 'responder' },
+      { initiatorPeerId: randomBytes(20) },
+      { responderPeerId: randomBytes(20) },
+      { initiatorSid: 'sess-other' },
+      { responderSid: 'sess-acceptor' },
+    ];
+    for (const change of changes) assert.equal(verifyPeerAuth(publicKey, sig, { ...ctx, ...change }), false, JSON.stringify(Object.keys(change)));
+  });
+
+  it('length-prefixes the session ids, so moving bytes between them changes the transcript', () => {
+    const ctx = { ...base(), signer: 'responder' as const, initiatorSid: 'ab', responderSid: 'c' };
+    assert.notDeepEqual(peerAuthTranscript(ctx), peerAuthTranscript({ ...ctx, initiatorSid: 'a', responderSid: 'bc' }));
   });
 });
