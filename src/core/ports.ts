@@ -18,6 +18,8 @@ export interface ControlStore {
   getUser(name: string): Promise<User | undefined>;
   listUsers(): Promise<User[]>;
   setUserPassword(name: string, passwordHash: string): Promise<void>;
+  /** Sets (null: clears) the user's concurrent-session limit. Unknown user: ClientError unknown_user. */
+  setUserMaxSessions(name: string, maxSessions: number | null): Promise<void>;
   deleteUser(name: string): Promise<boolean>;
 
   createProgram(program: Program): Promise<void>;

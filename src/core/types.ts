@@ -5,6 +5,8 @@ export interface User {
   passwordHash: string;
   isAdmin: boolean;
   createdAt: number;
+  /** Concurrent sessions this user may hold (null or absent: DEFAULTS.maxSessionsPerUser). */
+  maxSessions?: number | null;
 }
 
 /**
@@ -44,6 +46,8 @@ export interface Subscription {
   /** Epoch ms, or null for no expiry. */
   until: number | null;
   createdAt: number;
+  /** Overrides the user's session limit when admitting to this program (null or absent: the user's). */
+  maxSessions?: number | null;
 }
 
 export type SessionState = 'admitted' | 'joined' | 'ended';

@@ -17,6 +17,7 @@ interface UserRow {
   password_hash: string;
   is_admin: number;
   created_at: number;
+  max_sessions: number | null;
 }
 interface ProgramRow {
   id: string;
@@ -33,6 +34,7 @@ interface SubscriptionRow {
   program: string;
   until: number | null;
   created_at: number;
+  max_sessions: number | null;
 }
 interface SessionRow {
   id: string;
@@ -55,6 +57,7 @@ const toUser = (r: UserRow): User => ({
   passwordHash: r.password_hash,
   isAdmin: r.is_admin === 1,
   createdAt: r.created_at,
+  maxSessions: r.max_sessions,
 });
 const toProgram = (r: ProgramRow): Program => ({
   id: r.id,
@@ -71,6 +74,7 @@ const toSubscription = (r: SubscriptionRow): Subscription => ({
   program: r.program,
   until: r.until,
   createdAt: r.created_at,
+  maxSessions: r.max_sessions,
 });
 const toSession = (r: SessionRow): SessionRecord => ({
   id: r.id,
@@ -172,8 +176,8 @@ export class SqliteControlStore implements ControlStore {
   async createUser(user: User): Promise<void> {
     try {
       this.db
-        .prepare('INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)')
-        .run(user.name, user.passwordHash, user.isAdmin ? 1 : 0, user.createdAt);
+        .prepare('INSERT INTO users (name, password_hash, is_admin, created_at, max_sessions) VALUES (?, ?, ?, ?, ?)')
+        .run(user.name, user.passwordHash, user.isAdmin ? 1 : 0, user.createdAt, user.maxSessions ?? null);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ClientError('conflict', `user ${user.name} already exists`);
       throw err;
@@ -191,6 +195,11 @@ export class SqliteControlStore implements ControlStore {
 
   async setUserPassword(name: string, passwordHash: string): Promise<void> {
     const r = this.db.prepare('UPDATE users SET password_hash = ? WHERE name = ?').run(passwordHash, name);
+    if (r.changes === 0) throw new ClientError('unknown_user', `no such user: ${name}`);
+  }
+
+  async setUserMaxSessions(name: string, maxSessions: number | null): Promise<void> {
+    const r = this.db.prepare('UPDATE users SET max_sessions = ? WHERE name = ?').run(maxSessions, name);
     if (r.changes === 0) throw new ClientError('unknown_user', `no such user: ${name}`);
   }
 
@@ -235,10 +244,10 @@ export class SqliteControlStore implements ControlStore {
       }
       this.db
         .prepare(
-          `INSERT INTO subscriptions (user, program, until, created_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (user, program) DO UPDATE SET until = excluded.until, created_at = excluded.created_at`,
+          `INSERT INTO subscriptions (user, program, until, created_at, max_sessions) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (user, program) DO UPDATE SET until = excluded.until, created_at = excluded.created_at, max_sessions = excluded.max_sessions`,
         )
-        .run(sub.user, sub.program, sub.until, sub.createdAt);
+        .run(sub.user, sub.program, sub.until, sub.createdAt, sub.maxSessions ?? null);
     });
     put();
   }

@@ -8,7 +8,7 @@ import { ClientError } from '../../src/core/errors.js';
 import type { ControlStore } from '../../src/core/ports.js';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, User } from '../../src/core/types.js';
 
-const user = (name: string, isAdmin = false): User => ({ name, passwordHash: `hash-of-${name}`, isAdmin, createdAt: 1_000 });
+const user = (name: string, isAdmin = false): User => ({ name, passwordHash: `hash-of-${name}`, isAdmin, createdAt: 1_000, maxSessions: null });
 
 const program = (id: string, lengthS: number | null = null): Program => ({
   id,
@@ -87,6 +87,16 @@ export function runControlStoreSuite(name: string, make: () => Promise<ControlSt
         );
       });
 
+      it('keeps, sets and clears a session limit, refusing an unknown user', async () => {
+        await store.createUser({ ...user('carol'), maxSessions: 2 });
+        assert.equal((await store.getUser('carol'))?.maxSessions, 2);
+        await store.setUserMaxSessions('carol', 1);
+        assert.equal((await store.getUser('carol'))?.maxSessions, 1);
+        await store.setUserMaxSessions('carol', null);
+        assert.equal((await store.getUser('carol'))?.maxSessions, null);
+        await rejectsWithCode(store.setUserMaxSessions('nobody', 1), 'unknown_user');
+      });
+
       it('refuses a duplicate name with conflict', async () => {
         await store.createUser(user('alice'));
         await rejectsWithCode(store.createUser(user('alice')), 'conflict');
@@ -141,7 +151,7 @@ export function runControlStoreSuite(name: string, make: () => Promise<ControlSt
         await store.putSubscription({ user: 'alice', program: 'sport', until: 99, createdAt: 11 });
         await store.putSubscription({ user: 'bob', program: 'news', until: 50, createdAt: 12 });
         await store.putSubscription({ user: 'bob', program: 'news', until: 77, createdAt: 13 });
-        assert.deepEqual(await store.getSubscription('bob', 'news'), { user: 'bob', program: 'news', until: 77, createdAt: 13 });
+        assert.deepEqual(await store.getSubscription('bob', 'news'), { user: 'bob', program: 'news', until: 77, createdAt: 13, maxSessions: null });
         assert.equal(await store.getSubscription('bob', 'sport'), undefined);
         assert.equal((await store.listSubscriptions()).length, 3);
         assert.deepEqual(
@@ -153,6 +163,13 @@ export function runControlStoreSuite(name: string, make: () => Promise<ControlSt
           ['alice', 'bob'],
         );
         assert.equal((await store.listSubscriptions({ user: 'bob', program: 'news' })).length, 1);
+      });
+
+      it('keeps a per-subscription session limit, and replaces it on a put', async () => {
+        await store.putSubscription({ user: 'alice', program: 'news', until: null, createdAt: 10, maxSessions: 3 });
+        assert.equal((await store.getSubscription('alice', 'news'))?.maxSessions, 3);
+        await store.putSubscription({ user: 'alice', program: 'news', until: null, createdAt: 11 });
+        assert.equal((await store.getSubscription('alice', 'news'))?.maxSessions, null);
       });
 
       it('refuses a subscription for an unknown user or program', async () => {
