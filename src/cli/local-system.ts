@@ -18,6 +18,7 @@ import { createPlaybackServer, type PlaybackServer } from '../peer/playback-serv
 import type { PlaybackSink } from '../peer/playback-sinks.js';
 import { systemClock } from '../protocol/system-clock.js';
 import type { MessageFaults } from '../core/faults.js';
+import type { LoginLimits } from '../control/login-throttle.js';
 import { adminClient, type AdminClient } from './control-client.js';
 
 export interface LocalSystemOptions {
@@ -33,6 +34,8 @@ export interface LocalSystemOptions {
   linkRetryMs?: number;
   /** Message loss on the control hops, for tests. */
   faults?: MessageFaults;
+  /** Login throttle limits of the control server (the bench turns them off for a before/after). */
+  loginLimits?: LoginLimits;
 }
 
 export interface LocalSystem {
@@ -73,6 +76,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     tokenTtlS: opts.tokenTtlS,
     disconnectRetryMs: opts.disconnectRetryMs,
     faults: opts.faults,
+    loginLimits: opts.loginLimits,
   });
   const controlUrl = await control.listen(0, host);
   const swarmStore = new MemorySwarmStore();
