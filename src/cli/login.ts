@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { ClientError } from '../core/errors.js';
 import { loginDevice, logoutDevice, type DeviceCredential } from '../protocol/control-api.js';
 import { EXIT } from './exit-codes.js';
-import { envUrl, exitOnError, fail, urlOption } from './common.js';
+import { applyCa, CA_HELP, envUrl, exitOnError, fail, urlOption } from './common.js';
 import { LoginStore, type StoredLogin } from './login-store.js';
 
 const MAX_PASSWORD = 1024;
@@ -72,6 +72,7 @@ function readFirstLine(input: NodeJS.ReadStream): Promise<string> {
 interface LoginFlags {
   control: string;
   user: string;
+  ca?: string;
 }
 
 export function registerLoginCommand(program: Command): void {
@@ -80,7 +81,9 @@ export function registerLoginCommand(program: Command): void {
     .description('log this device in: the password (asked for, or read from stdin) is traded for a revocable device credential')
     .requiredOption('--control <url>', 'control server URL (env GATECAST_CONTROL)', urlOption, envUrl('GATECAST_CONTROL'))
     .requiredOption('--user <name>', 'your user name', process.env['GATECAST_USER'])
+    .option('--ca <file>', CA_HELP)
     .action(async (flags: LoginFlags) => {
+      applyCa(flags.ca);
       const store = new LoginStore();
       let password: string;
       try {
@@ -117,7 +120,9 @@ export function registerLogoutCommand(program: Command): void {
     .command('logout')
     .description("log this device out: revoke its device credential on the control server and forget it")
     .requiredOption('--control <url>', 'control server URL (env GATECAST_CONTROL)', urlOption, envUrl('GATECAST_CONTROL'))
-    .action(async (flags: { control: string }) => {
+    .option('--ca <file>', CA_HELP)
+    .action(async (flags: { control: string; ca?: string }) => {
+      applyCa(flags.ca);
       const store = new LoginStore();
       const login = store.get(flags.control);
       if (!login) fail(`this device is not logged in at ${flags.control}`, EXIT.usage);
