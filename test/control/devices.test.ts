@@ -123,6 +123,22 @@ describe('device credentials', () => {
     await refusedWith(watchWith(h.url, 'alice', first), 'login_required');
   });
 
+  it('wrong device secrets count against the address: a flood of them is refused with 429, a valid device still admits', async () => {
+    h = await startWithTracker();
+    const login = await loginDevice(h.url, { user: 'alice', password: 'pw-alice' });
+    const codes: string[] = [];
+    for (let i = 0; i < DEFAULTS.loginFailuresPerAddress + 5; i++) {
+      await watchWith(h.url, 'alice', { device: login.device, secret: `${String(i).padStart(3, '0')}${'A'.repeat(40)}` }).catch((err: unknown) => {
+        codes.push(err instanceof ClientError ? err.code : 'other');
+      });
+    }
+    assert.deepEqual(codes.slice(0, DEFAULTS.loginFailuresPerAddress), Array<string>(DEFAULTS.loginFailuresPerAddress).fill('login_required'));
+    assert.deepEqual(codes.slice(DEFAULTS.loginFailuresPerAddress), Array<string>(5).fill('rate_limited'));
+    // Passwords from this address are throttled now; the valid device is not.
+    await refusedWith(requestProgram(h.url, { program: 'news', user: 'alice', password: 'pw-alice', clientKey: newClientKey().publicKey }), 'rate_limited');
+    assert.equal((await watchWith(h.url, 'alice', login)).metadata.program, 'news');
+  });
+
   it('a guess flood against the user name does not lock out a device that logged in before', async () => {
     h = await startWithTracker();
     const login = await loginDevice(h.url, { user: 'alice', password: 'pw-alice' });
