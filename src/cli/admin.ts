@@ -107,10 +107,23 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
     .command('add <name>')
     .description('create a user')
     .requiredOption('--password <pw>', "the user's password")
-    .action((name: string, flags: { password: string }, cmd: Command) =>
+    .option('--max-sessions <n>', 'devices the user may watch on at once (default: no limit)', positiveInt)
+    .action((name: string, flags: { password: string; maxSessions?: number }, cmd: Command) =>
       run(cmd, async (c) => {
-        await c.addUser(name, flags.password);
-        io.out(`added user ${name}\n`);
+        await c.addUser(name, flags.password, flags.maxSessions);
+        io.out(`added user ${name}${flags.maxSessions === undefined ? '' : ` (at most ${plural(flags.maxSessions, 'session')} at once)`}\n`);
+      }),
+    );
+  users
+    .command('set <name>')
+    .description("change a user's settings")
+    .requiredOption('--max-sessions <n|none>', "devices the user may watch on at once ('none': no limit of the user's own)", (v: string) =>
+      v === 'none' ? null : positiveInt(v),
+    )
+    .action((name: string, flags: { maxSessions: number | null }, cmd: Command) =>
+      run(cmd, async (c) => {
+        const u = await c.setUserMaxSessions(name, flags.maxSessions);
+        io.out(`${name}: ${u.max_sessions === null ? 'no session limit of its own' : `at most ${plural(u.max_sessions, 'session')} at once`} (from the next sign-in)\n`);
       }),
     );
   users
@@ -187,12 +200,13 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
     .command('grant <user> <program>')
     .description("subscribe a user to a program (replaces an existing subscription's expiry)")
     .option('--until <date>', 'ISO 8601 date or date-time the subscription ends (default: never)')
-    .action((user: string, prog: string, flags: { until?: string }, cmd: Command) =>
+    .option('--max-sessions <n>', "devices the user may watch this program on at once (overrides the user's limit)", positiveInt)
+    .action((user: string, prog: string, flags: { until?: string; maxSessions?: number }, cmd: Command) =>
       run(cmd, async (c) => {
         if (flags.until !== undefined && parseIsoDate(flags.until) === undefined) {
           throw new UsageError(`--until: not an ISO 8601 date: ${JSON.stringify(flags.until)} (e.g. 2025-12-31 or 2025-12-31T18:00:00Z)`);
         }
-        const sub = await c.grant(user, prog, flags.until ?? null);
+        const sub = await c.grant(user, prog, flags.until ?? null, flags.maxSessions);
         io.out(`granted ${user} access to ${prog} ${sub.until === null ? 'with no expiry' : `until ${sub.until}`}\n`);
       }),
     );

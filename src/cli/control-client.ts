@@ -35,13 +35,15 @@ const seg = encodeURIComponent;
 
 export interface AdminClient {
   listUsers(): Promise<UserView[]>;
-  addUser(name: string, password: string): Promise<UserView>;
+  addUser(name: string, password: string, maxSessions?: number | null): Promise<UserView>;
+  /** Sets (null: clears) the user's concurrent-session limit. */
+  setUserMaxSessions(name: string, maxSessions: number | null): Promise<UserView>;
   removeUser(name: string): Promise<void>;
   listPrograms(): Promise<ProgramView[]>;
   addProgram(p: { id: string; title: string; bitrate_bps?: number; length_s?: number | null; packets_per_piece?: number }): Promise<ProgramView>;
   removeProgram(id: string): Promise<void>;
   /** `until`: ISO 8601 date or date-time, or null for no expiry. */
-  grant(user: string, program: string, until: string | null): Promise<SubscriptionView>;
+  grant(user: string, program: string, until: string | null, maxSessions?: number | null): Promise<SubscriptionView>;
   /** Ends the subscription; the user's running sessions of the program are told to end (their disconnects). */
   revoke(user: string, program: string): Promise<DisconnectView[]>;
   listSubscriptions(filter?: { user?: string; program?: string }): Promise<SubscriptionView[]>;
@@ -59,7 +61,9 @@ export function adminClient(controlUrl: string, password: string, user = 'admin'
     controlRequest(controlUrl, path, { method, body, basic: { user, password } });
   return {
     listUsers: async () => asUsers(await call('GET', '/v1/admin/users')).users,
-    addUser: async (name, pw) => asUser(await call('POST', '/v1/admin/users', { name, password: pw })),
+    addUser: async (name, pw, maxSessions) =>
+      asUser(await call('POST', '/v1/admin/users', { name, password: pw, ...(maxSessions === undefined ? {} : { max_sessions: maxSessions }) })),
+    setUserMaxSessions: async (name, maxSessions) => asUser(await call('PATCH', `/v1/admin/users/${seg(name)}`, { max_sessions: maxSessions })),
     removeUser: async (name) => {
       await call('DELETE', `/v1/admin/users/${seg(name)}`);
     },
@@ -68,7 +72,8 @@ export function adminClient(controlUrl: string, password: string, user = 'admin'
     removeProgram: async (id) => {
       await call('DELETE', `/v1/admin/programs/${seg(id)}`);
     },
-    grant: async (u, program, until) => asSubscription(await call('PUT', '/v1/admin/subscriptions', { user: u, program, until })),
+    grant: async (u, program, until, maxSessions) =>
+      asSubscription(await call('PUT', '/v1/admin/subscriptions', { user: u, program, until, ...(maxSessions === undefined ? {} : { max_sessions: maxSessions }) })),
     revoke: async (u, program) => asDisconnects(await call('DELETE', `/v1/admin/subscriptions/${seg(u)}/${seg(program)}`)).disconnects,
     listSubscriptions: async (filter = {}) => {
       const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string'));

@@ -2,7 +2,7 @@
  * `gatecast control`: runs the control server on a SQLite file. Wiring only:
  * flags and environment → store → createControlServer → listen → signals.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { intOption, readTlsFlags } from './common.js';
 import { DEFAULTS } from '../core/config.js';
 import { createControlServer, DEFAULT_DISCONNECT_RETRY_MS, DEFAULT_EXPIRY_CHECK_MS } from '../control/index.js';
@@ -18,6 +18,8 @@ interface ControlFlags {
   expiryCheck?: number;
   tlsCert?: string;
   tlsKey?: string;
+  onLimit: 'replace-oldest' | 'refuse';
+  maxSessions?: number;
 }
 
 
@@ -31,6 +33,12 @@ export function registerControlCommand(program: Command): void {
     .option('--token-ttl <s>', `access token lifetime in seconds (default ${DEFAULTS.tokenTtlS})`, intOption(10, 86_400))
     .option('--disconnect-retry <ms>', `resend period of an unacked disconnect command (default ${DEFAULT_DISCONNECT_RETRY_MS})`, intOption(10, 600_000))
     .option('--expiry-check <ms>', `how often sessions are checked against their subscriptions (default ${DEFAULT_EXPIRY_CHECK_MS})`, intOption(100, 86_400_000))
+    .option('--max-sessions <n>', "sessions a user may hold at once when neither the user nor the subscription sets a limit (default: none)", intOption(1, 10_000))
+    .addOption(
+      new Option('--on-limit <policy>', 'a sign-in over the limit: end the oldest session ("signed in on another device") or refuse the new one')
+        .choices(['replace-oldest', 'refuse'])
+        .default('replace-oldest'),
+    )
     .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS only (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .addHelpText(
@@ -70,6 +78,8 @@ export function registerControlCommand(program: Command): void {
           disconnectRetryMs: flags.disconnectRetry,
           expiryCheckMs: flags.expiryCheck,
           tls,
+          onLimit: flags.onLimit,
+          maxSessions: flags.maxSessions ?? null,
           // Logs go to stderr so stdout carries only the lines a script may read.
           logger: { name: 'gatecast-control', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn', stream: process.stderr },
         });

@@ -5,6 +5,7 @@ import { createPlaybackServer } from '../peer/playback-server.js';
 import { fileSink, type PlaybackSink } from '../peer/playback-sinks.js';
 import { StatusLine, formatStatus } from '../peer/status-line.js';
 import type { DeviceCredential } from '../protocol/control-api.js';
+import { REASON_OTHER_DEVICE } from '../control/session-limit.js';
 import { EXIT } from './exit-codes.js';
 import { watchCredentials } from './login.js';
 import { applyCa, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption } from './common.js';
@@ -125,7 +126,8 @@ async function watch(programId: string, flags: WatchFlags & { user: string; pass
   await Promise.all(sinks.map((s) => s.close()));
   switch (end.kind) {
     case 'kicked':
-      say(`session ended by the operator: ${end.reason}`);
+      // Ended through the chain: by the operator, or by the session limit when the user signed in elsewhere.
+      say(end.reason === REASON_OTHER_DEVICE ? `session ended: ${end.reason}` : `session ended by the operator: ${end.reason}`);
       process.exit(EXIT.kicked);
       break;
     case 'session_ended':

@@ -16,6 +16,7 @@ import { signAccessToken } from '../protocol/token.js';
 import { buildMetadata } from './metadata.js';
 import { LoginAuthenticator } from './login-authenticator.js';
 import type { LoginLimits } from './login-throttle.js';
+import type { SessionLimit } from './session-limit.js';
 import type { SigningKey } from './signing-key.js';
 import type { TrackerInfo, TrackerRegistry } from './tracker-registry.js';
 
@@ -30,6 +31,8 @@ export interface AdmissionDeps {
   trackers: TrackerRegistry;
   /** Login throttle limits (DEFAULTS when absent). */
   loginLimits?: LoginLimits;
+  /** The concurrent-session limit (session-limit.ts); none when absent. */
+  sessionLimit?: SessionLimit;
 }
 
 export function isSubscriptionActive(sub: Subscription | undefined, now: number): boolean {
@@ -81,7 +84,8 @@ export class Admission {
       );
     }
     const tracker = this.tracker();
-    return this.openSession(program, user, 'viewer', req.clientKey, tracker);
+    const open = (): Promise<AdmissionResult> => this.openSession(program, user, 'viewer', req.clientKey, tracker);
+    return this.deps.sessionLimit ? this.deps.sessionLimit.admit(user, sub, open) : open();
   }
 
   /** A broadcaster's admission: a session in the source role and the program's signing key. */

@@ -18,6 +18,7 @@ import type { LoginLimits } from './login-throttle.js';
 import { adminRoutes } from './routes-admin.js';
 import { publicRoutes } from './routes-public.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
+import { SessionLimit, type OnLimit } from './session-limit.js';
 import { TrackerLink } from './tracker-link.js';
 import { TrackerRegistry, type TrackerInfo } from './tracker-registry.js';
 
@@ -43,6 +44,10 @@ export interface ControlServerOptions {
   faults?: MessageFaults;
   /** Login throttling (per user, per address, window); DEFAULTS.login* when absent. */
   loginLimits?: LoginLimits;
+  /** When a user is over their concurrent-session limit: end the oldest (default) or refuse the new one. */
+  onLimit?: OnLimit;
+  /** Session limit of users and subscriptions that set none (default DEFAULTS.maxSessionsPerUser: none). */
+  maxSessions?: number | null;
   /** Certificate and key: the server then speaks HTTPS and WSS only. */
   tls?: TlsIdentity | null;
   /** Header/request/keep-alive deadlines (DEFAULTS.http*). */
@@ -86,7 +91,17 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   await ensureAdmin(store, opts.adminPassword, clock.now());
 
   const trackers = new TrackerRegistry();
-  const admission = new Admission({ store, clock, signingKey, trackers, tokenTtlS: opts.tokenTtlS ?? DEFAULTS.tokenTtlS, loginLimits: opts.loginLimits });
+  // The orchestrator is built below; the limit only kicks on admissions, long after.
+  const sessionLimit = new SessionLimit({ store, kick: (sid, reason) => orchestrator.kick(sid, reason), onLimit: opts.onLimit, defaultMax: opts.maxSessions });
+  const admission = new Admission({
+    store,
+    clock,
+    signingKey,
+    trackers,
+    tokenTtlS: opts.tokenTtlS ?? DEFAULTS.tokenTtlS,
+    loginLimits: opts.loginLimits,
+    sessionLimit,
+  });
 
   const app = Fastify({
     serverFactory: (handler) => createWebServer(handler, { tls: opts.tls, limits: opts.httpLimits }),

@@ -20,6 +20,7 @@ import {
   CreateUserBody,
   IdParams,
   NameParams,
+  PatchUserBody,
   ProgramView,
   PutSubscriptionBody,
   SessionsQuery,
@@ -61,9 +62,21 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       async (request, reply) => {
         const { name, password } = request.body;
         if (await store.getUser(name)) throw new ClientError('conflict', `user ${name} already exists`);
-        const user = { name, passwordHash: await hashPassword(password), isAdmin: false, createdAt: clock.now() };
+        const user = { name, passwordHash: await hashPassword(password), isAdmin: false, createdAt: clock.now(), maxSessions: request.body.max_sessions ?? null };
         await store.createUser(user);
         return reply.status(201).send(userView(user));
+      },
+    );
+
+    app.patch<{ Params: Static<typeof NameParams>; Body: PatchUserBody }>(
+      '/v1/admin/users/:name',
+      { schema: { params: NameParams, body: PatchUserBody, response: { 200: UserView } } },
+      async (request) => {
+        // Takes effect at the user's next admission; running sessions are not ended by lowering it.
+        await store.setUserMaxSessions(request.params.name, request.body.max_sessions);
+        const user = await store.getUser(request.params.name);
+        if (!user) throw new ClientError('unknown_user', `no such user: ${request.params.name}`);
+        return userView(user);
       },
     );
 
@@ -145,7 +158,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
         if (!(await store.getUser(user))) throw new ClientError('unknown_user', `no such user: ${user}`);
         if (!(await store.getProgram(program))) throw new ClientError('unknown_program', `no such program: ${program}`);
         const now = clock.now();
-        const sub = { user, program, until: untilMs, createdAt: now };
+        const sub = { user, program, until: untilMs, createdAt: now, maxSessions: request.body.max_sessions ?? null };
         await store.putSubscription(sub);
         return subscriptionView(sub, now);
       },

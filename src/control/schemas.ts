@@ -15,10 +15,16 @@ export const IdParams = Type.Object({ id: Type.String({ maxLength: 256 }) });
 export const SidParams = Type.Object({ sid: Type.String({ maxLength: 256 }) });
 export const SubscriptionParams = Type.Object({ user: Type.String({ maxLength: 256 }), program: Type.String({ maxLength: 256 }) });
 
+/** A concurrent-session limit: a whole number from 1, or null for none of its own. */
+const MaxSessions = Type.Union([Type.Integer({ minimum: 1, maximum: 10_000 }), Type.Null()]);
+
 export const CreateUserBody = Type.Object(
-  { name: Name, password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { name: Name, password: Type.String({ minLength: 1, maxLength: 1024 }), max_sessions: Type.Optional(MaxSessions) },
   { additionalProperties: false },
 );
+
+export const PatchUserBody = Type.Object({ max_sessions: MaxSessions }, { additionalProperties: false });
+export type PatchUserBody = Static<typeof PatchUserBody>;
 export type CreateUserBody = Static<typeof CreateUserBody>;
 
 export const CreateProgramBody = Type.Object(
@@ -38,6 +44,7 @@ export const PutSubscriptionBody = Type.Object(
     user: Type.String({ minLength: 1, maxLength: 64 }),
     program: Type.String({ minLength: 1, maxLength: 64 }),
     until: Type.Optional(Type.Union([Type.String({ maxLength: 64, description: 'ISO 8601 date or date-time' }), Type.Null()])),
+    max_sessions: Type.Optional(MaxSessions),
   },
   { additionalProperties: false },
 );
@@ -57,7 +64,13 @@ export const SessionsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const UserView = Type.Object({ name: Type.String(), is_admin: Type.Boolean(), created_at: IsoTime });
+export const UserView = Type.Object({
+  name: Type.String(),
+  is_admin: Type.Boolean(),
+  created_at: IsoTime,
+  /** null: the server's default (none unless configured). */
+  max_sessions: Type.Union([Type.Integer(), Type.Null()]),
+});
 export type UserView = Static<typeof UserView>;
 
 export const ProgramView = Type.Object({
@@ -80,6 +93,8 @@ export const SubscriptionView = Type.Object({
   until: NullableIso,
   active: Type.Boolean(),
   created_at: IsoTime,
+  /** Overrides the user's limit for this program; null: the user's. */
+  max_sessions: Type.Union([Type.Integer(), Type.Null()]),
 });
 export type SubscriptionView = Static<typeof SubscriptionView>;
 

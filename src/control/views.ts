@@ -7,7 +7,7 @@ import { isSubscriptionActive } from './admission.js';
 import type { DisconnectView, ProgramView, SessionView, SubscriptionView, UserView } from './schemas.js';
 import type { TrackerInfo } from './tracker-registry.js';
 
-export const userView = (u: User): UserView => ({ name: u.name, is_admin: u.isAdmin, created_at: iso(u.createdAt) });
+export const userView = (u: User): UserView => ({ name: u.name, is_admin: u.isAdmin, created_at: iso(u.createdAt), max_sessions: u.maxSessions ?? null });
 
 export const programView = (p: Program): ProgramView => ({
   id: p.id,
@@ -28,6 +28,7 @@ export const subscriptionView = (s: Subscription, now: number): SubscriptionView
   until: isoOrNull(s.until),
   active: isSubscriptionActive(s, now),
   created_at: iso(s.createdAt),
+  max_sessions: s.maxSessions ?? null,
 });
 
 export const sessionView = (s: SessionRecord): SessionView => ({

@@ -23,7 +23,8 @@ export type ClientErrorCode =
   | 'token_revoked'
   | 'proof_invalid'
   | 'rate_limited'
-  | 'login_required';
+  | 'login_required'
+  | 'too_many_sessions';
 
 const STATUS: Record<ClientErrorCode, number> = {
   invalid_credentials: 401,
@@ -46,6 +47,7 @@ const STATUS: Record<ClientErrorCode, number> = {
   proof_invalid: 401,
   rate_limited: 429,
   login_required: 401,
+  too_many_sessions: 409,
 };
 
 /** True for a code this version knows (e.g. one read off the wire). */

@@ -113,7 +113,7 @@ const checkError = TypeCompiler.Compile(ErrorBodySchema);
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface ControlRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
   /** HTTP Basic credentials, for the admin routes. */
   basic?: { user: string; password: string };

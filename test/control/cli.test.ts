@@ -154,7 +154,7 @@ describe('gatecast control', () => {
   }
 
   it('requires a tracker secret of its own: none, or the admin password, is refused with exit code 2', async () => {
-    const env = { ...process.env, GATECAST_ADMIN_PASSWORD: 'pw' };
+    const env: NodeJS.ProcessEnv = { ...process.env, GATECAST_ADMIN_PASSWORD: 'pw' };
     delete env['GATECAST_TRACKER_SECRET'];
     const none = await refusal(env);
     assert.equal(none.code, 2);

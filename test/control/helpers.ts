@@ -60,7 +60,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Harness> {
 export const adminAuth = (password = ADMIN_PASSWORD, user = 'admin'): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export async function admin(h: Harness, method: Method, url: string, payload?: unknown) {
   const res = await h.server.app.inject({ method, url, payload: payload as object | undefined, headers: { authorization: adminAuth() } });
