@@ -11,6 +11,7 @@ import { parseIsoDate } from '../control/dates.js';
 import { trustCaFile } from '../protocol/tls-trust.js';
 import { CA_HELP } from './common.js';
 import { adminClient, type AdminClient } from './control-client.js';
+import { configDir, LoginStore } from './login-store.js';
 import { disconnectTable, kickLine, shortTime, table } from './admin-format.js';
 import type { DisconnectView } from './control-client.js';
 
@@ -86,8 +87,12 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
       const envUrl = io.env['GATECAST_CONTROL'];
       const url = flags.control ?? (envUrl ? controlUrl(envUrl) : DEFAULT_CONTROL_URL);
       const password = io.env['GATECAST_ADMIN_PASSWORD'];
-      if (!password) throw new UsageError("GATECAST_ADMIN_PASSWORD is not set: it must hold the control server's admin password");
-      await fn(adminClient(url, password));
+      // Without the password, an admin's device login (gatecast login --user admin) will do.
+      const login = password ? undefined : new LoginStore(configDir(io.env)).get(url);
+      if (!password && !login) {
+        throw new UsageError(`GATECAST_ADMIN_PASSWORD is not set and this device is not logged in at ${url}: set it, or run gatecast login --control ${url} --user admin`);
+      }
+      await fn(adminClient(url, password ? password : { device: login?.device ?? '', secret: login?.secret ?? '' }));
     } catch (err) {
       if (err instanceof ClientError) {
         io.err(`error: ${err.message} (${err.code})\n`);

@@ -6,7 +6,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { InternalError } from '../core/errors.js';
-import { controlRequest, type ControlRequest } from '../protocol/control-api.js';
+import { controlRequest, type ControlRequest, type DeviceCredential } from '../protocol/control-api.js';
 import { DisconnectView, ProgramView, SessionView, SubscriptionView, UserView } from '../control/schemas.js';
 
 export { requestProgram, renewToken, requestSource } from '../protocol/control-api.js';
@@ -56,9 +56,11 @@ export interface AdminClient {
   logoutAll(user: string): Promise<{ devices_revoked: number; disconnects: DisconnectView[] }>;
 }
 
-export function adminClient(controlUrl: string, password: string, user = 'admin'): AdminClient {
+/** `password`: the admin's password (HTTP Basic as `user`), or an admin's device credential from `gatecast login`. */
+export function adminClient(controlUrl: string, password: string | DeviceCredential, user = 'admin'): AdminClient {
+  const auth = typeof password === 'string' ? { basic: { user, password } } : { bearer: `${password.device}.${password.secret}` };
   const call = (method: ControlRequest['method'], path: string, body?: unknown): Promise<unknown> =>
-    controlRequest(controlUrl, path, { method, body, basic: { user, password } });
+    controlRequest(controlUrl, path, { method, body, ...auth });
   return {
     listUsers: async () => asUsers(await call('GET', '/v1/admin/users')).users,
     addUser: async (name, pw, maxSessions) =>

@@ -1,7 +1,9 @@
 /**
- * HTTP Basic authentication of admin routes: the user must exist, know its
- * password and be an admin, and is told nothing more than "wrong admin user
- * name or password" when any of these fails (throttled like every login; see
+ * Authentication of admin routes: HTTP Basic (the user must exist, know its
+ * password and be an admin) or an admin's device credential from `gatecast
+ * login` (`Authorization: Bearer <device>.<secret>`, never locked by a guess
+ * flood against the admin's name). Whatever fails, the caller is told only
+ * "wrong admin user name or password" (throttled like every login; see
  * login-authenticator.ts). Runs on request, before the body is parsed, so an
  * anonymous caller learns nothing about what a valid body looks like.
  */
@@ -21,8 +23,19 @@ function basicCredentials(header: string | undefined): { user: string; password:
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+/** `Authorization: Bearer <device>.<secret>`: an admin's device credential from `gatecast login`. */
+function deviceCredentials(header: string | undefined): { device: string; secret: string } | undefined {
+  const m = /^Bearer ([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(header ?? '');
+  return m?.[1] && m[2] ? { device: m[1], secret: m[2] } : undefined;
+}
+
 export function adminAuthHook(admission: Admission): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request) => {
+    const device = deviceCredentials(request.headers.authorization);
+    if (device) {
+      admins.set(request, await admission.logins.adminDevice(device.device, device.secret, request.ip));
+      return;
+    }
     const creds = basicCredentials(request.headers.authorization);
     if (!creds) throw new ClientError('unauthorized', 'admin credentials required (HTTP Basic)');
     // Throttled per user and address; one refusal for an unknown user, a wrong password and a non-admin.

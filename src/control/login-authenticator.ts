@@ -9,7 +9,8 @@
  *
  * A valid device credential is not subject to the per-user lock: a guess
  * flood against a user name cannot lock out a device that logged in before
- * (OWASP's "device cookie" defence). Its secret is 256 random bits, so it
+ * (OWASP's "device cookie" defence) — for viewers, and for the operator on
+ * the admin routes. Its secret is 256 random bits, so it
  * needs no throttle to be unguessable; wrong ones still count against the
  * address, so a flood of them is refused cheaply.
  */
@@ -91,6 +92,21 @@ export class LoginAuthenticator {
     if (!decision.allowed) throw new RateLimitedError(decision.retryAfterS);
     decision.attempt.failed();
     throw new ClientError('login_required', DEVICE_REFUSED);
+  }
+
+  /**
+   * Admin routes with a device credential of an admin (`gatecast login` as
+   * the admin): the operator's way in that a guess flood against the admin's
+   * name cannot lock. Refused exactly like a wrong admin password.
+   */
+  async adminDevice(device: string, secret: string, address: string): Promise<User> {
+    const record = await this.devices.verify(device, secret);
+    const user = record ? await this.deps.store.getUser(record.user) : undefined;
+    if (user?.isAdmin) return user;
+    const decision = await this.throttle.begin([{ key: addressKey(address), limit: this.throttle.limits.perAddress }]);
+    if (!decision.allowed) throw new RateLimitedError(decision.retryAfterS);
+    decision.attempt.failed();
+    throw new ClientError('unauthorized', WRONG_ADMIN_CREDENTIALS);
   }
 
   /** `gatecast login`: the password (throttled) for a new device credential. */

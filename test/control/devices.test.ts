@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../../src/core/config.js';
 import { ClientError } from '../../src/core/errors.js';
 import { loginDevice, logoutDevice, requestProgram, type DeviceCredential } from '../../src/protocol/control-api.js';
-import { admin, newClientKey, startWithTracker } from './helpers.js';
+import { ADMIN_PASSWORD, admin, newClientKey, startWithTracker } from './helpers.js';
 
 type Started = Awaited<ReturnType<typeof startWithTracker>>;
 let h: Started | undefined;
@@ -137,6 +137,26 @@ describe('device credentials', () => {
     // Passwords from this address are throttled now; the valid device is not.
     await refusedWith(requestProgram(h.url, { program: 'news', user: 'alice', password: 'pw-alice', clientKey: newClientKey().publicKey }), 'rate_limited');
     assert.equal((await watchWith(h.url, 'alice', login)).metadata.program, 'news');
+  });
+
+  it("the operator's device login opens the admin routes while a guess flood has the admin's password throttled", async () => {
+    h = await startWithTracker();
+    const adminLogin = await loginDevice(h.url, { user: 'admin', password: ADMIN_PASSWORD });
+    const aliceLogin = await loginDevice(h.url, { user: 'alice', password: 'pw-alice' });
+    const get = async (authorization: string) => {
+      const res = await fetch(`${h?.url}/v1/admin/users`, { headers: { authorization } });
+      return { status: res.status, body: await res.text() };
+    };
+    const basic = (pw: string) => `Basic ${Buffer.from(`admin:${pw}`).toString('base64')}`;
+    for (let i = 0; i < 6; i++) await get(basic(`guess-${i}`));
+    assert.equal((await get(basic(ADMIN_PASSWORD))).status, 429, "the admin's password is throttled");
+    assert.equal((await get(`Bearer ${adminLogin.device}.${adminLogin.secret}`)).status, 200, "the admin's device is not");
+    // A non-admin's device, or a wrong secret, gets the one admin refusal.
+    h.clock.advance(DEFAULTS.loginWindowMs);
+    const wrongPassword = await get(basic('nope'));
+    assert.equal(wrongPassword.status, 401);
+    assert.deepEqual(await get(`Bearer ${aliceLogin.device}.${aliceLogin.secret}`), wrongPassword);
+    assert.deepEqual(await get(`Bearer ${adminLogin.device}.${'A'.repeat(43)}`), wrongPassword);
   });
 
   it('a guess flood against the user name does not lock out a device that logged in before', async () => {

@@ -80,6 +80,18 @@ test('login takes no password on the command line', async () => {
   assert.equal(res.code, EXIT.usage);
 });
 
+test("the operator logs in as admin and runs gatecast admin with no password in the environment", async () => {
+  const res = await within('admin login', start(['login', '--control', sys.controlUrl, '--user', 'admin'], `${sys.adminPassword}\n`).done, 30_000);
+  assert.equal(res.code, 0, res.stderr);
+  const list = await runCli(['admin', 'users', 'list', '--control', sys.controlUrl], { env: { ...env, GATECAST_ADMIN_PASSWORD: '' } });
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /alice/);
+  const other = join(dir, 'other-config');
+  const none = await runCli(['admin', 'users', 'list', '--control', sys.controlUrl], { env: { ...env, XDG_CONFIG_HOME: other, GATECAST_ADMIN_PASSWORD: '' } });
+  assert.equal(none.code, EXIT.usage);
+  assert.match(none.stderr, /not logged in/);
+});
+
 test('watch with no password anywhere plays; logout-all ends it, and the next watch fails with a clear message', async () => {
   assert.equal((await login()).code, 0);
   const out = join(dir, 'watch.ts');
