@@ -42,6 +42,21 @@ describe('device credentials', () => {
     assert.equal(admitted.metadata.program, 'news');
   });
 
+  it('an admission with both a password and a device, or neither, is a bad request', async () => {
+    h = await startWithTracker();
+    const login = await loginDevice(h.url, { user: 'alice', password: 'pw-alice' });
+    const ask = (body: Record<string, unknown>) =>
+      fetch(`${h?.url}/v1/programs/news/request`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'alice', client_key: newClientKey().publicKey, ...body }),
+      }).then((r) => r.status);
+    assert.equal(await ask({ password: 'pw-alice', device: login.device, device_secret: login.secret }), 400);
+    assert.equal(await ask({}), 400);
+    assert.equal(await ask({ device: login.device }), 400);
+    assert.equal(await ask({ device: login.device, device_secret: login.secret }), 200);
+  });
+
   it('a wrong secret, an unknown device and a device shown for another user are refused alike', async () => {
     h = await startWithTracker();
     await admin(h, 'POST', '/v1/admin/users', { name: 'bob', password: 'pw-bob' });
