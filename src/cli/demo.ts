@@ -46,6 +46,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   system = await startLocalSystem({ adminPassword });
   say(`control server: ${system.controlUrl}   (admin user "admin", password "${adminPassword}")`);
   say(`tracker:        ${system.trackerUrl}`);
+  say('plain HTTP on loopback, no TLS: a demo only (see "TLS" in docs/OPERATIONS.md for a real set-up)');
   const broadcaster = await system.broadcast(flags.program, { kind: 'test-pattern', bitrateBps: flags.bitrate }, { title: 'gatecast demo channel' });
   say(`broadcasting program "${flags.program}" (ffmpeg test pattern, ${(flags.bitrate / 1e6).toFixed(1)} Mbit/s)`);
   const viewers: Array<{ user: string; play: string }> = [];
