@@ -12,6 +12,7 @@ export class PlayerClock {
   private ref: { seq: number; ts: number } | null = null;
   /** now − source timestamp of what the player shows now. */
   private offset: number | null = null;
+  private startMs: number | null = null;
 
   constructor(nominalIntervalMs: number) {
     this.interval = nominalIntervalMs;
@@ -35,7 +36,14 @@ export class PlayerClock {
 
   /** The player got its first bytes: the piece it starts with, and that piece's source timestamp. */
   started(timestampMs: number, nowMs: number): void {
-    if (this.offset === null) this.offset = nowMs - timestampMs;
+    if (this.offset !== null) return;
+    this.offset = nowMs - timestampMs;
+    this.startMs = nowMs;
+  }
+
+  /** When the player got its first bytes (the caller's clock); null before. */
+  get startedAt(): number | null {
+    return this.startMs;
   }
 
   /** The seq the player is consuming now, or null before playback started. */

@@ -72,7 +72,11 @@ export class PlayoutMeter {
         this.waiting = seq;
         break;
       }
-      if (!gone && at !== undefined && at <= due && this.waiting !== seq) {
+      // The clock's first deadlines rest on an estimated piece interval and can fall a few ms
+      // before the start itself; a piece the player already held when it started is never late.
+      const startedAt = this.clock.startedAt;
+      const held = at !== undefined && (at <= due || (startedAt !== null && at <= startedAt));
+      if (!gone && held && this.waiting !== seq) {
         this.onTime++;
       } else {
         // Skipped by output (never shown, whenever it arrived), or here after its deadline.

@@ -33,6 +33,22 @@ test('pieces that arrived by their deadline are on time; nothing is judged befor
   assert.deepEqual([m.onTime, m.late, m.continuity], [5, 0, 1]);
 });
 
+test('a piece held when playback started is on time, even if the estimated interval puts its deadline a little earlier', () => {
+  // The interval estimate was 0.5 ms long: piece 12's deadline comes out 1 ms before the start.
+  const clock = new PlayerClock(100.5);
+  clock.observe(14, 1_400);
+  clock.started(1_200, 5_000);
+  assert.ok((clock.deadline(12) ?? 0) < 5_000);
+  const m = new PlayoutMeter(clock);
+  m.arrived(12, 5_000);
+  m.arrived(13, 5_000);
+  m.update(5_000, 12, never);
+  m.arrived(14, 5_230); // due 5 200
+  m.update(5_250, 12, never);
+  assert.deepEqual([m.onTime, m.late], [2, 1], 'pieces 12 and 13 were there at the start; 14 came after its deadline');
+  assert.equal(m.stalledMs, 30);
+});
+
 test('a late piece counts once and stalls the player: later deadlines move by the wait', () => {
   const clock = started();
   const m = new PlayoutMeter(clock);
