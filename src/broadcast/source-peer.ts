@@ -4,7 +4,7 @@
  * peer in the source role, through the same tracker and wire as any viewer.
  */
 import { EventEmitter } from 'node:events';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import { ed25519PrivateKey, rawPublicKey } from '../core/piece.js';
@@ -32,6 +32,12 @@ export interface BroadcastOptions {
   /** Peers told of each new piece at once. */
   tier?: number;
   log?: (line: string) => void;
+  /**
+   * The program's source signing key, for a program created with the
+   * operator's own key (the control server then holds none to hand out).
+   * Absent: the key the source admission carries (programs the server keyed).
+   */
+  sourceKey?: KeyObject;
 }
 
 export interface BroadcasterEvents {
@@ -56,6 +62,9 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     const admission = await requestSource(options.controlUrl, options.adminPassword, options.program, rawPublicKey(publicKey));
     const md = admission.metadata;
     const infoHash = Buffer.from(md.info_hash, 'hex');
+    const sourceKey = options.sourceKey ?? (admission.source_private_key ? ed25519PrivateKey(admission.source_private_key) : null);
+    if (!sourceKey) throw new Error(`program ${md.program} is signed with the operator's own key, which the control server does not hold: give it (--source-key FILE)`);
+    if (rawPublicKey(sourceKey) !== md.source_key) throw new Error(`this source key is not program ${md.program}'s (its public key is ${md.source_key})`);
     // The input first: an unreadable file or a missing ffmpeg fails before anything listens.
     const ingest = openIngest(options.input, options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
     const joined = await joinSwarm({
@@ -78,7 +87,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
       ingest,
       packetsPerPiece: md.packets_per_piece,
       infoHash,
-      sourceKey: ed25519PrivateKey(admission.source_private_key),
+      sourceKey,
       clock,
     });
     const b = new Broadcaster(md, swarm, source, tracker, session);

@@ -10,6 +10,7 @@ import { ClientError } from '../core/errors.js';
 import { parseIsoDate } from '../control/dates.js';
 import { trustCaFile } from '../protocol/tls-trust.js';
 import { CA_HELP } from './common.js';
+import { defaultSourceKeyPath, newSourceKeyFile } from './source-key-file.js';
 import { adminClient, type AdminClient } from './control-client.js';
 import { configDir, LoginStore } from './login-store.js';
 import { disconnectTable, kickLine, shortTime, table } from './admin-format.js';
@@ -74,7 +75,7 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
     .option('--ca <file>', CA_HELP);
 
   /** Runs `fn` with a client for the selected control server and maps failures to messages and exit codes. */
-  const run = async (cmd: Command, fn: (client: AdminClient) => Promise<void>): Promise<void> => {
+  const run = async (cmd: Command, fn: (client: AdminClient, url: string) => Promise<void>): Promise<void> => {
     try {
       const flags = cmd.optsWithGlobals<{ control?: string; ca?: string }>();
       if (flags.ca) {
@@ -92,7 +93,7 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
       if (!password && !login) {
         throw new UsageError(`GATECAST_ADMIN_PASSWORD is not set and this device is not logged in at ${url}: set it, or run gatecast login --control ${url} --user admin`);
       }
-      await fn(adminClient(url, password ? password : { device: login?.device ?? '', secret: login?.secret ?? '' }));
+      await fn(adminClient(url, password ? password : { device: login?.device ?? '', secret: login?.secret ?? '' }), url);
     } catch (err) {
       if (err instanceof ClientError) {
         io.err(`error: ${err.message} (${err.code})\n`);
@@ -164,14 +165,31 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
   const programs = admin.command('programs').description('programs (channels)');
   programs
     .command('add <id>')
-    .description('create a program; the server generates its source signing key')
+    .description('create a program; its source signing key is made here and kept in a file for the broadcaster (the server gets the public key only)')
     .requiredOption('--title <title>', 'title shown to viewers')
     .option('--bitrate <bps>', 'stream bitrate in bits/s', positiveInt)
     .option('--length <s>', 'length in seconds (omit for a live program with no planned end)', positiveNumber)
-    .action((id: string, flags: { title: string; bitrate?: number; length?: number }, cmd: Command) =>
-      run(cmd, async (c) => {
-        const p = await c.addProgram({ id, title: flags.title, bitrate_bps: flags.bitrate, length_s: flags.length ?? null });
-        io.out(`added program ${p.id} (info hash ${p.info_hash}, source key ${p.source_key})\n`);
+    .option('--source-key-out <file>', 'where to keep the private source key (default: the config directory, where broadcast looks)')
+    .option('--server-key', 'let the control server make and keep the key instead (it then hands it to the broadcaster at admission)')
+    .action((id: string, flags: { title: string; bitrate?: number; length?: number; sourceKeyOut?: string; serverKey?: boolean }, cmd: Command) =>
+      run(cmd, async (c, url) => {
+        const base = { id, title: flags.title, bitrate_bps: flags.bitrate, length_s: flags.length ?? null };
+        if (flags.serverKey) {
+          const p = await c.addProgram(base);
+          io.out(`added program ${p.id} (info hash ${p.info_hash}, source key ${p.source_key}, held by the control server)\n`);
+          return;
+        }
+        const path = flags.sourceKeyOut ?? defaultSourceKeyPath(url, id, io.env);
+        const key = newSourceKeyFile(path);
+        let p: Awaited<ReturnType<AdminClient['addProgram']>>;
+        try {
+          p = await c.addProgram({ ...base, source_key: key.publicKey });
+        } catch (err) {
+          key.discard();
+          throw err;
+        }
+        key.commit();
+        io.out(`added program ${p.id} (info hash ${p.info_hash}, source key ${p.source_key})\nsource signing key saved to ${path}: gatecast broadcast needs it\n`);
       }),
     );
   programs

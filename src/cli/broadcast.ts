@@ -1,5 +1,8 @@
 /** `gatecast broadcast`: the source of a program, seeding signed live pieces into the swarm. */
+import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { defaultSourceKeyPath, readSourceKeyFile } from './source-key-file.js';
 import { Broadcaster } from '../broadcast/source-peer.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { DEFAULTS } from '../core/config.js';
@@ -16,6 +19,7 @@ interface BroadcastFlags {
   host: string;
   peerPort: number;
   ca?: string;
+  sourceKey?: string;
 }
 
 export function registerBroadcastCommand(program: Command): void {
@@ -31,6 +35,7 @@ export function registerBroadcastCommand(program: Command): void {
     .option('--host <addr>', 'address to listen on for peers', '127.0.0.1')
     .option('--peer-port <port>', 'port for peer connections (0: any free port)', intOption(0, 65535), 0)
     .option('--ca <file>', CA_HELP)
+    .option('--source-key <file>', "the program's source signing key (default: the one `admin programs add` saved in the config directory, if any)")
     .action(async (flags: BroadcastFlags) => {
       applyCa(flags.ca);
       const adminPassword = requireEnv('GATECAST_ADMIN_PASSWORD', 'the broadcaster is admitted with the admin account');
@@ -40,6 +45,15 @@ export function registerBroadcastCommand(program: Command): void {
       else if (flags.input === '-') input = { kind: 'stdin' };
       else if (flags.input) input = { kind: 'file', path: flags.input };
       else fail('say what to broadcast: --input FILE, --input - or --test-pattern', EXIT.usage);
+      let sourceKey: KeyObject | undefined;
+      const keyPath = flags.sourceKey ?? defaultSourceKeyPath(flags.control, flags.program);
+      if (flags.sourceKey || existsSync(keyPath)) {
+        try {
+          sourceKey = readSourceKeyFile(keyPath);
+        } catch (err) {
+          fail(`cannot read the source key ${keyPath}: ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
+        }
+      }
       let b: Broadcaster;
       try {
         b = await Broadcaster.start({
@@ -50,6 +64,7 @@ export function registerBroadcastCommand(program: Command): void {
           uploadRate: flags.maxUpload,
           host: flags.host,
           peerPort: flags.peerPort,
+          sourceKey,
           log: (line) => {
             if (process.env['GATECAST_DEBUG']) process.stderr.write(`${line}\n`);
           },

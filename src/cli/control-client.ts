@@ -40,7 +40,7 @@ export interface AdminClient {
   setUserMaxSessions(name: string, maxSessions: number | null): Promise<UserView>;
   removeUser(name: string): Promise<void>;
   listPrograms(): Promise<ProgramView[]>;
-  addProgram(p: { id: string; title: string; bitrate_bps?: number; length_s?: number | null; packets_per_piece?: number }): Promise<ProgramView>;
+  addProgram(p: { id: string; title: string; bitrate_bps?: number; length_s?: number | null; packets_per_piece?: number; source_key?: string }): Promise<ProgramView>;
   removeProgram(id: string): Promise<void>;
   /** `until`: ISO 8601 date or date-time, or null for no expiry. */
   grant(user: string, program: string, until: string | null, maxSessions?: number | null): Promise<SubscriptionView>;

@@ -94,7 +94,8 @@ export class Admission {
     const program = await this.program(programId);
     const tracker = this.tracker();
     const admission = await this.openSession(program, adminName, 'source', clientKey, tracker);
-    return { ...admission, source_private_key: program.sourcePrivateKey };
+    // A program created with the operator's own source key: the control server holds no private key to give.
+    return program.sourcePrivateKey ? { ...admission, source_private_key: program.sourcePrivateKey } : admission;
   }
 
   async renew(sid: string, ts: number, sig: string): Promise<RenewResult> {

@@ -33,6 +33,7 @@ import {
   UserView,
 } from './schemas.js';
 import { registerDisconnectRoutes } from './routes-disconnects.js';
+import { ed25519PublicKey } from '../core/piece.js';
 import { generateSourceKeyPair } from './signing-key.js';
 import { REASON_REVOKED, REASON_USER_REMOVED } from './subscription-watch.js';
 import type { TrackerRegistry } from './tracker-registry.js';
@@ -100,7 +101,18 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       async (request, reply) => {
         const b = request.body;
         if (await store.getProgram(b.id)) throw new ClientError('conflict', `program ${b.id} already exists`);
-        const keys = generateSourceKeyPair();
+        // With the operator's public key the server never holds the private one (and so never hands it out).
+        let keys: { publicKey: string; privateKey: string };
+        if (b.source_key === undefined) {
+          keys = generateSourceKeyPair();
+        } else {
+          try {
+            ed25519PublicKey(b.source_key);
+          } catch {
+            throw new ClientError('invalid_request', 'source_key: not a raw Ed25519 public key (32 bytes, base64url)');
+          }
+          keys = { publicKey: b.source_key, privateKey: '' };
+        }
         const program = {
           id: b.id,
           title: b.title,

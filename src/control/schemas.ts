@@ -34,6 +34,8 @@ export const CreateProgramBody = Type.Object(
     bitrate_bps: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 1_000_000_000 })),
     length_s: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 10 * 365 * 86_400 }), Type.Null()])),
     packets_per_piece: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_048 })),
+    /** The program's source public key (raw Ed25519, base64url), its private key kept by the operator; absent: the server makes a pair. */
+    source_key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
   },
   { additionalProperties: false },
 );

@@ -94,8 +94,9 @@ export const RenewResultSchema = Type.Object({ token: Type.String(), token_expir
 export type RenewResult = Static<typeof RenewResultSchema>;
 
 /** A broadcaster's admission: a viewer's, plus the key it signs pieces with. */
-export const SourceAdmissionSchema = Type.Composite([AdmissionResultSchema, Type.Object({ source_private_key: Type.String() })]);
-export type SourceAdmission = AdmissionResult & { source_private_key: string };
+/** `source_private_key` only for a program whose key the control server made (created without `source_key`). */
+export const SourceAdmissionSchema = Type.Composite([AdmissionResultSchema, Type.Object({ source_private_key: Type.Optional(Type.String()) })]);
+export type SourceAdmission = AdmissionResult & { source_private_key?: string };
 
 export const ErrorBodySchema = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() }),

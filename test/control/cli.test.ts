@@ -5,6 +5,11 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { registerAdminCommand, type AdminIo } from '../../src/cli/admin.js';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultSourceKeyPath, readSourceKeyFile } from '../../src/cli/source-key-file.js';
+import { rawPublicKey } from '../../src/core/piece.js';
 import { ADMIN_PASSWORD, FakeTracker, newClientKey, startServer, type Harness } from './helpers.js';
 
 interface Run {
@@ -25,13 +30,17 @@ async function adminCli(args: string[], env: Record<string, string | undefined>)
 describe('gatecast admin', () => {
   let h: Harness;
   let env: Record<string, string>;
+  let keyHome: string;
   before(async () => {
     h = await startServer();
     const url = await h.server.listen(0);
-    env = { GATECAST_CONTROL: url, GATECAST_ADMIN_PASSWORD: ADMIN_PASSWORD };
+    // Source keys that `programs add` saves go to a throwaway config directory.
+    keyHome = mkdtempSync(join(tmpdir(), 'gatecast-cli-'));
+    env = { GATECAST_CONTROL: url, GATECAST_ADMIN_PASSWORD: ADMIN_PASSWORD, XDG_CONFIG_HOME: keyHome };
   });
   after(async () => {
     await h.close();
+    rmSync(keyHome, { recursive: true, force: true });
   });
 
   it('manages users, programs and subscriptions end to end', async () => {
@@ -42,7 +51,18 @@ describe('gatecast admin', () => {
     assert.deepEqual(usersJson.map((u) => u.name), ['admin', 'alice']);
 
     const added = await adminCli(['programs', 'add', 'news', '--title', 'News at ten', '--bitrate', '1500000', '--length', '60'], env);
-    assert.match(added.out, /^added program news \(info hash [0-9a-f]{40}, source key [A-Za-z0-9_-]{43}\)\n$/);
+    const m = /^added program news \(info hash [0-9a-f]{40}, source key ([A-Za-z0-9_-]{43})\)\nsource signing key saved to (\S+): gatecast broadcast needs it\n$/.exec(added.out);
+    assert.ok(m, added.out);
+    // The operator holds the private key (0600); the control server has only the public one.
+    const keyFile = m[2]!;
+    assert.equal(keyFile, defaultSourceKeyPath(env['GATECAST_CONTROL']!, 'news', env));
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.equal(rawPublicKey(readSourceKeyFile(keyFile)), m[1]);
+    assert.equal((await h.store.getProgram('news'))?.sourcePrivateKey, '');
+    // A refused add (the id is taken) leaves the saved key alone.
+    const before = readFileSync(keyFile, 'utf8');
+    assert.equal((await adminCli(['programs', 'add', 'news', '--title', 'again'], env)).code, 1);
+    assert.equal(readFileSync(keyFile, 'utf8'), before);
     assert.match((await adminCli(['programs', 'list'], env)).out, /news\s+News at ten\s+1500000\s+60s\s+[0-9a-f]{40}/);
 
     assert.equal((await adminCli(['grant', 'alice', 'news', '--until', '2999-06-01'], env)).out, 'granted alice access to news until 2999-06-01T00:00:00.000Z\n');

@@ -131,6 +131,31 @@ describe('tracker secret', () => {
   });
 });
 
+describe("a program keyed by the operator", () => {
+  it('is created with the public key only; the source admission then hands out no private key, and a bad key is refused', async () => {
+    const h = await startServer();
+    try {
+      const url = await h.server.listen(0);
+      const t = await FakeTracker.connect(url);
+      await t.hello('t-source');
+      const key = newClientKey();
+      const add = await h.server.app.inject({ method: 'POST', url: '/v1/admin/programs', payload: { id: 'own', title: 'Own key', source_key: key.publicKey }, headers: { authorization: adminAuth() } });
+      assert.equal(add.statusCode, 201);
+      assert.equal((add.json() as { source_key: string }).source_key, key.publicKey);
+      assert.equal((await h.store.getProgram('own'))?.sourcePrivateKey, '');
+      const src = await h.server.app.inject({ method: 'POST', url: '/v1/admin/programs/own/source', payload: { client_key: newClientKey().publicKey }, headers: { authorization: adminAuth() } });
+      assert.equal(src.statusCode, 200);
+      assert.equal('source_private_key' in (src.json() as object), false);
+      assert.doesNotMatch(src.body, /private/);
+      const bad = await h.server.app.inject({ method: 'POST', url: '/v1/admin/programs', payload: { id: 'bad', title: 'Bad', source_key: 'not-a-key' }, headers: { authorization: adminAuth() } });
+      assert.equal(bad.statusCode, 400);
+      await t.close();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('admin responses', () => {
   it('never carry a private key: every admin route an operator (or a stolen admin password) can call', async () => {
     const h = await startServer();

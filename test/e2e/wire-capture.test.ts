@@ -128,12 +128,22 @@ after(async () => {
 test('TLS on control and tracker, encrypted peer wire: the capture holds no password, token or MPEG-TS', { timeout: 90_000 }, async () => {
   const controlUrl = taps.control!.url('https');
   const admin = adminClient(controlUrl, ADMIN);
-  await admin.addProgram({ id: 'ch1', title: 'Captured' });
+  // The operator's own source key: the control server never holds it, so no admission carries it.
+  const programKey = generateKeyPairSync('ed25519');
+  await admin.addProgram({ id: 'ch1', title: 'Captured', source_key: rawPublicKey(programKey.publicKey) });
   for (const [user, pw] of Object.entries(PASSWORDS)) {
     await admin.addUser(user, pw);
     await admin.grant(user, 'ch1', null);
   }
-  const source = await Broadcaster.start({ controlUrl, program: 'ch1', adminPassword: ADMIN, input: { kind: 'test-pattern', bitrateBps: 2_000_000 }, uploadRate: null, host: '127.0.0.1' });
+  const source = await Broadcaster.start({
+    controlUrl,
+    program: 'ch1',
+    adminPassword: ADMIN,
+    input: { kind: 'test-pattern', bitrateBps: 2_000_000 },
+    uploadRate: null,
+    host: '127.0.0.1',
+    sourceKey: programKey.privateKey,
+  });
   source.on('error', () => undefined);
   const alice = await Viewer.start({ controlUrl, program: 'ch1', user: 'alice', password: PASSWORDS.alice, host: '127.0.0.1', sinks: [] });
   const alicePort = alice.swarm.port;
