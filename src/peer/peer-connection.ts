@@ -41,6 +41,7 @@ import type { BDict } from '../protocol/wire-bencode.js';
 import { Wire, type BlockRequest, type Handshake } from '../protocol/wire.js';
 import { checkProof, checkRemoteHandshake, checkRenewedToken, describeRefusal, proofContext, unverifiedSid, type ProofParties, type RemoteIdentity } from './peer-auth.js';
 import type { ChannelBinding, PeerSocket } from './secure-channel.js';
+import { FrameWriter } from './secure-writer.js';
 
 export type { RemoteIdentity } from './peer-auth.js';
 
@@ -108,9 +109,6 @@ export interface PeerConnectionEvents {
   close: [reason: string];
 }
 
-/** Messages queued in one turn of the event loop leave as one frame; past this many bytes, at once. */
-const FRAME_BYTES = 64 * 1024;
-
 type DataMessage = 'choke' | 'unchoke' | 'interested' | 'not-interested' | 'have' | 'bitfield' | 'request' | 'piece' | 'cancel';
 
 const CLOSE_LINGER_MS = 2_000;
@@ -124,11 +122,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private claims: AccessClaims | null = null;
   private identity: RemoteIdentity | null = null;
   private ended = false;
-  /** The last frame written filled the stream's buffer: callers wait for 'drain'. */
-  private blocked = false;
-  private outQueue: Buffer[] = [];
-  private outBytes = 0;
-  private flushScheduled = false;
+  private readonly out: FrameWriter;
   private expiryTimer: TimerHandle | null = null;
   private lastReceivedAt: number;
   private authTimer: TimerHandle | null;
@@ -142,6 +136,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (opts.infoHash.length !== 20) throw new RangeError('info hash must be 20 bytes');
     if (opts.localPeerId.length !== 20) throw new RangeError('peer id must be 20 bytes');
     this.socket = opts.socket;
+    this.out = new FrameWriter(opts.socket);
     this.localSid = unverifiedSid(opts.token()) ?? '';
     this.lastReceivedAt = opts.clock.now();
     this.wireUp();
@@ -268,7 +263,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.authTimer?.cancel();
     this.keepAliveTimer?.cancel();
     this.expiryTimer?.cancel();
-    this.flush();
+    this.out.flush();
     this.wire.destroy();
     const s = this.socket;
     if (!s.destroyed) {
@@ -284,7 +279,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (this.ended) return false;
     if (!this.identity) throw new InternalError('peer connection is not authenticated yet');
     write();
-    return !this.blocked;
+    return !this.out.blocked;
   }
 
   private sendLive(msg: LiveMessage): boolean {
@@ -307,18 +302,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private wireUp(): void {
     const s = this.socket;
     const w = this.wire;
-    // Messages written in one turn of the event loop (haves, requests and
-    // blocks for this peer, from every socket read in that turn) leave as one
-    // encrypted frame and one syscall, not one each.
-    w.on('data', (bytes) => {
-      if (s.destroyed) return;
-      this.outQueue.push(bytes);
-      this.outBytes += bytes.length;
-      if (this.outBytes >= FRAME_BYTES) return this.flush();
-      if (this.flushScheduled) return;
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    });
+    w.on('data', (bytes) => this.out.push(bytes));
     s.on('data', (chunk: Buffer) => {
       if (this.ended) return;
       this.lastReceivedAt = this.opts.clock.now();
@@ -330,7 +314,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       }
     });
     s.on('drain', () => {
-      this.blocked = false;
+      this.out.drained();
       if (!this.ended) this.emit('drain');
     });
     s.on('end', () => this.fail(new ProtocolError('connection closed by the peer'), false));
@@ -512,17 +496,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       },
       (err: unknown) => this.fail(err instanceof Error ? err : new InternalError(String(err)), true),
     );
-  }
-
-  /** Writes what this turn queued as one frame. */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.outQueue.length === 0) return;
-    const frame = this.outQueue.length === 1 ? (this.outQueue[0] as Buffer) : Buffer.concat(this.outQueue, this.outBytes);
-    this.outQueue = [];
-    this.outBytes = 0;
-    if (this.socket.destroyed) return;
-    if (!this.socket.write(frame)) this.blocked = true;
   }
 
   private startKeepAlive(): void {

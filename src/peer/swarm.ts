@@ -14,6 +14,7 @@ import type { TokenVerifier } from '../protocol/token.js';
 import type { ChannelPeer } from '../protocol/tracker-channel.js';
 import { PeerConnection } from './peer-connection.js';
 import { noiseKeyPair, openSecureChannel, type ChannelBinding, type NoiseKeyPair, type PeerSocket } from './secure-channel.js';
+import { InboundBudget } from './secure-budget.js';
 import { LiveWindow } from './live-window.js';
 import { PiecePicker, type AssignPeer } from './piece-picker.js';
 import { Choker } from './choker.js';
@@ -99,9 +100,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly peers = new Map<string, Peer>();
   /** Sessions we dialed whose connection is not authenticated yet (they count against maxPeers). */
   private readonly dialing = new Set<string>();
-  /** Inbound sockets not authenticated yet, per remote address. */
-  private readonly pending = new Map<string, number>();
-  private pendingTotal = 0;
+  /** Inbound sockets not authenticated yet. */
+  private readonly inbound: InboundBudget;
   /** Sockets still in their Noise handshake (not in `conns` yet): close() ends them too. */
   private readonly handshaking = new Set<net.Socket>();
   private readonly keyPair: NoiseKeyPair;
@@ -126,6 +126,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   constructor(private readonly opts: SwarmOptions) {
     super();
     this.keyPair = noiseKeyPair(opts.clientKey);
+    this.inbound = new InboundBudget({
+      max: opts.pendingMax ?? DEFAULTS.peerPendingMax,
+      maxPerAddress: opts.pendingPerAddress ?? DEFAULTS.peerPendingPerAddress,
+    });
     this.window = new LiveWindow(opts.windowCapacity);
     // A fresh piece asked of a peer that has not delivered within 250 ms is asked of a
     // second holder too (whichever answers first wins; the other gets a cancel).
@@ -166,7 +170,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   /** Inbound sockets not authenticated yet. */
   get pendingInbound(): number {
-    return this.pendingTotal;
+    return this.inbound.pending;
   }
 
   peerList(): Array<{ sid: string; isSource: boolean }> {
@@ -262,29 +266,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   private accept(socket: net.Socket): void {
-    const addr = socket.remoteAddress ?? '';
-    const fromAddr = this.pending.get(addr) ?? 0;
-    if (
-      this.closed ||
-      this.peers.size >= this.opts.maxPeers * 2 ||
-      this.pendingTotal >= (this.opts.pendingMax ?? DEFAULTS.peerPendingMax) ||
-      fromAddr >= (this.opts.pendingPerAddress ?? DEFAULTS.peerPendingPerAddress)
-    ) {
+    const release = this.closed || this.peers.size >= this.opts.maxPeers * 2 ? null : this.inbound.admit(socket.remoteAddress ?? '');
+    if (!release) {
       socket.destroy();
       return;
     }
-    this.pendingTotal++;
-    this.pending.set(addr, fromAddr + 1);
-    this.attach(
-      socket,
-      false,
-      once(() => {
-        this.pendingTotal--;
-        const n = (this.pending.get(addr) ?? 1) - 1;
-        if (n > 0) this.pending.set(addr, n);
-        else this.pending.delete(addr);
-      }),
-    );
+    this.attach(socket, false, release);
   }
 
   /**
