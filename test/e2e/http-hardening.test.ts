@@ -14,6 +14,7 @@ import { createPlaybackServer } from '../../src/peer/playback-server.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
+import { FakeTracker } from '../control/helpers.js';
 import { within } from './helpers.js';
 
 const LIMITS: Partial<HttpLimits> = { headersTimeoutMs: 400, requestTimeoutMs: 800, keepAliveTimeoutMs: 400, checkIntervalMs: 100 };
@@ -53,6 +54,24 @@ test('the control server cuts off a client that trickles its headers, or its bod
     const port = Number(new URL(await control.listen(0)).port);
     assert.match(await slowloris(port), /^(HTTP\/1\.1 408|)/);
     await slowloris(port, { bodyForever: true });
+  } finally {
+    await control.close();
+    await store.close();
+  }
+});
+
+test('an upgraded WebSocket (the control link) is not cut by the request or keep-alive deadlines', async () => {
+  const store = new SqliteControlStore(':memory:');
+  const control = await createControlServer({ store, clock: new ManualClock(), adminPassword: 'a', trackerSecret: 't', httpLimits: LIMITS, linkKeepaliveMs: null });
+  try {
+    const url = await control.listen(0);
+    const t = await FakeTracker.connect(url, 't');
+    assert.equal((await t.hello('t-long')).type, 'welcome');
+    // Well past every deadline (checked every 100 ms), the link still answers.
+    await new Promise((r) => setTimeout(r, 2_000));
+    t.send({ type: 'leave', id: 'still-there', sid: 'nobody', reason: 'stopped', at: 1 });
+    assert.deepEqual(await within('the ack', t.next()), { type: 'ack', id: 'still-there' });
+    await t.close();
   } finally {
     await control.close();
     await store.close();
