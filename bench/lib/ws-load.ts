@@ -4,12 +4,21 @@
  * answer came back, for a fixed time. Prints nothing; sends {ok, errors,
  * seconds} over IPC.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import WebSocket from 'ws';
+import { channelProofMessage } from '../../src/protocol/tracker-channel.js';
+
+/** `key`: the session's client key, PKCS#8 DER base64url; every announce signs the channel's nonce with it. */
+interface Entry {
+  infoHash: string;
+  token: string;
+  sid: string;
+  key: string;
+}
 
 interface Job {
   wsUrl: string;
-  entries: Array<{ infoHash: string; token: string }>;
+  entries: Entry[];
   durationS: number;
 }
 
@@ -18,10 +27,12 @@ let ok = 0;
 let errors = 0;
 let firstError: string | null = null;
 
-async function channel(entry: { infoHash: string; token: string }, until: number): Promise<void> {
+async function channel(entry: Entry, until: number): Promise<void> {
   const ws = new WebSocket(job.wsUrl);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
+  const key = createPrivateKey({ key: Buffer.from(entry.key, 'base64url'), format: 'der', type: 'pkcs8' });
+  // The first frame is the tracker's challenge.
+  const nonce = await new Promise<string>((resolve, reject) => {
+    ws.once('message', (data) => resolve((JSON.parse(String(data)) as { nonce: string }).nonce));
     ws.once('error', reject);
   });
   const peerId = randomBytes(20).toString('hex');
@@ -29,7 +40,9 @@ async function channel(entry: { infoHash: string; token: string }, until: number
   await new Promise<void>((resolve) => {
     const next = (): void => {
       if (Date.now() >= until) return resolve();
-      ws.send(JSON.stringify({ type: 'announce', id: String(++n), token: entry.token, info_hash: entry.infoHash, peer_id: peerId, port: 6881, numwant: 30 }));
+      // A client signs each announce (what a real one costs); the nonce is the channel's.
+      const proof = sign(null, channelProofMessage({ nonce, sid: entry.sid, infoHash: entry.infoHash, peerId, port: 6881 }), key).toString('base64url');
+      ws.send(JSON.stringify({ type: 'announce', id: String(++n), token: entry.token, info_hash: entry.infoHash, peer_id: peerId, port: 6881, numwant: 30, proof }));
     };
     ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as { type: string; message?: string };

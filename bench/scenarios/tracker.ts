@@ -76,13 +76,18 @@ export async function runTracker(o: { durationS: number; log: (l: string) => voi
       for (let p = 0; p < PROGRAMS; p++) await sys.admin.grant(`t${u}`, `prog${p}`, null);
     }
     const admissions = [];
+    // Each session's client key (PKCS#8, base64url): channel announces prove it.
+    const keys: string[] = [];
     for (let u = 0; u < USERS; u++) {
       for (let p = 0; p < PROGRAMS; p++) {
-        const clientKey = rawPublicKey(generateKeyPairSync('ed25519').publicKey);
+        const pair = generateKeyPairSync('ed25519');
+        keys.push(pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url'));
+        const clientKey = rawPublicKey(pair.publicKey);
         admissions.push(await requestProgram(sys.controlUrl, { program: `prog${p}`, user: `t${u}`, password: `pw-t${u}`, clientKey }));
       }
     }
     entries = admissions.map((a) => ({ infoHash: a.metadata.info_hash, token: a.token }));
+    const sids = admissions.map((a) => a.session);
     // The metadata's announce URL carries that session's token; the mix adds each request's own.
     announceUrl = (admissions[0]?.metadata.tracker.announce ?? '').split('?')[0] ?? '';
     wsUrl = admissions[0]?.metadata.tracker.ws ?? '';
@@ -93,7 +98,11 @@ export async function runTracker(o: { durationS: number; log: (l: string) => voi
     o.log(`ours: ${runs['ours'].rps} announces/s`);
 
     const ws = await child<{ ok: number; errors: number; firstError: string | null; seconds: number }>('ws-load.ts', [
-      JSON.stringify({ wsUrl, entries: entries.slice(0, WS_CHANNELS), durationS: o.durationS }),
+      JSON.stringify({
+        wsUrl,
+        entries: entries.slice(0, WS_CHANNELS).map((e, i) => ({ ...e, sid: sids[i] ?? '', key: keys[i] ?? '' })),
+        durationS: o.durationS,
+      }),
     ]);
     detail['ws'] = { channels: Math.min(WS_CHANNELS, entries.length), ...ws };
     o.log(`ours over WebSocket: ${Math.round(ws.ok / ws.seconds)} announces/s (${ws.errors} errors)`);

@@ -123,16 +123,15 @@ describe('a harvested token against a channel-held session', () => {
 
   it("a proof made for one channel's nonce, replayed on another channel, fails", async () => {
     // What a passive observer saw: the victim's announce on its channel, proof included.
-    const seen = announce('again', token, 8001, {
-      proof: proofFor(keyOf('victim'), victim.nonce, { sid: 'victim', info_hash: H, peer_id: peerIdOf(1).toString('hex'), port: 8001 }),
-    });
+    const observed = proofFor(keyOf('victim'), victim.nonce, { sid: 'victim', info_hash: H, peer_id: peerIdOf(1).toString('hex'), port: 8001 });
+    const seen = announce('again', token, 8001, { proof: observed });
     victim.send(seen);
     assert.equal((await victim.next())['type'], 'peers', 'the proof is good on its own channel');
     const attacker = await channel(false);
     attacker.send({ ...seen, id: 'replay' });
     assert.equal((await attacker.next())['code'], 'proof_invalid');
     // A proof for the right nonce but another port does not move the entry either.
-    attacker.send(announce('moved', token, 9666, { proof: (seen as { proof: string }).proof }));
+    attacker.send(announce('moved', token, 9666, { proof: observed }));
     assert.equal((await attacker.next())['code'], 'proof_invalid');
     assert.equal((await entry())?.port, 8001);
   });
