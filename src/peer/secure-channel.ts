@@ -77,12 +77,17 @@ export interface OpenChannelOptions {
  */
 export function openSecureChannel(socket: Socket, opts: OpenChannelOptions): Promise<SecureChannel> {
   return new Promise((resolve, reject) => {
+    // Before the stream reads them: a frame header announcing more than a handshake
+    // message ends the socket, before the stream allocates a buffer that size.
+    const guard = handshakeFrameGuard(() => fail('oversized frame during the handshake'));
+    socket.prependListener('data', guard);
     const stream = new SecretStream(opts.initiator, socket, { keyPair: opts.keyPair, pattern: 'XX' });
     let settled = false;
     const fail = (why: string): void => {
       if (settled) return;
       settled = true;
       timer.cancel();
+      socket.off('data', guard);
       stream.destroy();
       socket.destroy();
       reject(new ProtocolError(`secure channel: ${why}`));
@@ -98,6 +103,7 @@ export function openSecureChannel(socket: Socket, opts: OpenChannelOptions): Pro
       if (!handshakeHash || !remotePublicKey || !publicKey || remotePublicKey.length !== 32) return fail('handshake left no keys');
       settled = true;
       timer.cancel();
+      socket.off('data', guard);
       stream.off('close', onClose);
       // Later errors reach the connection through the stream's 'close'; a stray
       // 'error' before it listens must not throw.
@@ -114,4 +120,42 @@ export function openSecureChannel(socket: Socket, opts: OpenChannelOptions): Pro
       });
     });
   });
+}
+
+/** Noise XX messages are under 200 bytes; the stream's first frames after it are as small. */
+export const MAX_HANDSHAKE_FRAME_BYTES = 4096;
+
+/**
+ * Reads the 3-byte little-endian frame lengths of the raw stream while the
+ * handshake runs and calls `tooBig` at the first that exceeds
+ * MAX_HANDSHAKE_FRAME_BYTES (a plain BitTorrent handshake reads as 6.9 MB).
+ */
+function handshakeFrameGuard(tooBig: () => void): (chunk: Buffer) => void {
+  let header = 0;
+  let headerBytes = 0;
+  let bodyLeft = 0;
+  let tripped = false;
+  return (chunk: Buffer) => {
+    let i = 0;
+    while (i < chunk.length && !tripped) {
+      if (bodyLeft > 0) {
+        const n = Math.min(bodyLeft, chunk.length - i);
+        bodyLeft -= n;
+        i += n;
+        continue;
+      }
+      header |= (chunk[i] as number) << (8 * headerBytes);
+      headerBytes++;
+      i++;
+      if (headerBytes < 3) continue;
+      if (header > MAX_HANDSHAKE_FRAME_BYTES) {
+        tripped = true;
+        tooBig();
+        return;
+      }
+      bodyLeft = header;
+      header = 0;
+      headerBytes = 0;
+    }
+  };
 }

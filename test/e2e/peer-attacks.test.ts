@@ -62,10 +62,11 @@ function drive(ch: SecureChannel): { w: Wire; bytes: () => Buffer; closed: Promi
   return { w, bytes: () => Buffer.concat(chunks), closed, events, leaving };
 }
 
-function assertNoToken(bytes: Buffer, tokens: string[], what: string): void {
+function assertNoToken(bytes: Buffer, tokens: string[], what: string, opts: { anyJwt: boolean }): void {
   assert.equal(bytes.includes('gc_token'), false, `${what}: no extended handshake with a token`);
-  // Every access token is a JWT, whose header starts `eyJ` ('{"' in base64url).
-  assert.equal(bytes.includes('eyJ'), false, `${what}: no JWT`);
+  // Every access token is a JWT, whose header starts `eyJ` ('{"' in base64url). Only for
+  // small plain captures: three given bytes turn up in 600 kB of ciphertext 3% of the time.
+  if (opts.anyJwt) assert.equal(bytes.includes('eyJ'), false, `${what}: no JWT`);
   for (const t of tokens) assert.equal(bytes.includes(t), false, `${what}: not this token`);
 }
 
@@ -101,7 +102,7 @@ describe('harvest', { timeout: 30_000 }, () => {
         await within(`${name} closes the stranger`, a.closed, 15_000);
         assert.ok(a.events.includes('handshake'), `${name} answered the BitTorrent handshake`);
         assert.ok(!a.events.includes('extended-handshake'), `${name} sent no extended handshake`);
-        assertNoToken(a.bytes(), [alice.session.token], name);
+        assertNoToken(a.bytes(), [alice.session.token], name, { anyJwt: true });
       }),
     );
   });
@@ -118,7 +119,7 @@ describe('harvest', { timeout: 30_000 }, () => {
     await within('the viewer drops the plain-text client', once(socket, 'close'), 15_000);
     const bytes = Buffer.concat(got);
     assert.equal(bytes.includes('BitTorrent protocol'), false);
-    assertNoToken(bytes, [alice.session.token], 'plain client');
+    assertNoToken(bytes, [alice.session.token], 'plain client', { anyJwt: true });
   });
 });
 
@@ -158,7 +159,7 @@ describe('relay / signing oracle', { timeout: 30_000 }, () => {
       assert.ok(!d.events.includes('piece'), `${name} sent no piece`);
       assert.ok(!d.events.includes('unchoke'), `${name} never unchoked`);
       assert.ok(!d.events.includes('extended-handshake'), `${name} sent no extended handshake, so no proof to relay`);
-      assertNoToken(d.bytes(), [alice.session.token, bob.session.token], name);
+      assertNoToken(d.bytes(), [alice.session.token, bob.session.token], name, { anyJwt: true });
       assert.match(d.leaving.join('|'), /refused: proof_invalid/, `${name} said why`);
     }
   });
@@ -202,7 +203,7 @@ describe('passive tap', { timeout: 40_000 }, () => {
       await waitFor('dave receives pieces through the tap', () => dave.swarm.bytesFromPeers >= 600_000, 20_000);
       const bytes = Buffer.concat(captured);
       assert.ok(bytes.length >= 600_000, `the tap saw ${bytes.length} bytes`);
-      assertNoToken(bytes, [alice.session.token, admission.token], 'tap');
+      assertNoToken(bytes, [alice.session.token, admission.token], 'tap', { anyJwt: false });
       assert.equal(hasTsRun(bytes), false, 'no run of TS sync bytes');
       // The detector does find TS where there is some: the pieces dave decrypted.
       const plain = dave.swarm.window.get(edge)?.bytes;
