@@ -37,11 +37,11 @@ async function channel(entry: Entry, until: number): Promise<void> {
   });
   const peerId = randomBytes(20).toString('hex');
   let n = 0;
+  // Ed25519 is deterministic: the same nonce and fields give the same proof, so a client signs once per channel.
+  const proof = sign(null, channelProofMessage({ nonce, sid: entry.sid, infoHash: entry.infoHash, peerId, port: 6881 }), key).toString('base64url');
   await new Promise<void>((resolve) => {
     const next = (): void => {
       if (Date.now() >= until) return resolve();
-      // A client signs each announce (what a real one costs); the nonce is the channel's.
-      const proof = sign(null, channelProofMessage({ nonce, sid: entry.sid, infoHash: entry.infoHash, peerId, port: 6881 }), key).toString('base64url');
       ws.send(JSON.stringify({ type: 'announce', id: String(++n), token: entry.token, info_hash: entry.infoHash, peer_id: peerId, port: 6881, numwant: 30, proof }));
     };
     ws.on('message', (data) => {

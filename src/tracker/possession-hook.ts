@@ -32,14 +32,20 @@ export function createPossessionHook(deps: { holds: ChannelHolds; registry: Sess
     }
     const proof = ctx.proof;
     if (!proof?.sig) throw new ClientError('proof_invalid', "announce carries no proof: sign the channel's nonce with the session key");
-    let ok = false;
-    try {
-      const msg = channelProofMessage({ nonce: proof.nonce, sid: claims.sid, infoHash: ctx.req.infoHash, peerId: ctx.req.peerId, port: ctx.req.port });
-      ok = verify(null, msg, ed25519PublicKey(claims.ckey), Buffer.from(proof.sig, 'base64url'));
-    } catch {
-      ok = false;
+    // Verification is a pure function of these (the nonce is the channel's own): the same bytes
+    // again on the same channel (a client re-announcing) need no second Ed25519 verify (~0.16 ms).
+    const covered = `${claims.ckey}|${claims.sid}|${ctx.req.infoHash}|${ctx.req.peerId}|${ctx.req.port}|${proof.sig}`;
+    if (proof.memo.last !== covered) {
+      let ok = false;
+      try {
+        const msg = channelProofMessage({ nonce: proof.nonce, sid: claims.sid, infoHash: ctx.req.infoHash, peerId: ctx.req.peerId, port: ctx.req.port });
+        ok = verify(null, msg, ed25519PublicKey(claims.ckey), Buffer.from(proof.sig, 'base64url'));
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw new ClientError('proof_invalid', "proof does not verify with the token's client key for this channel and announce");
+      proof.memo.last = covered;
     }
-    if (!ok) throw new ClientError('proof_invalid', "proof does not verify with the token's client key for this channel and announce");
     ctx.proven = claims;
     deps.holds.hold(claims.sid, claims.exp * 1000);
   };

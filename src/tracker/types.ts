@@ -34,8 +34,12 @@ export interface AnnounceContext {
   /** WebSocket only: the channel, and the session it is already bound to (or proved the key of). */
   readonly channel: ChannelHandle | null;
   readonly channelSid: string | null;
-  /** WebSocket only: the channel's challenge and the announce's signature over it (null: none sent). */
-  readonly proof?: { nonce: string; sig: string | null };
+  /**
+   * WebSocket only: the channel's challenge and the announce's signature over
+   * it (null: none sent); `memo` is the channel's: what its last proof that
+   * verified covered, so an identical re-announce is not verified again.
+   */
+  readonly proof?: { nonce: string; sig: string | null; memo: { last: string | null } };
   /** Set by the token hook. */
   claims?: AccessClaims;
   /** Set by the possession hook once the proof checked out, even if a later hook refuses the announce. */

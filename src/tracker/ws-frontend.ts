@@ -141,6 +141,7 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
   /** ...and the session of the last proof that checked out, accepted or not (a revoked one may still stop by ref). */
   let proven: string | null = null;
   let badFrames = 0;
+  const proofMemo: { last: string | null } = { last: null };
   let killer: TimerHandle | null = null;
   // Frames are handled one at a time so an announce binds the channel before the next frame runs.
   let queue: Promise<void> = Promise.resolve();
@@ -207,7 +208,7 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
       transport: 'ws',
       channel,
       channelSid: sid,
-      proof: { nonce, sig: msg.proof ?? null },
+      proof: { nonce, sig: msg.proof ?? null, memo: proofMemo },
     };
     try {
       const out = await logic.announce(ctx);
