@@ -56,6 +56,8 @@ export const DEFAULTS = {
   trackerCloseGraceMs: 1_000,
   /** At most this many recent revocations ride in one `peers` answer (newest first). */
   trackerRevokedListMax: 512,
+  /** A tracker channel with this many frames not yet handled is not read from until half are (backpressure on a flood). */
+  trackerMaxPendingFrames: 32,
   /** Login throttling (control/login-throttle.ts): failed password checks (and checks in flight) per user name... */
   loginFailuresPerUser: 5,
   /** ...and per client address (IPv6 by /64), within this sliding window; past it, 429 rate_limited. */

@@ -15,7 +15,8 @@
  * to a limit of bad frames; a channel with no accepted announce within the
  * bind timeout is closed (4001); one that did not answer the last keepalive
  * ping is dropped; one whose unsent replies pass the outbound bound (a client
- * that does not read) is closed (4008). Closing without `stopped` leaves the
+ * that does not read) is closed (4008); one that sends faster than its frames
+ * are handled is not read until they are. Closing without `stopped` leaves the
  * peer in the swarm until its heartbeat timeout.
  */
 import { randomBytes } from 'node:crypto';
@@ -54,6 +55,8 @@ export interface ChannelLimits {
   maxBufferedBytes: number;
   /** A closed channel's socket is destroyed this long after the close frame (DEFAULTS.trackerCloseGraceMs). */
   closeGraceMs: number;
+  /** Frames received but not yet handled past which the socket is not read (DEFAULTS.trackerMaxPendingFrames). */
+  maxPendingFrames: number;
 }
 
 export const DEFAULT_CHANNEL_LIMITS: ChannelLimits = {
@@ -61,6 +64,7 @@ export const DEFAULT_CHANNEL_LIMITS: ChannelLimits = {
   bindTimeoutMs: DEFAULTS.trackerBindTimeoutMs,
   maxBufferedBytes: DEFAULTS.trackerMaxBufferedBytes,
   closeGraceMs: DEFAULTS.trackerCloseGraceMs,
+  maxPendingFrames: DEFAULTS.trackerMaxPendingFrames,
 };
 
 export interface ChannelDeps {
@@ -273,8 +277,14 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
     }
   };
 
+  // A client that sends faster than its frames are handled is not read from meanwhile (TCP pushes back on it),
+  // so the frames waiting here stay bounded.
+  let pending = 0;
   ws.on('message', (data) => {
-    queue = queue.then(() => onFrame(data));
+    if (++pending >= limits.maxPendingFrames && !ws.isPaused) ws.pause();
+    queue = queue.then(() => onFrame(data)).finally(() => {
+      if (--pending <= limits.maxPendingFrames / 2 && ws.isPaused) ws.resume();
+    });
   });
   ws.on('error', (err) => logger.debug({ err }, 'tracker channel: socket error'));
   ws.on('close', () => {

@@ -186,6 +186,20 @@ describe('tracker channel limits', () => {
     await bounded('the attacker sees its socket closed', raw.closed);
   });
 
+  it('a client flooding frames is read only as fast as they are handled, and every frame is still answered in order', async () => {
+    // With a bound of 4 the socket is paused and resumed hundreds of times: a stall here would hang the test.
+    rig = await startRig({ channelLimits: { maxPendingFrames: 4 } });
+    const c = await openChannel(rig.wsUrl);
+    open.push(c);
+    for (let i = 0; i < 2_000; i++) c.send({ type: 'stopped', id: `s${i}` });
+    const last = await bounded('the 2000th answer', c.messages.waitFor((m) => m['id'] === 's1999'));
+    assert.equal(last['code'], 'proof_invalid');
+    const ids = c.messages.items.slice(1).map((m) => m['id']);
+    assert.deepEqual(ids, Array.from({ length: 2_000 }, (_, i) => `s${i}`));
+    c.send({ type: 'announce', id: 'a', token: await rig.token({ sid: 'f', prg: 'live' }), info_hash: H, peer_id: peerIdOf(4).toString('hex'), port: 8004 });
+    assert.equal((await bounded('the announce answer', c.messages.waitFor((m) => m['id'] === 'a')))['type'], 'peers');
+  });
+
   it('a dead peer that never answers pings is dropped after two keepalive periods; a live one stays', async () => {
     rig = await startRig({ channelLimits: { keepaliveMs: 5_000 } });
     const raw = await RawChannel.open(rig.wsUrl);
