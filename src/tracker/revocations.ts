@@ -36,18 +36,22 @@ export function validUntil(now: number, seen?: { tokenExpiresAt: number; tokenLi
 
 export class Revocations {
   private readonly revoked = new Map<string, Entry>();
+  /** The entries still listed to peers (until in the future at the last prune), in revocation order: a few minutes' worth. */
+  private readonly listed = new Map<string, Entry>();
 
   /** `ref`: the control server's disconnect id, echoed in the leave that answers it. */
   revoke(sid: string, at: number, ref: string | null = null, scope: { program?: string | null; until?: number } = {}): void {
     const prev = this.revoked.get(sid);
-    this.revoked.delete(sid);
-    // Re-inserted, so the map stays in revocation order (newest last) for list().
-    this.revoked.set(sid, {
+    const entry: Entry = {
       at: prev?.at ?? at,
       ref: ref ?? prev?.ref ?? null,
       program: scope.program ?? prev?.program ?? null,
       until: Math.max(prev?.until ?? 0, scope.until ?? validUntil(at)),
-    });
+    };
+    this.revoked.set(sid, entry);
+    // Re-inserted, so the listed ones stay in revocation order (newest last) for list().
+    this.listed.delete(sid);
+    this.listed.set(sid, entry);
   }
 
   has(sid: string): boolean {
@@ -65,7 +69,7 @@ export class Revocations {
   /** What a peer of `program` is told at `now`: newest first, at most `max`. */
   list(program: string, now: number, max: number = DEFAULTS.trackerRevokedListMax): string[] {
     const out: string[] = [];
-    const entries = [...this.revoked];
+    const entries = [...this.listed];
     for (let i = entries.length - 1; i >= 0 && out.length < max; i--) {
       const [sid, e] = entries[i] as [string, Entry];
       if (e.until > now && (e.program === null || e.program === program)) out.push(sid);
@@ -74,6 +78,7 @@ export class Revocations {
   }
 
   prune(now: number): void {
+    for (const [sid, r] of this.listed) if (r.until <= now) this.listed.delete(sid);
     for (const [sid, r] of this.revoked) if (now - r.at > REVOCATION_RETENTION_MS && r.until <= now) this.revoked.delete(sid);
   }
 }
