@@ -78,8 +78,17 @@ export interface OpenChannelOptions {
 export function openSecureChannel(socket: Socket, opts: OpenChannelOptions): Promise<SecureChannel> {
   return new Promise((resolve, reject) => {
     // Before the stream reads them: a frame header announcing more than a handshake
-    // message ends the socket, before the stream allocates a buffer that size.
-    const guard = handshakeFrameGuard(() => fail('oversized frame during the handshake'));
+    // message (later: more than any peer message) ends the socket, before the stream
+    // allocates a buffer that size.
+    let limit = MAX_HANDSHAKE_FRAME_BYTES;
+    const guard = frameGuard(
+      () => limit,
+      () => {
+        if (!settled) return fail('oversized frame during the handshake');
+        socket.destroy();
+        stream.destroy(new Error(`secure channel: frame over ${limit} bytes`));
+      },
+    );
     socket.prependListener('data', guard);
     const stream = new SecretStream(opts.initiator, socket, { keyPair: opts.keyPair, pattern: 'XX' });
     let settled = false;
@@ -103,7 +112,7 @@ export function openSecureChannel(socket: Socket, opts: OpenChannelOptions): Pro
       if (!handshakeHash || !remotePublicKey || !publicKey || remotePublicKey.length !== 32) return fail('handshake left no keys');
       settled = true;
       timer.cancel();
-      socket.off('data', guard);
+      limit = MAX_FRAME_BYTES;
       stream.off('close', onClose);
       // Later errors reach the connection through the stream's 'close'; a stray
       // 'error' before it listens must not throw.
@@ -124,13 +133,19 @@ export function openSecureChannel(socket: Socket, opts: OpenChannelOptions): Pro
 
 /** Noise XX messages are under 200 bytes; the stream's first frames after it are as small. */
 export const MAX_HANDSHAKE_FRAME_BYTES = 4096;
+/**
+ * After the handshake: a frame carries what one turn of the event loop wrote
+ * (secure-writer.ts flushes past 64 KiB, and one wire message is at most
+ * 1 MiB + 13 bytes), so 2 MiB is never reached by an honest peer.
+ */
+export const MAX_FRAME_BYTES = 2 * 1024 * 1024;
 
 /**
- * Reads the 3-byte little-endian frame lengths of the raw stream while the
- * handshake runs and calls `tooBig` at the first that exceeds
- * MAX_HANDSHAKE_FRAME_BYTES (a plain BitTorrent handshake reads as 6.9 MB).
+ * Reads the 3-byte little-endian frame lengths of the raw stream and calls
+ * `tooBig` at the first over `limit()` (a plain BitTorrent handshake reads as
+ * a 6.9 MB frame). Skips over frame bodies, so it costs a few steps a frame.
  */
-function handshakeFrameGuard(tooBig: () => void): (chunk: Buffer) => void {
+function frameGuard(limit: () => number, tooBig: () => void): (chunk: Buffer) => void {
   let header = 0;
   let headerBytes = 0;
   let bodyLeft = 0;
@@ -148,7 +163,7 @@ function handshakeFrameGuard(tooBig: () => void): (chunk: Buffer) => void {
       headerBytes++;
       i++;
       if (headerBytes < 3) continue;
-      if (header > MAX_HANDSHAKE_FRAME_BYTES) {
+      if (header > limit()) {
         tripped = true;
         tooBig();
         return;

@@ -57,6 +57,19 @@ describe('secure channel', { timeout: 15_000 }, () => {
     await c.close();
   });
 
+  it('ends an open channel whose peer announces a frame over 2 MiB, before reading it', async () => {
+    const p = await securePair(generateKeyPairSync('ed25519').privateKey, generateKeyPairSync('ed25519').privateKey);
+    try {
+      const closed = new Promise<void>((resolve) => p.listener.stream.on('close', () => resolve()));
+      // Under the channel, on the raw socket: a length of 3 MiB (little endian) and one byte of it.
+      p.raw.dialer.write(Buffer.from([0x00, 0x00, 0x30, 0xff]));
+      await closed;
+      assert.equal(p.raw.listener.destroyed, true);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('gives up on a socket that sends nothing at its deadline (virtual time)', async () => {
     const clock = new ManualClock();
     const c = await rawClientTo(clock);
