@@ -8,6 +8,7 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import { ed25519PrivateKey, rawPublicKey } from '../core/piece.js';
+import type { ClientTrust } from '../core/ports.js';
 import type { ProgramMetadata } from '../core/types.js';
 import { requestSource } from '../protocol/control-api.js';
 import { systemClock } from '../protocol/system-clock.js';
@@ -38,6 +39,8 @@ export interface BroadcastOptions {
    * Absent: the key the source admission carries (programs the server keyed).
    */
   sourceKey?: KeyObject;
+  /** Which control server and tracker certificates to trust; Node's defaults when absent. */
+  trust?: ClientTrust;
 }
 
 export interface BroadcasterEvents {
@@ -59,7 +62,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
   static async start(options: BroadcastOptions): Promise<Broadcaster> {
     const clock = options.clock ?? systemClock;
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const admission = await requestSource(options.controlUrl, options.adminPassword, options.program, rawPublicKey(publicKey));
+    const admission = await requestSource(options.controlUrl, options.adminPassword, options.program, rawPublicKey(publicKey), undefined, options.trust);
     const md = admission.metadata;
     const infoHash = Buffer.from(md.info_hash, 'hex');
     const sourceKey = options.sourceKey ?? (admission.source_private_key ? ed25519PrivateKey(admission.source_private_key) : null);
@@ -69,6 +72,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     const ingest = openIngest(options.input, options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
     const joined = await joinSwarm({
       controlUrl: options.controlUrl,
+      trust: options.trust,
       admission,
       clientKey: privateKey,
       role: 'source',

@@ -8,8 +8,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ClientError } from '../core/errors.js';
 import { parseIsoDate } from '../control/dates.js';
-import { trustCaFile } from '../protocol/tls-trust.js';
+import type { ClientTrust } from '../core/ports.js';
 import { CA_HELP } from './common.js';
+import { loadTrust } from './trust.js';
 import { defaultSourceKeyPath, newSourceKeyFile } from './source-key-file.js';
 import { adminClient, type AdminClient } from './control-client.js';
 import { configDir, LoginStore } from './login-store.js';
@@ -78,12 +79,11 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
   const run = async (cmd: Command, fn: (client: AdminClient, url: string) => Promise<void>): Promise<void> => {
     try {
       const flags = cmd.optsWithGlobals<{ control?: string; ca?: string }>();
-      if (flags.ca) {
-        try {
-          trustCaFile(flags.ca);
-        } catch (err) {
-          throw new UsageError(err instanceof Error ? err.message : String(err));
-        }
+      let trust: ClientTrust;
+      try {
+        trust = loadTrust(flags.ca);
+      } catch (err) {
+        throw new UsageError(err instanceof Error ? err.message : String(err));
       }
       const envUrl = io.env['GATECAST_CONTROL'];
       const url = flags.control ?? (envUrl ? controlUrl(envUrl) : DEFAULT_CONTROL_URL);
@@ -93,7 +93,7 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
       if (!password && !login) {
         throw new UsageError(`GATECAST_ADMIN_PASSWORD is not set and this device is not logged in at ${url}: set it, or run gatecast login --control ${url} --user admin`);
       }
-      await fn(adminClient(url, password ? password : { device: login?.device ?? '', secret: login?.secret ?? '' }), url);
+      await fn(adminClient(url, password ? password : { device: login?.device ?? '', secret: login?.secret ?? '' }, 'admin', trust), url);
     } catch (err) {
       if (err instanceof ClientError) {
         io.err(`error: ${err.message} (${err.code})\n`);

@@ -7,7 +7,7 @@ import { Broadcaster } from '../broadcast/source-peer.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { DEFAULTS } from '../core/config.js';
 import { EXIT } from './exit-codes.js';
-import { applyCa, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption, requireEnv } from './common.js';
+import { trustFlag, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption, requireEnv } from './common.js';
 
 interface BroadcastFlags {
   control: string;
@@ -37,7 +37,7 @@ export function registerBroadcastCommand(program: Command): void {
     .option('--ca <file>', CA_HELP)
     .option('--source-key <file>', "the program's source signing key (default: the one `admin programs add` saved in the config directory, if any)")
     .action(async (flags: BroadcastFlags) => {
-      applyCa(flags.ca);
+      const trust = trustFlag(flags.ca);
       const adminPassword = requireEnv('GATECAST_ADMIN_PASSWORD', 'the broadcaster is admitted with the admin account');
       let input: IngestSpec;
       if (flags.testPattern && flags.input) fail('use either --input or --test-pattern, not both', EXIT.usage);
@@ -65,6 +65,7 @@ export function registerBroadcastCommand(program: Command): void {
           host: flags.host,
           peerPort: flags.peerPort,
           sourceKey,
+          trust,
           log: (line) => {
             if (process.env['GATECAST_DEBUG']) process.stderr.write(`${line}\n`);
           },

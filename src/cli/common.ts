@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { InvalidArgumentError } from 'commander';
-import type { TlsIdentity } from '../core/web-server.js';
-import { trustCaFile } from '../protocol/tls-trust.js';
+import type { ClientTrust } from '../core/ports.js';
+import { loadTrust } from './trust.js';
+import type { TlsIdentity } from './web-server.js';
 import { ClientError } from '../core/errors.js';
 import { parseRate } from '../peer/token-bucket.js';
 import { EXIT } from './exit-codes.js';
@@ -81,11 +82,10 @@ export function envUrl(name: string): string | undefined {
 
 export const CA_HELP = 'also trust this CA certificate (PEM) for https:// and wss:// servers (besides the system store and NODE_EXTRA_CA_CERTS)';
 
-/** --ca FILE: trusted by every client of this process (control API, tracker channel, control link). */
-export function applyCa(path: string | undefined): void {
-  if (!path) return;
+/** --ca FILE: the trust the command hands every client it starts (control API, tracker channel, control link). */
+export function trustFlag(path: string | undefined): ClientTrust {
   try {
-    trustCaFile(path);
+    return loadTrust(path);
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err), EXIT.usage);
   }

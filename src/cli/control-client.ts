@@ -6,6 +6,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { InternalError } from '../core/errors.js';
+import type { ClientTrust } from '../core/ports.js';
 import { controlRequest, type ControlRequest, type DeviceCredential } from '../protocol/control-api.js';
 import { DisconnectView, ProgramView, SessionView, SubscriptionView, UserView } from '../control/schemas.js';
 
@@ -56,11 +57,14 @@ export interface AdminClient {
   logoutAll(user: string): Promise<{ devices_revoked: number; disconnects: DisconnectView[] }>;
 }
 
-/** `password`: the admin's password (HTTP Basic as `user`), or an admin's device credential from `gatecast login`. */
-export function adminClient(controlUrl: string, password: string | DeviceCredential, user = 'admin'): AdminClient {
+/**
+ * `password`: the admin's password (HTTP Basic as `user`), or an admin's device credential from `gatecast login`.
+ * `trust`: which certificates to accept (cli/trust.ts); Node's defaults when absent.
+ */
+export function adminClient(controlUrl: string, password: string | DeviceCredential, user = 'admin', trust?: ClientTrust): AdminClient {
   const auth = typeof password === 'string' ? { basic: { user, password } } : { bearer: `${password.device}.${password.secret}` };
   const call = (method: ControlRequest['method'], path: string, body?: unknown): Promise<unknown> =>
-    controlRequest(controlUrl, path, { method, body, ...auth });
+    controlRequest(controlUrl, path, { method, body, ...auth }, trust);
   return {
     listUsers: async () => asUsers(await call('GET', '/v1/admin/users')).users,
     addUser: async (name, pw, maxSessions) =>

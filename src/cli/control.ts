@@ -8,6 +8,7 @@ import { DEFAULTS } from '../core/config.js';
 import { createControlServer, DEFAULT_DISCONNECT_RETRY_MS, DEFAULT_EXPIRY_CHECK_MS } from '../control/index.js';
 import { systemClock } from '../protocol/system-clock.js';
 import { SqliteControlStore } from '../store/sqlite-control-store.js';
+import { webServerFactory } from './web-server.js';
 
 interface ControlFlags {
   port: number;
@@ -77,7 +78,7 @@ export function registerControlCommand(program: Command): void {
           tokenTtlS: flags.tokenTtl,
           disconnectRetryMs: flags.disconnectRetry,
           expiryCheckMs: flags.expiryCheck,
-          tls,
+          webServer: webServerFactory({ tls }),
           onLimit: flags.onLimit,
           maxSessions: flags.maxSessions ?? null,
           // Logs go to stderr so stdout carries only the lines a script may read.

@@ -20,6 +20,7 @@ import { systemClock } from '../protocol/system-clock.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { LoginLimits } from '../control/login-throttle.js';
 import { adminClient, type AdminClient } from './control-client.js';
+import { webServerFactory } from './web-server.js';
 
 export interface LocalSystemOptions {
   adminPassword?: string;
@@ -77,6 +78,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     disconnectRetryMs: opts.disconnectRetryMs,
     faults: opts.faults,
     loginLimits: opts.loginLimits,
+    webServer: webServerFactory(),
   });
   const controlUrl = await control.listen(0, host);
   const swarmStore = new MemorySwarmStore();
@@ -90,6 +92,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     clientRetryMs: opts.clientRetryMs,
     linkRetryMs: opts.linkRetryMs,
     faults: opts.faults,
+    webServer: webServerFactory(),
   });
   const { announceUrl } = await tracker.start();
   await tracker.ready;
@@ -121,7 +124,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
       const users = await admin.listUsers();
       if (!users.some((u) => u.name === user)) await admin.addUser(user, password);
       await admin.grant(user, program, null);
-      const play = vopts.http === false ? null : createPlaybackServer({ host: '127.0.0.1', title: program });
+      const play = vopts.http === false ? null : createPlaybackServer({ webServer: webServerFactory(), host: '127.0.0.1', title: program });
       const sinks = [...(play ? [play] : []), ...(vopts.sinks ?? [])];
       const viewer = await Viewer.start({ controlUrl, program, user, password, host, ...vopts, sinks });
       const playUrl = play ? `${(await play.listen()).replace(/\/$/, '')}/stream.ts` : null;

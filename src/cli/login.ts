@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { ClientError } from '../core/errors.js';
 import { loginDevice, logoutDevice, type DeviceCredential } from '../protocol/control-api.js';
 import { EXIT } from './exit-codes.js';
-import { applyCa, CA_HELP, envUrl, exitOnError, fail, urlOption } from './common.js';
+import { trustFlag, CA_HELP, envUrl, exitOnError, fail, urlOption } from './common.js';
 import { LoginStore, type StoredLogin } from './login-store.js';
 
 const MAX_PASSWORD = 1024;
@@ -83,7 +83,7 @@ export function registerLoginCommand(program: Command): void {
     .requiredOption('--user <name>', 'your user name', process.env['GATECAST_USER'])
     .option('--ca <file>', CA_HELP)
     .action(async (flags: LoginFlags) => {
-      applyCa(flags.ca);
+      const trust = trustFlag(flags.ca);
       const store = new LoginStore();
       let password: string;
       try {
@@ -94,7 +94,7 @@ export function registerLoginCommand(program: Command): void {
       if (password.length === 0) fail('no password given (type it at the prompt, or pipe it on stdin)', EXIT.usage);
       let login: StoredLogin;
       try {
-        login = await loginDevice(flags.control, { user: flags.user, password, label: hostname().slice(0, 100) });
+        login = await loginDevice(flags.control, { user: flags.user, password, label: hostname().slice(0, 100) }, trust);
       } catch (err) {
         exitOnError(err);
       }
@@ -104,11 +104,11 @@ export function registerLoginCommand(program: Command): void {
         store.put(flags.control, login);
       } catch (err) {
         // The credential could not be kept: give it back rather than leave it valid and lost.
-        await logoutDevice(flags.control, login).catch(() => undefined);
+        await logoutDevice(flags.control, login, trust).catch(() => undefined);
         fail(`cannot save the login in ${store.path}: ${err instanceof Error ? err.message : String(err)}`);
       }
       // The login this one replaces is given back, so a device holds one credential per server.
-      if (previous) await logoutDevice(flags.control, previous).catch(() => undefined);
+      if (previous) await logoutDevice(flags.control, previous, trust).catch(() => undefined);
       process.stderr.write(
         `logged in as ${login.user} at ${flags.control} (device ${login.device}, valid until ${new Date(login.expires_at).toISOString()}); saved in ${store.path}\n`,
       );
@@ -122,12 +122,12 @@ export function registerLogoutCommand(program: Command): void {
     .requiredOption('--control <url>', 'control server URL (env GATECAST_CONTROL)', urlOption, envUrl('GATECAST_CONTROL'))
     .option('--ca <file>', CA_HELP)
     .action(async (flags: { control: string; ca?: string }) => {
-      applyCa(flags.ca);
+      const trust = trustFlag(flags.ca);
       const store = new LoginStore();
       const login = store.get(flags.control);
       if (!login) fail(`this device is not logged in at ${flags.control}`, EXIT.usage);
       try {
-        await logoutDevice(flags.control, login);
+        await logoutDevice(flags.control, login, trust);
       } catch (err) {
         // Already revoked or expired: forgetting it is all that is left to do.
         if (!(err instanceof ClientError && err.code === 'login_required')) exitOnError(err);

@@ -3,11 +3,12 @@
  * flags and environment → store → createTracker → signals.
  */
 import type { Command } from 'commander';
-import { applyCa, CA_HELP, envUrl, intOption, readTlsFlags, urlOption } from './common.js';
+import { trustFlag, CA_HELP, envUrl, intOption, readTlsFlags, urlOption } from './common.js';
 import { pino } from 'pino';
 import { DEFAULTS } from '../core/config.js';
 import { MemorySwarmStore } from '../store/memory-swarm-store.js';
 import { CLIENT_RETRY_MS, createTracker } from '../tracker/create-tracker.js';
+import { webServerFactory } from './web-server.js';
 
 
 
@@ -47,7 +48,7 @@ export function registerTrackerCommand(program: Command): void {
         cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
       const tls = readTlsFlags(flags);
-      applyCa(flags.ca);
+      const trust = trustFlag(flags.ca);
       const logger = pino({ name: 'gatecast', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn' });
       const store = new MemorySwarmStore();
       const tracker = await createTracker({
@@ -58,7 +59,8 @@ export function registerTrackerCommand(program: Command): void {
         publicUrl: flags.publicUrl,
         heartbeatTimeoutMs: flags.heartbeatTimeout,
         clientRetryMs: flags.clientRetry,
-        tls,
+        webServer: webServerFactory({ tls }),
+        ca: trust.ca,
         store,
         logger,
       });

@@ -2,13 +2,15 @@
 import type { Command } from 'commander';
 import { Viewer, type ViewerEnd } from '../peer/viewer.js';
 import { createPlaybackServer } from '../peer/playback-server.js';
+import type { ClientTrust } from '../core/ports.js';
 import { fileSink, type PlaybackSink } from '../peer/playback-sinks.js';
 import { StatusLine, formatStatus } from '../peer/status-line.js';
 import type { DeviceCredential } from '../protocol/control-api.js';
 import { REASON_OTHER_DEVICE } from '../control/session-limit.js';
 import { EXIT } from './exit-codes.js';
 import { watchCredentials } from './login.js';
-import { applyCa, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption } from './common.js';
+import { webServerFactory } from './web-server.js';
+import { trustFlag, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption } from './common.js';
 
 interface WatchFlags {
   control: string;
@@ -45,13 +47,13 @@ export function registerWatchCommand(program: Command): void {
     .option('-q, --quiet', 'no status line')
     .option('--ca <file>', CA_HELP)
     .action(async (programId: string, flags: WatchFlags) => {
-      applyCa(flags.ca);
+      const trust = trustFlag(flags.ca);
       const creds = watchCredentials(flags.control, flags.user, flags.password ?? process.env['GATECAST_PASSWORD']);
-      await watch(programId, { ...flags, ...creds });
+      await watch(programId, { ...flags, ...creds }, trust);
     });
 }
 
-async function watch(programId: string, flags: WatchFlags & { user: string; password?: string; device?: DeviceCredential }): Promise<void> {
+async function watch(programId: string, flags: WatchFlags & { user: string; password?: string; device?: DeviceCredential }, trust: ClientTrust): Promise<void> {
   const status = new StatusLine(process.stderr);
   const say = (line: string): void => {
     status.clear();
@@ -60,7 +62,7 @@ async function watch(programId: string, flags: WatchFlags & { user: string; pass
   const sinks: PlaybackSink[] = [];
   let viewerRef: Viewer | null = null;
   const server = flags.http
-    ? createPlaybackServer({ port: flags.httpPort, host: flags.playbackHost, title: programId, status: () => viewerRef?.stats() ?? {} })
+    ? createPlaybackServer({ webServer: webServerFactory(), port: flags.httpPort, host: flags.playbackHost, title: programId, status: () => viewerRef?.stats() ?? {} })
     : null;
   if (server) sinks.push(server);
   if (flags.output) {
@@ -94,6 +96,7 @@ async function watch(programId: string, flags: WatchFlags & { user: string; pass
       uploadRate: flags.maxUpload,
       maxPeers: flags.maxPeers,
       sinks,
+      trust,
       log: (line) => {
         if (process.env['GATECAST_DEBUG']) say(line);
       },

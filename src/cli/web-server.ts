@@ -1,11 +1,14 @@
 /**
  * The one way our HTTP servers are made: plain HTTP, or HTTPS only when a
  * certificate is given, always with header, request and keep-alive deadlines
- * (a client that trickles its headers, or never finishes, is cut off).
+ * (a client that trickles its headers, or never finishes, is cut off). The
+ * composition root builds a factory here and hands it to the control server,
+ * the tracker and the playback server (core/ports.ts WebServerFactory).
  */
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { DEFAULTS } from './config.js';
+import { DEFAULTS } from '../core/config.js';
+import type { WebServerFactory } from '../core/ports.js';
 
 export interface HttpLimits {
   headersTimeoutMs: number;
@@ -28,7 +31,8 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   checkIntervalMs: DEFAULTS.httpTimeoutCheckMs,
 };
 
-export function createWebServer(handler: RequestListener, opts: { tls?: TlsIdentity | null; limits?: Partial<HttpLimits> } = {}): Server {
+/** Servers with these deadlines (DEFAULTS.http* unless given), speaking HTTPS when `tls` is given. */
+export function webServerFactory(opts: { tls?: TlsIdentity | null; limits?: Partial<HttpLimits> } = {}): WebServerFactory {
   const l = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
   const options = {
     headersTimeout: l.headersTimeoutMs,
@@ -37,11 +41,14 @@ export function createWebServer(handler: RequestListener, opts: { tls?: TlsIdent
     keepAliveTimeout: l.keepAliveTimeoutMs,
     connectionsCheckingInterval: l.checkIntervalMs,
   };
-  // An https.Server is an http.Server to everything that listens, routes or upgrades.
-  const server: Server = opts.tls ? createHttpsServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(options, handler);
-  server.keepAliveTimeout = l.keepAliveTimeoutMs;
-  return server;
+  const tls = opts.tls ?? null;
+  return {
+    scheme: tls ? 'https' : 'http',
+    create(handler) {
+      // An https.Server is an http.Server to everything that listens, routes or upgrades.
+      const server: Server = tls ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler) : createHttpServer(options, handler);
+      server.keepAliveTimeout = l.keepAliveTimeoutMs;
+      return server;
+    },
+  };
 }
-
-/** The URL scheme a server made with these options speaks. */
-export const schemeOf = (tls: TlsIdentity | null | undefined): 'https' | 'http' => (tls ? 'https' : 'http');

@@ -7,8 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
-import type { ControlStore } from '../core/ports.js';
-import { createWebServer, type HttpLimits, type TlsIdentity } from '../core/web-server.js';
+import type { ControlStore, WebServerFactory } from '../core/ports.js';
 import { Admission } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
@@ -48,10 +47,8 @@ export interface ControlServerOptions {
   onLimit?: OnLimit;
   /** Session limit of users and subscriptions that set none (default DEFAULTS.maxSessionsPerUser: none). */
   maxSessions?: number | null;
-  /** Certificate and key: the server then speaks HTTPS and WSS only. */
-  tls?: TlsIdentity | null;
-  /** Header/request/keep-alive deadlines (DEFAULTS.http*). */
-  httpLimits?: Partial<HttpLimits>;
+  /** Makes the HTTP server (cli/web-server.ts): its scheme (HTTPS and WSS only with TLS) and its deadlines. */
+  webServer: WebServerFactory;
 }
 
 export interface ControlServer {
@@ -104,7 +101,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   });
 
   const app = Fastify({
-    serverFactory: (handler) => createWebServer(handler, { tls: opts.tls, limits: opts.httpLimits }),
+    serverFactory: (handler) => opts.webServer.create(handler),
     logger: opts.logger ?? false,
     bodyLimit: BODY_LIMIT,
     // Wrong types are refused, not coerced: "123" is not a number.
@@ -157,7 +154,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     // fastify names the scheme after its own https option, which a server factory does not set.
     listen: async (port, host = '127.0.0.1') => {
       const url = await app.listen({ port, host });
-      return opts.tls ? url.replace(/^http:/, 'https:') : url;
+      return opts.webServer.scheme === 'https' ? url.replace(/^http:/, 'https:') : url;
     },
     close: () => app.close(),
   };

@@ -1,7 +1,10 @@
 /**
  * Ports: the storage interfaces the servers depend on. Adapters in store/
  * implement them; each port has one compliance suite run against every adapter.
+ * Also the types of the collaborators the composition root hands in: web
+ * servers and client trust (their implementations live in cli/).
  */
+import type { RequestListener, Server } from 'node:http';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, TimelineEntry, User } from './types.js';
 
 /** Fields of a disconnect that change after it is created; `append` adds timeline entries in the same write. */
@@ -85,4 +88,34 @@ export interface SwarmStore {
   /** Removes and returns peers last seen before `cutoff`. */
   expire(cutoff: number): Promise<Array<{ infoHash: string; peer: SwarmPeer }>>;
   close(): Promise<void>;
+}
+
+/**
+ * Makes the HTTP(S) servers the control server, the tracker and the playback
+ * server listen with. The composition root (cli/web-server.ts) builds it with
+ * the TLS identity and the header/request/keep-alive deadlines; components
+ * only call it, so none of them creates a socket it was not handed the means for.
+ */
+export interface WebServerFactory {
+  /** The URL scheme the servers it makes speak: what a component announces (https → wss for WebSockets). */
+  readonly scheme: 'http' | 'https';
+  create(handler: RequestListener): Server;
+}
+
+/** The part of fetch a control API client uses; undici's fetch and Node's global one both fit. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+
+/**
+ * Which servers a client trusts, as a value handed to every client (control
+ * API calls, tracker channel, control link) rather than a process-wide setting.
+ * The command line builds it from --ca (cli/trust.ts).
+ */
+export interface ClientTrust {
+  /** The `ca` option of a TLS client (ws); undefined: Node's defaults (its roots plus NODE_EXTRA_CA_CERTS). */
+  readonly ca: string[] | undefined;
+  /** fetch that verifies servers against the same certificates. */
+  readonly fetch: FetchLike;
 }

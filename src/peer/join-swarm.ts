@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import type { ClientTrust } from '../core/ports.js';
 import { DEFAULTS } from '../core/config.js';
 import { ed25519PublicKey, pieceIntervalMs } from '../core/piece.js';
 import type { TokenRole } from '../core/token.js';
@@ -30,6 +31,8 @@ export interface JoinOptions {
   /** How many peers to ask the tracker for (the source asks for none). */
   numwant?: number;
   swarm: Pick<SwarmOptions, 'maxPeers' | 'uploadSlots' | 'uploadRate' | 'sourceTier' | 'log'>;
+  /** Which control server and tracker certificates to trust (renewals, tracker channel); Node's defaults when absent. */
+  trust?: ClientTrust;
 }
 
 export interface JoinedSwarm {
@@ -44,7 +47,7 @@ export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
   const session = new ControlSession(admission.session, admission.token, admission.token_expires_at, {
     clientKey: opts.clientKey,
     clock,
-    renew: (sid, ts, sig) => renewToken(opts.controlUrl, sid, ts, sig),
+    renew: (sid, ts, sig) => renewToken(opts.controlUrl, sid, ts, sig, opts.trust),
   });
   const nominal = pieceIntervalMs(md);
   const swarm = new Swarm({
@@ -75,6 +78,7 @@ export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
     sid: admission.session,
     clientKey: opts.clientKey,
     clock,
+    ca: opts.trust?.ca,
     ...(opts.numwant === undefined ? {} : { numwant: opts.numwant }),
   });
   // From the first `peers` answer on (before the caller wires anything): revocations it lists are refused.

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { createWebServer, type HttpLimits } from '../core/web-server.js';
+import type { WebServerFactory } from '../core/ports.js';
 import type { PlaybackSink } from './playback-sinks.js';
 
 export interface PlaybackServerOptions {
@@ -21,8 +21,8 @@ export interface PlaybackServerOptions {
   maxListenerQueueBytes?: number;
   /** Upper bound of the replay cache when RAPs are rare (default 2 MiB, never above half the listener cap). */
   maxCacheBytes?: number;
-  /** Header/request/keep-alive deadlines (DEFAULTS.http*). */
-  httpLimits?: Partial<HttpLimits>;
+  /** Makes the HTTP server, with its header/request/keep-alive deadlines (cli/web-server.ts). */
+  webServer: WebServerFactory;
 }
 
 export interface PlaybackServerStats {
@@ -52,7 +52,7 @@ interface Listener {
   waitingForRap: boolean;
 }
 
-export function createPlaybackServer(opts: PlaybackServerOptions = {}): PlaybackServer {
+export function createPlaybackServer(opts: PlaybackServerOptions): PlaybackServer {
   const host = opts.host ?? '127.0.0.1';
   const title = opts.title ?? 'gatecast';
   const maxQueue = opts.maxListenerQueueBytes ?? 4 * 1024 * 1024;
@@ -121,7 +121,7 @@ export function createPlaybackServer(opts: PlaybackServerOptions = {}): Playback
     res.end(body);
   };
 
-  const http = createWebServer((req, res) => {
+  const http = opts.webServer.create((req, res) => {
     if (!hostAllowed(req.headers.host)) {
       res.writeHead(421, { 'Content-Type': 'text/plain', Connection: 'close' });
       res.end(`misdirected request: this playback server answers only to Host ${[...allowedHosts].join(', ')}\n`);
@@ -142,7 +142,7 @@ export function createPlaybackServer(opts: PlaybackServerOptions = {}): Playback
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' });
     res.end('not found: try /stream.ts, /status.json or /\n');
-  }, { limits: opts.httpLimits });
+  });
 
   // DNS rebinding: a web page whose name resolves to us would send its own name as Host. Only our address and
   // localhost, with our port, are ours.
@@ -163,7 +163,7 @@ export function createPlaybackServer(opts: PlaybackServerOptions = {}): Playback
           // After start, a server error (EMFILE) is not worth a viewer's life.
           http.on('error', () => undefined);
           const { port } = http.address() as AddressInfo;
-          baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+          baseUrl = `${opts.webServer.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
           for (const name of ownNames(host)) allowedHosts.add(`${name}:${port}`);
           resolve(baseUrl);
         });

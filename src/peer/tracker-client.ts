@@ -8,7 +8,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID, sign, type KeyObject } from 'node:crypto';
 import WebSocket from 'ws';
-import { tlsCa } from '../protocol/tls-trust.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { MessageFaults } from '../core/faults.js';
 import { ClientError, InternalError, ProtocolError, isClientErrorCode } from '../core/errors.js';
@@ -39,6 +38,8 @@ export interface TrackerClientOptions {
   /** ...for at most this long; after that the tracker's heartbeat timeout finishes the job. */
   stoppedGiveUpMs?: number;
   faults?: MessageFaults;
+  /** The TLS `ca` for a wss:// tracker (ClientTrust.ca): undefined for Node's defaults. */
+  ca?: string[];
 }
 
 export interface TrackerClientEvents {
@@ -148,7 +149,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   private connect(): Promise<void> {
     if (this.connecting) return this.connecting;
     this.connecting = new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(this.opts.wsUrl, { handshakeTimeout: this.replyTimeoutMs, ca: tlsCa() });
+      const ws = new WebSocket(this.opts.wsUrl, { handshakeTimeout: this.replyTimeoutMs, ca: this.opts.ca });
       this.ws = ws;
       this.nonce = null;
       // Open once the tracker's challenge is in: nothing can be announced before it.

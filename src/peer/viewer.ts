@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import { DEFAULTS } from '../core/config.js';
 import { pieceIntervalMs, rawPublicKey } from '../core/piece.js';
+import type { ClientTrust } from '../core/ports.js';
 import type { AdmissionResult } from '../core/types.js';
 import { requestProgram, type DeviceCredential } from '../protocol/control-api.js';
 import { systemClock } from '../protocol/system-clock.js';
@@ -58,6 +59,8 @@ export interface ViewerOptions {
   /** A hole older than this is skipped (to the next random access point). */
   maxStallMs?: number;
   log?: (line: string) => void;
+  /** Which control server and tracker certificates to trust; Node's defaults when absent. */
+  trust?: ClientTrust;
 }
 
 export type ViewerEnd =
@@ -142,13 +145,14 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       password: opts.password,
       device: opts.device,
       clientKey: rawPublicKey(publicKey),
-    });
+    }, opts.trust);
     const admittedAt = opts.clock.now();
     // c: what the metadata tells us to join the swarm. Deadlines follow the player's
     // measured piece interval once it plays.
     let playerClock: PlayerClock | null = null;
     const { session, swarm, tracker } = await joinSwarm({
       controlUrl: opts.controlUrl,
+      trust: opts.trust,
       admission,
       clientKey: privateKey,
       role: 'viewer',

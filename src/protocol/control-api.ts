@@ -7,8 +7,9 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ClientError, InternalError, isClientErrorCode } from '../core/errors.js';
+import type { ClientTrust } from '../core/ports.js';
 import type { AdmissionResult, ProgramMetadata } from '../core/types.js';
-import { certificateProblem, trustedFetch } from './tls-trust.js';
+import { certificateProblem } from './certificate-problem.js';
 
 /** Raw 32-byte Ed25519 public key, base64url without padding. */
 export const Ed25519KeySchema = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'raw Ed25519 public key (32 bytes), base64url' });
@@ -124,19 +125,26 @@ export interface ControlRequest {
 }
 
 /**
- * One call to the control server. Resolves with the parsed JSON answer
+ * Node's defaults (its roots and NODE_EXTRA_CA_CERTS) through the global
+ * fetch: what a call gets when its caller hands in no trust. The command line
+ * always hands in its own (cli/trust.ts, from --ca).
+ */
+export const DEFAULT_TRUST: ClientTrust = { ca: undefined, fetch: (url, init) => fetch(url, init) };
+
+/**
+ * One call to the control server, verified as `trust` says. Resolves with the parsed JSON answer
  * (undefined for 204). Throws ClientError with the server's code and message
  * when it refuses, InternalError when it can't be reached or answers garbage.
  */
-export async function controlRequest(controlUrl: string, path: string, req: ControlRequest): Promise<unknown> {
+export async function controlRequest(controlUrl: string, path: string, req: ControlRequest, trust: ClientTrust = DEFAULT_TRUST): Promise<unknown> {
   const base = controlUrl.replace(/\/+$/, '');
   const headers: Record<string, string> = { accept: 'application/json' };
   if (req.body !== undefined) headers['content-type'] = 'application/json';
   if (req.bearer) headers['authorization'] = `Bearer ${req.bearer}`;
   if (req.basic) headers['authorization'] = `Basic ${Buffer.from(`${req.basic.user}:${req.basic.password}`).toString('base64')}`;
-  let res: Awaited<ReturnType<typeof trustedFetch>>;
+  let res: Awaited<ReturnType<ClientTrust['fetch']>>;
   try {
-    res = await trustedFetch(`${base}${path}`, {
+    res = await trust.fetch(`${base}${path}`, {
       method: req.method,
       headers,
       body: req.body === undefined ? undefined : JSON.stringify(req.body),
@@ -185,29 +193,30 @@ const seg = encodeURIComponent;
 export async function requestProgram(
   controlUrl: string,
   req: { program: string; user: string; password?: string; device?: DeviceCredential; clientKey: string },
+  trust?: ClientTrust,
 ): Promise<AdmissionResult> {
   const body: ProgramRequestBody = req.device
     ? { user: req.user, device: req.device.device, device_secret: req.device.secret, client_key: req.clientKey }
     : { user: req.user, password: req.password ?? '', client_key: req.clientKey };
-  return asAdmission(await controlRequest(controlUrl, `/v1/programs/${seg(req.program)}/request`, { method: 'POST', body }));
+  return asAdmission(await controlRequest(controlUrl, `/v1/programs/${seg(req.program)}/request`, { method: 'POST', body }, trust));
 }
 
 const asDeviceLogin = expect(DeviceLoginResultSchema, 'device login');
 
 /** `gatecast login`: trades the password for a device credential. */
-export async function loginDevice(controlUrl: string, req: DeviceLoginBody): Promise<DeviceLoginResult> {
-  return asDeviceLogin(await controlRequest(controlUrl, '/v1/devices', { method: 'POST', body: req }));
+export async function loginDevice(controlUrl: string, req: DeviceLoginBody, trust?: ClientTrust): Promise<DeviceLoginResult> {
+  return asDeviceLogin(await controlRequest(controlUrl, '/v1/devices', { method: 'POST', body: req }, trust));
 }
 
 /** `gatecast logout`: the device revokes its own credential. */
-export async function logoutDevice(controlUrl: string, cred: DeviceCredential): Promise<void> {
-  await controlRequest(controlUrl, `/v1/devices/${seg(cred.device)}`, { method: 'DELETE', bearer: cred.secret });
+export async function logoutDevice(controlUrl: string, cred: DeviceCredential, trust?: ClientTrust): Promise<void> {
+  await controlRequest(controlUrl, `/v1/devices/${seg(cred.device)}`, { method: 'DELETE', bearer: cred.secret }, trust);
 }
 
 /** Renews a session's token; `sig` is the client key's proof (see peer/control-session.ts renewProof). */
-export async function renewToken(controlUrl: string, sid: string, ts: number, sig: string): Promise<RenewResult> {
+export async function renewToken(controlUrl: string, sid: string, ts: number, sig: string, trust?: ClientTrust): Promise<RenewResult> {
   const body: RenewBody = { ts, sig };
-  return asRenew(await controlRequest(controlUrl, `/v1/sessions/${seg(sid)}/renew`, { method: 'POST', body }));
+  return asRenew(await controlRequest(controlUrl, `/v1/sessions/${seg(sid)}/renew`, { method: 'POST', body }, trust));
 }
 
 /** Admits a broadcaster for `program` (admin credentials): its session, token, metadata and the source signing key. */
@@ -217,12 +226,13 @@ export async function requestSource(
   program: string,
   clientKey: string,
   adminUser = 'admin',
+  trust?: ClientTrust,
 ): Promise<SourceAdmission> {
   return asSource(
     await controlRequest(controlUrl, `/v1/admin/programs/${seg(program)}/source`, {
       method: 'POST',
       body: { client_key: clientKey },
       basic: { user: adminUser, password: adminPassword },
-    }),
+    }, trust),
   );
 }

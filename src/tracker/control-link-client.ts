@@ -8,13 +8,12 @@
  * backoff on the injected clock.
  */
 import { randomUUID } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
-import { certificateProblem, tlsCa } from '../protocol/tls-trust.js';
+import { certificateProblem } from '../protocol/certificate-problem.js';
 import { controlToTracker, DUPLICATE_ID_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import type { SessionReporter } from './types.js';
 
@@ -26,7 +25,7 @@ type Report = Extract<TrackerToControl, { type: 'join' | 'leave' }>;
 export interface ControlLinkOptions {
   controlUrl: string;
   secret: string;
-  /** Extra CA certificates (PEM) trusted besides the system store, for a control server on HTTPS. */
+  /** The TLS `ca` for a control server on HTTPS (ClientTrust.ca): undefined for Node's defaults. */
   ca?: string[];
   trackerId: string;
   announceUrl: string;
@@ -133,7 +132,7 @@ export class ControlLinkClient implements SessionReporter {
     const ws = new WebSocket(controlLinkUrl(this.opts.controlUrl), {
       headers: { authorization: `Bearer ${this.opts.secret}` },
       maxPayload: 1024 * 1024,
-      ca: this.opts.ca ? [...rootCertificates, ...this.opts.ca] : tlsCa(),
+      ca: this.opts.ca,
     });
     this.ws = ws;
     ws.on('open', () => {

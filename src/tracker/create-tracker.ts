@@ -8,8 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
-import type { SwarmPeer, SwarmStore } from '../core/ports.js';
-import { createWebServer, schemeOf, type HttpLimits, type TlsIdentity } from '../core/web-server.js';
+import type { SwarmPeer, SwarmStore, WebServerFactory } from '../core/ports.js';
 import { systemClock } from '../protocol/system-clock.js';
 import { ChannelHolds } from './channel-holds.js';
 import { ChannelPushes } from './channel-pushes.js';
@@ -60,11 +59,9 @@ export interface TrackerOptions {
   /** Loses messages on the control link and the client channels, both ways (tests). */
   faults?: MessageFaults;
   logger?: Logger | boolean;
-  /** Certificate and key: announce and channel are then served over HTTPS and WSS only. */
-  tls?: TlsIdentity | null;
-  /** Header/request/keep-alive deadlines (DEFAULTS.http*). */
-  httpLimits?: Partial<HttpLimits>;
-  /** Extra CA certificates (PEM) the control link trusts besides the system store. */
+  /** Makes the HTTP server (cli/web-server.ts): with TLS, announce and channel are served over HTTPS and WSS only. */
+  webServer: WebServerFactory;
+  /** The control link's TLS `ca` (ClientTrust.ca): undefined for Node's defaults. */
   ca?: string[];
 }
 
@@ -194,7 +191,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     async start() {
       if (urls) return urls;
       const host = opts.host ?? '127.0.0.1';
-      const http = createWebServer(createHttpHandler({ logic, describe, logger }), { tls: opts.tls, limits: opts.httpLimits });
+      const http = opts.webServer.create(createHttpHandler({ logic, describe, logger }));
       http.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       });
@@ -218,7 +215,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
       server = http;
       const { port } = http.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-      const base = (opts.publicUrl ?? `${schemeOf(opts.tls)}://${shownHost}:${port}`).replace(/\/+$/, '');
+      const base = (opts.publicUrl ?? `${opts.webServer.scheme}://${shownHost}:${port}`).replace(/\/+$/, '');
       urls = { announceUrl: `${base}/announce`, wsUrl: `${base.replace(/^http/, 'ws')}${CHANNEL_PATH}` };
       sweeper = startExpiry({ clock, everyMs: SWEEP_EVERY_MS, sweep: () => logic.sweep(), logger });
       link = new ControlLinkClient({

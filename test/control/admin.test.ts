@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createControlServer, hashPassword, verifyPassword } from '../../src/control/index.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { admin, adminAuth, startServer, ADMIN_PASSWORD, TRACKER_SECRET, type Harness } from './helpers.js';
 
 describe('admin routes', () => {
@@ -123,7 +124,7 @@ describe('restarts', () => {
       await first.close();
 
       const store = new SqliteControlStore(path);
-      const second = await createControlServer({ store, clock: new ManualClock(), adminPassword: 'changed', trackerSecret: TRACKER_SECRET });
+      const second = await createControlServer({ store, clock: new ManualClock(), adminPassword: 'changed', trackerSecret: TRACKER_SECRET, webServer: webServerFactory() });
       try {
         assert.equal(second.controlKey, key);
         const oldPw = await second.app.inject({ method: 'GET', url: '/v1/admin/users', headers: { authorization: adminAuth(ADMIN_PASSWORD) } });

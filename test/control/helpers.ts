@@ -8,6 +8,7 @@ import type { MessageFaults } from '../../src/core/faults.js';
 import { rawPublicKey } from '../../src/core/piece.js';
 import type { ControlStore } from '../../src/core/ports.js';
 import { createControlServer, type ControlServer } from '../../src/control/index.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { controlToTracker, type ControlToTracker, type TrackerToControl } from '../../src/protocol/control-link.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 
@@ -45,6 +46,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Harness> {
     disconnectRetryMs: opts.disconnectRetryMs,
     expiryCheckMs: opts.expiryCheckMs,
     faults: opts.faults,
+    webServer: webServerFactory(),
   });
   return {
     server,

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
 import type { AdmissionResult } from '../../src/core/types.js';
 import { createControlServer } from '../../src/control/index.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { REASON_OTHER_DEVICE } from '../../src/control/session-limit.js';
 import type { ControlToTracker } from '../../src/protocol/control-link.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
@@ -133,6 +134,7 @@ describe('session limit', () => {
       maxSessions: 1,
       expiryCheckMs: null,
       linkKeepaliveMs: null,
+      webServer: webServerFactory(),
     });
     const h = { server, store, clock: new ManualClock(), close: async () => undefined };
     try {

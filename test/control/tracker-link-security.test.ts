@@ -11,6 +11,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULTS } from '../../src/core/config.js';
 import type { AdmissionResult } from '../../src/core/types.js';
 import { createControlServer } from '../../src/control/index.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { SIGNING_KEY_SECRET } from '../../src/control/signing-key.js';
 import { DUPLICATE_ID_CLOSE } from '../../src/protocol/control-link.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
@@ -122,7 +123,7 @@ describe('tracker secret', () => {
     const store = new SqliteControlStore(':memory:');
     try {
       await assert.rejects(
-        createControlServer({ store, clock: new ManualClock(), adminPassword: 'same', trackerSecret: 'same' }),
+        createControlServer({ store, clock: new ManualClock(), adminPassword: 'same', trackerSecret: 'same', webServer: webServerFactory() }),
         /must differ from the admin password/,
       );
     } finally {

@@ -13,6 +13,7 @@ import { startLocalSystem } from '../../src/cli/local-system.js';
 import { adminClient, type AdminClient } from '../../src/cli/control-client.js';
 import { createControlServer, type ControlServer } from '../../src/control/index.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { systemClock } from '../../src/protocol/system-clock.js';
@@ -96,7 +97,7 @@ async function restartableSystem(dir: string): Promise<{
   const dbPath = join(dir, 'control.db');
   let store = new SqliteControlStore(dbPath);
   const makeControl = (s: SqliteControlStore, faults?: MessageFaults): Promise<ControlServer> =>
-    createControlServer({ store: s, clock: systemClock, adminPassword: password, trackerSecret: `${password}-tracker`, disconnectRetryMs: 200, faults });
+    createControlServer({ store: s, clock: systemClock, adminPassword: password, trackerSecret: `${password}-tracker`, disconnectRetryMs: 200, faults, webServer: webServerFactory() });
   let control = await makeControl(store);
   const controlUrl = await control.listen(0, '127.0.0.1');
   const controlPort = Number(new URL(controlUrl).port);
@@ -114,6 +115,7 @@ async function restartableSystem(dir: string): Promise<{
       clientRetryMs: 200,
       linkRetryMs: 200,
       faults,
+      webServer: webServerFactory(),
     });
     const { announceUrl } = await tracker.start();
     trackerPort = Number(new URL(announceUrl).port);

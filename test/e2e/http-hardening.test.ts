@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { ManualClock } from '../../src/core/clock.js';
-import type { HttpLimits } from '../../src/core/web-server.js';
+import { webServerFactory, type HttpLimits } from '../../src/cli/web-server.js';
 import { createControlServer } from '../../src/control/index.js';
 import { createPlaybackServer } from '../../src/peer/playback-server.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
@@ -49,7 +49,7 @@ async function slowloris(port: number, opts: { bodyForever?: boolean } = {}): Pr
 
 test('the control server cuts off a client that trickles its headers, or its body, for ever', async () => {
   const store = new SqliteControlStore(':memory:');
-  const control = await createControlServer({ store, clock: new ManualClock(), adminPassword: 'a', trackerSecret: 't', httpLimits: LIMITS });
+  const control = await createControlServer({ store, clock: new ManualClock(), adminPassword: 'a', trackerSecret: 't', webServer: webServerFactory({ limits: LIMITS }) });
   try {
     const port = Number(new URL(await control.listen(0)).port);
     assert.match(await slowloris(port), /^(HTTP\/1\.1 408|)/);
@@ -62,7 +62,7 @@ test('the control server cuts off a client that trickles its headers, or its bod
 
 test('an upgraded WebSocket (the control link) is not cut by the request or keep-alive deadlines', async () => {
   const store = new SqliteControlStore(':memory:');
-  const control = await createControlServer({ store, clock: new ManualClock(), adminPassword: 'a', trackerSecret: 't', httpLimits: LIMITS, linkKeepaliveMs: null });
+  const control = await createControlServer({ store, clock: new ManualClock(), adminPassword: 'a', trackerSecret: 't', webServer: webServerFactory({ limits: LIMITS }), linkKeepaliveMs: null });
   try {
     const url = await control.listen(0);
     const t = await FakeTracker.connect(url, 't');
@@ -79,7 +79,7 @@ test('an upgraded WebSocket (the control link) is not cut by the request or keep
 });
 
 test('the tracker cuts off a slowloris client', async () => {
-  const tracker = await createTracker({ controlUrl: 'http://127.0.0.1:9', secret: 's', store: new MemorySwarmStore(), httpLimits: LIMITS });
+  const tracker = await createTracker({ controlUrl: 'http://127.0.0.1:9', secret: 's', store: new MemorySwarmStore(), webServer: webServerFactory({ limits: LIMITS }) });
   try {
     const { announceUrl } = await tracker.start();
     await slowloris(Number(new URL(announceUrl).port));
@@ -89,7 +89,7 @@ test('the tracker cuts off a slowloris client', async () => {
 });
 
 test('the playback server cuts off a slowloris client', async () => {
-  const play = createPlaybackServer({ httpLimits: LIMITS });
+  const play = createPlaybackServer({ webServer: webServerFactory({ limits: LIMITS }) });
   try {
     await slowloris(Number(new URL(await play.listen()).port));
   } finally {
@@ -110,7 +110,7 @@ async function getWithHost(port: number, host: string | null, path = '/status.js
 }
 
 test('the playback server refuses a foreign Host header (DNS rebinding) and serves its own address and localhost', async () => {
-  const play = createPlaybackServer({ status: () => ({ secret: 'viewer stats' }) });
+  const play = createPlaybackServer({ webServer: webServerFactory(), status: () => ({ secret: 'viewer stats' }) });
   try {
     const port = Number(new URL(await play.listen()).port);
     // No Host at all: node's own 400 (HTTP/1.1 requires one).

@@ -5,11 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { trustWith } from '../../src/cli/trust.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { createControlServer, type ControlServer } from '../../src/control/index.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { rawPublicKey } from '../../src/core/piece.js';
 import { requestProgram } from '../../src/protocol/control-api.js';
-import { resetTrust, trustCa } from '../../src/protocol/tls-trust.js';
 import { systemClock } from '../../src/protocol/system-clock.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
@@ -29,15 +30,15 @@ before(async () => {
   pki = await makeTestPki();
   store = new SqliteControlStore(':memory:');
   const tls = { cert: pki.cert, key: pki.key };
-  control = await createControlServer({ store, clock: systemClock, adminPassword: ADMIN, trackerSecret: 'tls-tracker-secret', tls });
+  control = await createControlServer({ store, clock: systemClock, adminPassword: ADMIN, trackerSecret: 'tls-tracker-secret', webServer: webServerFactory({ tls }) });
   controlUrl = await control.listen(0, '127.0.0.1');
   tracker = await createTracker({
     controlUrl,
     secret: 'tls-tracker-secret',
     host: '127.0.0.1',
     store: new MemorySwarmStore(),
-    tls,
-    ca: [pki.caPem],
+    webServer: webServerFactory({ tls }),
+    ca: trustWith([pki.caPem]).ca,
   });
   trackerUrls = await tracker.start();
   // The tracker's control link verified the control server's certificate with the CA.
@@ -45,7 +46,6 @@ before(async () => {
 });
 
 after(async () => {
-  resetTrust();
   await tracker.stop();
   await control.close();
   await store.close();
@@ -81,14 +81,9 @@ test('admin with --ca works; without it, or with another CA, it fails with a cle
 test('an admission over HTTPS hands out https:// and wss:// tracker URLs', async () => {
   const key = rawPublicKey(generateKeyPairSync('ed25519').privateKey);
   await assert.rejects(requestProgram(controlUrl, { program: 'ch1', user: 'alice', password: 'pw-alice', clientKey: key }), /certificate is not trusted/);
-  trustCa(pki.caPem);
-  try {
-    const adm = await requestProgram(controlUrl, { program: 'ch1', user: 'alice', password: 'pw-alice', clientKey: key });
-    assert.match(adm.metadata.tracker.announce, /^https:\/\/127\.0\.0\.1:\d+\/announce\?/);
-    assert.equal(adm.metadata.tracker.ws, trackerUrls.wsUrl);
-  } finally {
-    resetTrust();
-  }
+  const adm = await requestProgram(controlUrl, { program: 'ch1', user: 'alice', password: 'pw-alice', clientKey: key }, trustWith([pki.caPem]));
+  assert.match(adm.metadata.tracker.announce, /^https:\/\/127\.0\.0\.1:\d+\/announce\?/);
+  assert.equal(adm.metadata.tracker.ws, trackerUrls.wsUrl);
 });
 
 test('plain HTTP to either TLS server gets no answer', async () => {

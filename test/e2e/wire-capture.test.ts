@@ -13,13 +13,15 @@ import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import { Broadcaster } from '../../src/broadcast/source-peer.js';
 import { adminClient } from '../../src/cli/control-client.js';
+import { trustWith } from '../../src/cli/trust.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
+import type { ClientTrust } from '../../src/core/ports.js';
 import { createControlServer, type ControlServer } from '../../src/control/index.js';
 import { rawPublicKey } from '../../src/core/piece.js';
 import { joinSwarm } from '../../src/peer/join-swarm.js';
 import { Viewer } from '../../src/peer/viewer.js';
 import { requestProgram } from '../../src/protocol/control-api.js';
 import { systemClock } from '../../src/protocol/system-clock.js';
-import { resetTrust, trustCa } from '../../src/protocol/tls-trust.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
@@ -83,6 +85,8 @@ function hasTsRun(buf: Buffer, run = 5): boolean {
 }
 
 let pki: TestPki;
+/** Every client below trusts the test CA through this value. */
+let trust: ClientTrust;
 let store: SqliteControlStore;
 let control: ControlServer;
 let tracker: Tracker;
@@ -92,10 +96,10 @@ const taps: Record<'control' | 'tracker' | 'peer', Tap | null> = { control: null
 
 before(async () => {
   pki = await makeTestPki();
-  trustCa(pki.caPem);
+  trust = trustWith([pki.caPem]);
   const tls = { cert: pki.cert, key: pki.key };
   store = new SqliteControlStore(':memory:');
-  control = await createControlServer({ store, clock: systemClock, adminPassword: ADMIN, trackerSecret: 'capture-tracker-secret', tls });
+  control = await createControlServer({ store, clock: systemClock, adminPassword: ADMIN, trackerSecret: 'capture-tracker-secret', webServer: webServerFactory({ tls }) });
   controlPort = Number(new URL(await control.listen(0, '127.0.0.1')).port);
   taps.control = await tap(() => controlPort);
   taps.tracker = await tap(() => trackerPort);
@@ -106,8 +110,8 @@ before(async () => {
     secret: 'capture-tracker-secret',
     host: '127.0.0.1',
     store: new MemorySwarmStore(),
-    tls,
-    ca: [pki.caPem],
+    webServer: webServerFactory({ tls }),
+    ca: trust.ca,
     // Clients learn the tracker's URL from the metadata: the tap's.
     publicUrl: taps.tracker.url('https'),
   });
@@ -121,13 +125,12 @@ after(async () => {
   await tracker.stop();
   await control.close();
   await store.close();
-  resetTrust();
   pki.cleanup();
 });
 
 test('TLS on control and tracker, encrypted peer wire: the capture holds no password, token or MPEG-TS', { timeout: 90_000 }, async () => {
   const controlUrl = taps.control!.url('https');
-  const admin = adminClient(controlUrl, ADMIN);
+  const admin = adminClient(controlUrl, ADMIN, 'admin', trust);
   // The operator's own source key: the control server never holds it, so no admission carries it.
   const programKey = generateKeyPairSync('ed25519');
   await admin.addProgram({ id: 'ch1', title: 'Captured', source_key: rawPublicKey(programKey.publicKey) });
@@ -143,16 +146,17 @@ test('TLS on control and tracker, encrypted peer wire: the capture holds no pass
     uploadRate: null,
     host: '127.0.0.1',
     sourceKey: programKey.privateKey,
+    trust,
   });
   source.on('error', () => undefined);
-  const alice = await Viewer.start({ controlUrl, program: 'ch1', user: 'alice', password: PASSWORDS.alice, host: '127.0.0.1', sinks: [] });
+  const alice = await Viewer.start({ controlUrl, program: 'ch1', user: 'alice', password: PASSWORDS.alice, host: '127.0.0.1', sinks: [], trust });
   const alicePort = alice.swarm.port;
   assert.ok(alicePort !== null);
   taps.peer = await tap(() => alicePort);
 
   // Dave: an admission through the control tap, the tracker through its tap, and alice through the peer tap.
   const keys = generateKeyPairSync('ed25519');
-  const admission = await requestProgram(controlUrl, { program: 'ch1', user: 'dave', password: PASSWORDS.dave, clientKey: rawPublicKey(keys.publicKey) });
+  const admission = await requestProgram(controlUrl, { program: 'ch1', user: 'dave', password: PASSWORDS.dave, clientKey: rawPublicKey(keys.publicKey) }, trust);
   assert.match(admission.metadata.tracker.ws, /^wss:\/\/127\.0\.0\.1:\d+\/ws$/);
   const dave = await joinSwarm({
     controlUrl,
@@ -164,6 +168,7 @@ test('TLS on control and tracker, encrypted peer wire: the capture holds no pass
     host: '127.0.0.1',
     peerPort: 0,
     swarm: { maxPeers: 4, uploadSlots: 4, uploadRate: null },
+    trust,
   });
   try {
     const peerTap = taps.peer;

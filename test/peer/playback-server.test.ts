@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { once } from 'node:events';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { createPlaybackServer } from '../../src/peer/playback-server.js';
 
 const PACKETS = 10;
@@ -44,7 +45,7 @@ async function open(url: string): Promise<IncomingMessage> {
 }
 
 test('a late joiner starts at the latest RAP in the cache, then follows live output', async () => {
-  const server = createPlaybackServer({ title: 'Test <channel>' });
+  const server = createPlaybackServer({ webServer: webServerFactory(), title: 'Test <channel>' });
   const base = await server.listen();
   assert.match(base, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   try {
@@ -69,7 +70,7 @@ test('a late joiner starts at the latest RAP in the cache, then follows live out
 });
 
 test('a listener who joins before any RAP waits for one', async () => {
-  const server = createPlaybackServer();
+  const server = createPlaybackServer({ webServer: webServerFactory() });
   const base = await server.listen();
   try {
     server.writeSegment(segment(1), null);
@@ -87,7 +88,7 @@ test('a listener who joins before any RAP waits for one', async () => {
 
 test('a listener that never reads is dropped and memory stays bounded, while others keep playing', async () => {
   const cap = 256 * 1024;
-  const server = createPlaybackServer({ maxListenerQueueBytes: cap });
+  const server = createPlaybackServer({ webServer: webServerFactory(), maxListenerQueueBytes: cap });
   const base = await server.listen();
   const { port } = new URL(base);
   try {
@@ -129,6 +130,7 @@ test('a listener that never reads is dropped and memory stays bounded, while oth
 test('status.json serves the status callback; a failing callback is a clean 500', async () => {
   let fail = false;
   const server = createPlaybackServer({
+    webServer: webServerFactory(),
     status: () => {
       if (fail) throw new Error('secret detail');
       return { peers: 3, continuity: 1 };
@@ -150,7 +152,7 @@ test('status.json serves the status callback; a failing callback is a clean 500'
 });
 
 test('the page names the stream and how to open it; unknown paths are 404, other methods 405', async () => {
-  const server = createPlaybackServer({ title: 'News <live>' });
+  const server = createPlaybackServer({ webServer: webServerFactory(), title: 'News <live>' });
   const base = await server.listen();
   try {
     const page = await fetch(base);
@@ -170,7 +172,7 @@ test('the page names the stream and how to open it; unknown paths are 404, other
 });
 
 test('close ends open streams so players see the end', async () => {
-  const server = createPlaybackServer();
+  const server = createPlaybackServer({ webServer: webServerFactory() });
   const base = await server.listen();
   server.writeSegment(segment(0), 0);
   const res = await open(`${base}stream.ts`);
@@ -182,7 +184,7 @@ test('close ends open streams so players see the end', async () => {
 });
 
 test('a RAP offset outside the segment is a caller bug', async () => {
-  const server = createPlaybackServer();
+  const server = createPlaybackServer({ webServer: webServerFactory() });
   assert.throws(() => server.writeSegment(segment(0), PACKETS * 188), RangeError);
   await server.close();
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createTracker } from '../../src/tracker/create-tracker.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { controlLinkUrl } from '../../src/tracker/control-link-client.js';
 import {
   advanceUntil,
@@ -170,7 +171,7 @@ describe('control link', () => {
   it('a wrong secret never gets the link up, and stop() still ends cleanly', async () => {
     const control = await startFakeControl();
     const clock = new ManualClock();
-    const tracker = await createTracker({ controlUrl: control.url, secret: 'wrong', clock, store: new MemorySwarmStore() });
+    const tracker = await createTracker({ controlUrl: control.url, secret: 'wrong', clock, store: new MemorySwarmStore(), webServer: webServerFactory() });
     await tracker.start();
     // Refused, then redialled after the backoff.
     const second = new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import {
   announceHttp,
@@ -252,7 +253,7 @@ describe('disconnect across a tracker restart', () => {
     let fresh: Tracker | undefined;
     const store = new MemorySwarmStore();
     try {
-      fresh = await createTracker({ controlUrl: rig.control.url, secret: SECRET, clock: rig.clock, store, heartbeatTimeoutMs: 60_000 });
+      fresh = await createTracker({ controlUrl: rig.control.url, secret: SECRET, clock: rig.clock, store, heartbeatTimeoutMs: 60_000, webServer: webServerFactory() });
       const { wsUrl } = await fresh.start();
       await fresh.ready;
       const hello = rig.control.received.items.filter((m) => m.type === 'hello').at(-1);

@@ -18,6 +18,7 @@ import { signAccessToken } from '../../src/protocol/token.js';
 import { channelProofMessage } from '../../src/protocol/tracker-channel.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { webServerFactory } from '../../src/cli/web-server.js';
 import type { ChannelLimits } from '../../src/tracker/ws-frontend.js';
 
 export const SECRET = 'tracker-secret-for-tests';
@@ -360,6 +361,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     linkRetryMs: opts.linkRetryMs,
     faults: opts.faults,
     channelLimits: { ...RIG_CHANNEL_LIMITS, ...opts.channelLimits },
+    webServer: webServerFactory(),
   });
   const { announceUrl, wsUrl } = await tracker.start();
   if (opts.welcome !== false) await tracker.ready;
