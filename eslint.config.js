@@ -15,14 +15,28 @@ const MAY_IMPORT = {
   web: [],
 };
 
+// core/ and protocol/ are pure (DESIGN.md): no sockets, no files, no processes. Their types may still name
+// these modules' types (a type-only import leaves nothing at run time); cli/ makes the real things and hands them in.
+const IO_MODULES = ['node:net', 'node:http', 'node:https', 'node:tls', 'node:fs', 'node:dgram', 'node:child_process', 'undici', 'ws'];
+const PURE_ROOMS = ['core', 'protocol'];
+
 const doors = Object.entries(MAY_IMPORT).map(([room, allowed]) => {
   const forbidden = ROOMS.filter((r) => r !== room && !allowed.includes(r));
+  const io = PURE_ROOMS.includes(room)
+    ? IO_MODULES.flatMap((name) => [name, ...(name.startsWith('node:') ? [name.slice(5)] : [])]).map((name) => ({
+        name,
+        allowTypeImports: true,
+        message: `src/${room}/ is pure (DESIGN.md rooms): no sockets, files or processes; take the collaborator as a parameter (cli/ makes it)`,
+      }))
+    : [];
   return {
     files: [`src/${room}/**/*.ts`, `src/${room}/**/*.js`],
     rules: {
-      'no-restricted-imports': [
+      // typescript-eslint's version of the rule: it knows type-only imports.
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
+          paths: io,
           patterns: forbidden.map((r) => ({
             group: [`**/${r}/*`, `**/${r}`],
             message: `src/${room}/ may import only ${allowed.length ? allowed.join(', ') : 'nothing of ours'} (DESIGN.md rooms)`,
