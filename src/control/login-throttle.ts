@@ -39,17 +39,8 @@ export interface LoginAttempt {
 
 export type ThrottleDecision = { allowed: true; attempt: LoginAttempt } | { allowed: false; retryAfterS: number };
 
-/** A client address as a throttle key: IPv6 addresses by their /64, since one host usually holds a whole /64. */
-export function addressKey(ip: string): string {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (v4?.[1]) return `addr:${v4[1]}`;
-  if (!ip.includes(':')) return `addr:${ip}`;
-  const [head = '', tail] = ip.toLowerCase().split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `addr:${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
-}
+/** A client address as a throttle key (IPv6 by its /64): core/address.ts. */
+export { addressKey } from '../core/address.js';
 
 /** A user name as a throttle key; a name longer than any real one (64) is kept as its hash, so keys stay small. */
 export function userKey(name: string): string {

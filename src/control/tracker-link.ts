@@ -18,6 +18,8 @@ import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
 import { controlToTracker, DUPLICATE_ID_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
+import { addressKey } from '../core/address.js';
+import { LoginThrottle, DEFAULT_LOGIN_LIMITS } from './login-throttle.js';
 import { revokedSessions } from './revocation-list.js';
 import type { TrackerConnection, TrackerRegistry } from './tracker-registry.js';
 
@@ -87,8 +89,8 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-function rejectUpgrade(socket: Duplex, status: 401 | 404, reason: string): void {
-  const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
+function rejectUpgrade(socket: Duplex, status: 401 | 404 | 429, reason: string, retryAfterS?: number): void {
+  const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : status === 429 ? `Retry-After: ${retryAfterS ?? 1}\r\n` : '';
   socket.end(`HTTP/1.1 ${status} ${reason}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
@@ -100,9 +102,16 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
   private readonly path: string;
   private pinger: TimerHandle | null = null;
   private hooks: Partial<TrackerLinkHooks> = {};
+  /**
+   * The tracker secret is a password: wrong ones are throttled per client
+   * address (IPv6 by /64) like every password check, so it cannot be brute
+   * forced. A throttled address is refused (429) before its secret is looked at.
+   */
+  private readonly guesses: LoginThrottle;
 
   constructor(private readonly opts: TrackerLinkOptions) {
     super();
+    this.guesses = new LoginThrottle(opts.clock, DEFAULT_LOGIN_LIMITS);
     this.secretDigest = digest(opts.trackerSecret);
     this.path = opts.path ?? DEFAULTS.controlLinkPath;
   }
@@ -165,11 +174,21 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
       pathname = '';
     }
     if (pathname !== this.path) return rejectUpgrade(socket, 404, 'Not Found');
-    if (!this.authorized(req)) {
-      this.opts.log.warn({ ip: req.socket.remoteAddress }, 'control link refused: wrong tracker secret');
-      return rejectUpgrade(socket, 401, 'Unauthorized');
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req.socket.remoteAddress));
+    const ip = req.socket.remoteAddress;
+    void this.guesses.begin([{ key: addressKey(ip ?? ''), limit: this.guesses.limits.perAddress }]).then((decision) => {
+      if (!decision.allowed) {
+        this.opts.log.debug({ ip }, 'control link refused: too many wrong tracker secrets from this address');
+        return rejectUpgrade(socket, 429, 'Too Many Requests', decision.retryAfterS);
+      }
+      if (!this.authorized(req)) {
+        decision.attempt.failed();
+        this.opts.log.warn({ ip }, 'control link refused: wrong tracker secret');
+        return rejectUpgrade(socket, 401, 'Unauthorized');
+      }
+      decision.attempt.succeeded();
+      if (socket.destroyed) return;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, ip));
+    });
   }
 
   private onConnection(ws: WebSocket, ip: string | undefined): void {

@@ -3,8 +3,11 @@
  * handshake or token exchange under way), in total and per remote address.
  * Kept apart from the peer slots, so idle or slow sockets can neither fill a
  * viewer's connections nor stop it dialing out; past either limit a new
- * socket is refused at once.
+ * socket is refused at once. An address is counted by core/address.ts's
+ * key: IPv6 by its /64, so a host cannot take a new address per socket.
  */
+import { addressKey } from '../core/address.js';
+
 export class InboundBudget {
   private readonly perAddress = new Map<string, number>();
   private total = 0;
@@ -17,10 +20,11 @@ export class InboundBudget {
   }
 
   /**
-   * Takes a place for a socket from `address`: returns the function that gives
+   * Takes a place for a socket from `remoteAddress`: returns the function that gives
    * it back (safe to call more than once), or null when the budget is spent.
    */
-  admit(address: string): (() => void) | null {
+  admit(remoteAddress: string): (() => void) | null {
+    const address = addressKey(remoteAddress);
     const n = this.perAddress.get(address) ?? 0;
     if (this.total >= this.limits.max || n >= this.limits.maxPerAddress) return null;
     this.total++;

@@ -24,3 +24,17 @@ test('the total caps sockets from many addresses', () => {
   assert.ok(b.admit('d'));
   assert.equal(b.pending, 3);
 });
+
+test('IPv6 addresses of one /64 share one per-address share: rotating the interface id gets no more places', () => {
+  // One host usually holds a whole /64: counted per /128, it could fill the total budget alone.
+  const b = new InboundBudget({ max: 64, maxPerAddress: 8 });
+  let admitted = 0;
+  for (let i = 1; i <= 64; i++) if (b.admit(`2001:db8:1:2::${i.toString(16)}`)) admitted++;
+  assert.equal(admitted, 8);
+  assert.equal(b.admit('2001:DB8:1:2:abcd:ef01:2345:6789'), null, 'the same /64 written otherwise');
+  assert.ok(b.admit('2001:db8:1:3::1'), 'another /64 still gets in');
+  // An IPv4 client seen through a dual-stack socket is the same client as seen through an IPv4 one.
+  const v4 = new InboundBudget({ max: 64, maxPerAddress: 1 });
+  assert.ok(v4.admit('::ffff:10.0.0.1'));
+  assert.equal(v4.admit('10.0.0.1'), null);
+});
