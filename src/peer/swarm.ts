@@ -195,14 +195,21 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Dials peers from a tracker list, up to the connection limit. */
   connect(list: ChannelPeer[]): void {
     for (const p of list) {
-      // Only authenticated peers and our own dials count: inbound strangers can't stop us dialing.
-      if (this.closed || this.peers.size + this.dialing.size >= this.opts.maxPeers) return;
+      // We dial until half the peer slots are taken and let newcomers dial us for
+      // the rest (inbound may use up to twice maxPeers). Only authenticated peers
+      // and our own dials count: inbound strangers can't stop us dialing.
+      if (this.closed || this.peers.size + this.dialing.size >= this.dialTarget()) return;
       if (p.sid === this.opts.sid || this.peers.has(p.sid) || this.dialing.has(p.sid)) continue;
       if (this.revoked.has(p.sid) || this.banned.has(p.sid)) continue;
       this.dialing.add(p.sid);
       const socket = net.connect({ host: p.ip, port: p.port });
       this.attach(socket, true, once(() => this.dialing.delete(p.sid)));
     }
+  }
+
+  /** Peers we dial for ourselves: half of maxPeers (the connection limit counts both ends' dials). */
+  private dialTarget(): number {
+    return Math.max(1, Math.ceil(this.opts.maxPeers / 2));
   }
 
   /** Our token was renewed: every authenticated peer gets it before the old one expires. */
