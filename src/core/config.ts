@@ -12,7 +12,7 @@ export const DEFAULTS = {
   programBitrateBps: 2_000_000,
   /** How much of the past a peer keeps and serves, in seconds. */
   windowS: 30,
-  /** Maximum peer connections a viewer keeps. */
+  /** Peer connections a viewer aims for: it dials half of them and accepts inbound peers up to twice this. */
   maxPeers: 24,
   /** Upload slots (unchoked peers) a viewer keeps. */
   uploadSlots: 16,
