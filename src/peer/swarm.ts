@@ -203,7 +203,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (this.revoked.has(p.sid) || this.banned.has(p.sid)) continue;
       this.dialing.add(p.sid);
       const socket = net.connect({ host: p.ip, port: p.port });
-      this.attach(socket, true, once(() => this.dialing.delete(p.sid)));
+      this.attach(socket, true, once(() => this.dialing.delete(p.sid)), p.key);
     }
   }
 
@@ -283,9 +283,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   /**
    * Noise handshake first, then the PeerConnection inside the channel.
-   * `settled` runs once, when the connection authenticated or ended.
+   * `settled` runs once, when the connection authenticated or ended. A dial
+   * to a listed peer whose key the tracker named goes no further than Noise
+   * unless that key answered: our token is for the listed session only.
    */
-  private attach(socket: net.Socket, outbound: boolean, settled: () => void): void {
+  private attach(socket: net.Socket, outbound: boolean, settled: () => void, expectedKey?: string): void {
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
     this.handshaking.add(socket);
@@ -297,9 +299,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }).then(
       (channel) => {
         this.handshaking.delete(socket);
-        if (this.closed) {
+        const impostor = expectedKey !== undefined && channel.binding.remoteStaticKey.toString('base64url') !== expectedKey;
+        if (this.closed || impostor) {
           channel.stream.destroy();
           settled();
+          if (impostor) this.log(`peer channel refused: ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} is not the listed session's key`);
           return;
         }
         this.start(channel.stream, channel.binding, settled);

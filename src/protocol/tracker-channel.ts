@@ -33,6 +33,12 @@ export const ChannelPeer = Type.Object({
   ip: Type.String(),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
   role: Type.Union([Type.Literal('viewer'), Type.Literal('source')]),
+  /**
+   * The session's client key (raw Ed25519, base64url), when this tracker holds
+   * the session: a dialer sends its token only to the end of the Noise channel
+   * that proved this key, not to whoever answers at the address.
+   */
+  key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
 });
 export type ChannelPeer = Static<typeof ChannelPeer>;
 

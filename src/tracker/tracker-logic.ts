@@ -40,6 +40,11 @@ export class TrackerLogic {
     },
   ) {}
 
+  /** The client key of a session this tracker holds (what its channel proved), for the peers answer. */
+  clientKeyOf(sid: string): string | undefined {
+    return this.deps.registry.get(sid)?.clientKey;
+  }
+
   async announce(ctx: AnnounceContext): Promise<AnnounceOutcome> {
     for (const hook of this.deps.preHooks) await hook(ctx);
     const { claims, response } = ctx;

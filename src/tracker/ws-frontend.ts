@@ -231,7 +231,10 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
       heartbeat_s: deps.heartbeatS(),
       complete: out.complete,
       incomplete: out.incomplete,
-      peers: out.peers.map((p) => ({ sid: p.sid, peer_id: p.peerId, ip: p.ip, port: p.port, role: p.role })),
+      peers: out.peers.map((p) => {
+        const key = logic.clientKeyOf(p.sid);
+        return { sid: p.sid, peer_id: p.peerId, ip: p.ip, port: p.port, role: p.role, ...(key ? { key } : {}) };
+      }),
       ...(out.revoked.length > 0 ? { revoked: out.revoked } : {}),
     });
   };

@@ -2,7 +2,8 @@ import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { signAccessToken } from '../../src/protocol/token.js';
-import { announceHttp, announceQuery, failureOf, infoHashOf, openChannel, peerIdOf, startRig, type ChannelClient, type Rig } from './helpers.js';
+import { rawPublicKey } from '../../src/core/piece.js';
+import { announceHttp, announceQuery, failureOf, infoHashOf, keyOf, openChannel, peerIdOf, startRig, type ChannelClient, type Rig } from './helpers.js';
 
 const H = infoHashOf('live').toString('hex');
 
@@ -59,7 +60,8 @@ describe('WebSocket channel', () => {
     const sids = (all['peers'] as Array<Record<string, unknown>>).map((p) => p['sid']).sort();
     assert.deepEqual(sids, ['src', 'v1', 'v2', 'v3', 'v4', 'v5']);
     const srcPeer = (all['peers'] as Array<Record<string, unknown>>).find((p) => p['sid'] === 'src');
-    assert.deepEqual(srcPeer, { sid: 'src', peer_id: peerIdOf(0).toString('hex'), ip: '127.0.0.1', port: 8000, role: 'source' });
+    // With the session's client key: a dialer sends its token only to the end of the channel that proves it.
+    assert.deepEqual(srcPeer, { sid: 'src', peer_id: peerIdOf(0).toString('hex'), ip: '127.0.0.1', port: 8000, role: 'source', key: rawPublicKey(keyOf('src')) });
   });
 
   it('refusals carry the ClientError code', async () => {
