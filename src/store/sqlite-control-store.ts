@@ -7,8 +7,11 @@ import Database from 'better-sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
 import { ClientError, InternalError } from '../core/errors.js';
 import type { ControlStore, DisconnectPatch } from '../core/ports.js';
-import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, SessionState, Subscription, User } from '../core/types.js';
+import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
+import { deleteDeviceRow, deleteDeviceRowsOfUser, insertDevice, selectDevice, selectDevicesOfUser } from './sqlite-device-rows.js';
 import { parseTimeline, toDisconnect, type DisconnectRow } from './sqlite-disconnect-rows.js';
+import { isUniqueViolation } from './sqlite-errors.js';
+import { insertSession, selectSession, selectSessions, updateSessionRow, type SessionFilter } from './sqlite-session-rows.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/sqlite/', import.meta.url);
 
@@ -36,22 +39,6 @@ interface SubscriptionRow {
   created_at: number;
   max_sessions: number | null;
 }
-interface SessionRow {
-  id: string;
-  user: string;
-  program: string;
-  role: 'viewer' | 'source';
-  client_key: string;
-  state: SessionState;
-  ip: string | null;
-  port: number | null;
-  tracker_id: string | null;
-  created_at: number;
-  joined_at: number | null;
-  ended_at: number | null;
-  end_reason: string | null;
-}
-
 const toUser = (r: UserRow): User => ({
   name: r.name,
   passwordHash: r.password_hash,
@@ -76,59 +63,6 @@ const toSubscription = (r: SubscriptionRow): Subscription => ({
   createdAt: r.created_at,
   maxSessions: r.max_sessions,
 });
-const toSession = (r: SessionRow): SessionRecord => ({
-  id: r.id,
-  user: r.user,
-  program: r.program,
-  role: r.role,
-  clientKey: r.client_key,
-  state: r.state,
-  ip: r.ip,
-  port: r.port,
-  trackerId: r.tracker_id,
-  createdAt: r.created_at,
-  joinedAt: r.joined_at,
-  endedAt: r.ended_at,
-  endReason: r.end_reason,
-});
-
-interface DeviceRow {
-  id: string;
-  user: string;
-  secret_hash: string;
-  label: string;
-  created_at: number;
-  expires_at: number;
-}
-const toDevice = (r: DeviceRow): DeviceRecord => ({
-  id: r.id,
-  user: r.user,
-  secretHash: r.secret_hash,
-  label: r.label,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-});
-
-/** SessionRecord field → column, for partial updates. */
-const SESSION_COLUMNS: Record<keyof Omit<SessionRecord, 'id'>, string> = {
-  user: 'user',
-  program: 'program',
-  role: 'role',
-  clientKey: 'client_key',
-  state: 'state',
-  ip: 'ip',
-  port: 'port',
-  trackerId: 'tracker_id',
-  createdAt: 'created_at',
-  joinedAt: 'joined_at',
-  endedAt: 'ended_at',
-  endReason: 'end_reason',
-};
-
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Error && 'code' in err && (err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === 'SQLITE_CONSTRAINT_UNIQUE');
-}
-
 export class SqliteControlStore implements ControlStore {
   private readonly db: Database.Database;
 
@@ -275,56 +209,19 @@ export class SqliteControlStore implements ControlStore {
   }
 
   async createSession(s: SessionRecord): Promise<void> {
-    try {
-      this.db
-        .prepare(
-          `INSERT INTO sessions (id, user, program, role, client_key, state, ip, port, tracker_id, created_at, joined_at, ended_at, end_reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(s.id, s.user, s.program, s.role, s.clientKey, s.state, s.ip, s.port, s.trackerId, s.createdAt, s.joinedAt, s.endedAt, s.endReason);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ClientError('conflict', `session ${s.id} already exists`);
-      throw err;
-    }
+    insertSession(this.db, s);
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
-    return row && toSession(row);
+    return selectSession(this.db, id);
   }
 
-  async listSessions(filter: { user?: string; program?: string; includeEnded?: boolean; endedAfter?: number } = {}): Promise<SessionRecord[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM sessions
-         WHERE (@user IS NULL OR user = @user) AND (@program IS NULL OR program = @program)
-           AND (state <> 'ended' OR (@all = 1 AND (@after IS NULL OR ended_at > @after)))
-         ORDER BY created_at, id`,
-      )
-      .all({
-        user: filter.user ?? null,
-        program: filter.program ?? null,
-        all: filter.includeEnded ? 1 : 0,
-        after: filter.endedAfter ?? null,
-      }) as SessionRow[];
-    return rows.map(toSession);
+  async listSessions(filter: SessionFilter = {}): Promise<SessionRecord[]> {
+    return selectSessions(this.db, filter);
   }
 
   async updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void> {
-    const sets: string[] = [];
-    const values: Array<string | number | null> = [];
-    for (const [field, column] of Object.entries(SESSION_COLUMNS) as Array<[keyof typeof SESSION_COLUMNS, string]>) {
-      const value = patch[field];
-      if (value === undefined) continue;
-      sets.push(`${column} = ?`);
-      values.push(value);
-    }
-    if (sets.length === 0) {
-      if (!(await this.getSession(id))) throw new ClientError('unknown_session', `no such session: ${id}`);
-      return;
-    }
-    const r = this.db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
-    if (r.changes === 0) throw new ClientError('unknown_session', `no such session: ${id}`);
+    updateSessionRow(this.db, id, patch);
   }
 
   async createDisconnect(d: DisconnectRecord): Promise<void> {
@@ -380,36 +277,23 @@ export class SqliteControlStore implements ControlStore {
   }
 
   async createDevice(d: DeviceRecord): Promise<void> {
-    try {
-      this.db
-        .prepare('INSERT INTO devices (id, user, secret_hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(d.id, d.user, d.secretHash, d.label, d.createdAt, d.expiresAt);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ClientError('conflict', `device ${d.id} already exists`);
-      if (err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        throw new ClientError('unknown_user', `no such user: ${d.user}`);
-      }
-      throw err;
-    }
+    insertDevice(this.db, d);
   }
 
   async getDevice(id: string): Promise<DeviceRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
-    return row && toDevice(row);
+    return selectDevice(this.db, id);
   }
 
   async listDevices(user: string): Promise<DeviceRecord[]> {
-    return (this.db.prepare('SELECT * FROM devices WHERE user = ? ORDER BY created_at, rowid').all(user) as DeviceRow[]).map(toDevice);
+    return selectDevicesOfUser(this.db, user);
   }
 
   async deleteDevice(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes > 0;
+    return deleteDeviceRow(this.db, id);
   }
 
   async deleteDevicesOfUser(user: string, filter: { expiredAt?: number } = {}): Promise<number> {
-    return this.db
-      .prepare('DELETE FROM devices WHERE user = @user AND (@at IS NULL OR expires_at <= @at)')
-      .run({ user, at: filter.expiredAt ?? null }).changes;
+    return deleteDeviceRowsOfUser(this.db, user, filter.expiredAt ?? null);
   }
 
   async getSecret(name: string): Promise<string | undefined> {
