@@ -10,7 +10,7 @@ import { ClientError } from '../core/errors.js';
 import { ed25519PrivateKey, rawPublicKey } from '../core/piece.js';
 import type { ClientTrust } from '../core/ports.js';
 import type { ProgramMetadata } from '../core/types.js';
-import { requestSource } from '../protocol/control-api.js';
+import { requestSource, type DeviceCredential } from '../protocol/control-api.js';
 import { systemClock } from '../protocol/system-clock.js';
 import type { ControlSession } from '../peer/control-session.js';
 import type { TrackerClient } from '../peer/tracker-client.js';
@@ -22,7 +22,8 @@ import { LiveSource } from './live-source.js';
 export interface BroadcastOptions {
   controlUrl: string;
   program: string;
-  adminPassword: string;
+  /** The admin password, or an admin's device credential (`gatecast login --user admin`). */
+  adminPassword: string | DeviceCredential;
   input: IngestSpec;
   /** Upload cap in bytes per second; null for none. */
   uploadRate?: number | null;

@@ -7,6 +7,7 @@ import { Broadcaster } from '../broadcast/source-peer.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { DEFAULTS } from '../core/config.js';
 import { EXIT } from './exit-codes.js';
+import { LoginStore, type StoredLogin } from './login-store.js';
 import { trustFlag, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption, requireEnv } from './common.js';
 
 interface BroadcastFlags {
@@ -38,7 +39,15 @@ export function registerBroadcastCommand(program: Command): void {
     .option('--source-key <file>', "the program's source signing key (default: the one `admin programs add` saved in the config directory, if any)")
     .action(async (flags: BroadcastFlags) => {
       const trust = trustFlag(flags.ca);
-      const adminPassword = requireEnv('GATECAST_ADMIN_PASSWORD', 'the broadcaster is admitted with the admin account');
+      // The admin password, else this machine's admin login (gatecast login --user admin): a guess flood
+      // against the admin's name locks the password for a while, never the device credential.
+      let login: StoredLogin | undefined;
+      try {
+        login = process.env['GATECAST_ADMIN_PASSWORD'] ? undefined : new LoginStore().get(flags.control);
+      } catch (err) {
+        fail(err instanceof Error ? err.message : String(err), EXIT.usage);
+      }
+      const adminPassword = login ? { device: login.device, secret: login.secret } : requireEnv('GATECAST_ADMIN_PASSWORD', 'the broadcaster is admitted with the admin account (or run gatecast login --user admin)');
       let input: IngestSpec;
       if (flags.testPattern && flags.input) fail('use either --input or --test-pattern, not both', EXIT.usage);
       if (flags.testPattern) input = { kind: 'test-pattern', bitrateBps: flags.bitrate };

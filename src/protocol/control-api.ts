@@ -219,10 +219,14 @@ export async function renewToken(controlUrl: string, sid: string, ts: number, si
   return asRenew(await controlRequest(controlUrl, `/v1/sessions/${seg(sid)}/renew`, { method: 'POST', body }, trust));
 }
 
-/** Admits a broadcaster for `program` (admin credentials): its session, token, metadata and the source signing key. */
+/**
+ * Admits a broadcaster for `program` (admin credentials: the admin password,
+ * or an admin's device credential, which a guess flood against the admin's
+ * name cannot lock): its session, token, metadata and the source signing key.
+ */
 export async function requestSource(
   controlUrl: string,
-  adminPassword: string,
+  adminPassword: string | DeviceCredential,
   program: string,
   clientKey: string,
   adminUser = 'admin',
@@ -232,7 +236,9 @@ export async function requestSource(
     await controlRequest(controlUrl, `/v1/admin/programs/${seg(program)}/source`, {
       method: 'POST',
       body: { client_key: clientKey },
-      basic: { user: adminUser, password: adminPassword },
+      ...(typeof adminPassword === 'string'
+        ? { basic: { user: adminUser, password: adminPassword } }
+        : { bearer: `${adminPassword.device}.${adminPassword.secret}` }),
     }, trust),
   );
 }
