@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore, WebServerFactory } from '../core/ports.js';
-import { Admission } from './admission.js';
+import { Admission, RENEW_SKEW_MS } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -89,7 +89,14 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
 
   const trackers = new TrackerRegistry();
   // The orchestrator is built below; the limit only kicks on admissions, long after.
-  const sessionLimit = new SessionLimit({ store, kick: (sid, reason) => orchestrator.kick(sid, reason), onLimit: opts.onLimit, defaultMax: opts.maxSessions });
+  const sessionLimit = new SessionLimit({
+    store,
+    kick: (sid, reason) => orchestrator.kick(sid, reason),
+    onLimit: opts.onLimit,
+    defaultMax: opts.maxSessions,
+    staleAdmittedMs: (opts.tokenTtlS ?? DEFAULTS.tokenTtlS) * 1000 + RENEW_SKEW_MS,
+    now: () => clock.now(),
+  });
   const admission = new Admission({
     store,
     clock,

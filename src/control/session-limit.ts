@@ -13,6 +13,8 @@ import type { ControlStore } from '../core/ports.js';
 import type { SessionRecord, Subscription, User } from '../core/types.js';
 
 export const REASON_OTHER_DEVICE = 'signed in on another device';
+/** Why a session admitted long ago that never joined a swarm is ended when it stands in the way (policy refuse). */
+export const REASON_NEVER_JOINED = 'admitted but never joined a swarm';
 export type OnLimit = 'replace-oldest' | 'refuse';
 
 export interface SessionLimitDeps {
@@ -22,6 +24,14 @@ export interface SessionLimitDeps {
   onLimit?: OnLimit;
   /** Applies when neither the user nor the subscription sets one (default DEFAULTS.maxSessionsPerUser). */
   defaultMax?: number | null;
+  /**
+   * An `admitted` session older than this (a token lifetime plus clock skew)
+   * that never joined holds no token it was not renewed to: a client that died
+   * after admission. Under `refuse` it is ended rather than counted, or a
+   * crashed `watch` would lock its user out for good. Absent: always counted.
+   */
+  staleAdmittedMs?: number;
+  now?: () => number;
 }
 
 export class SessionLimit {
@@ -56,7 +66,7 @@ export class SessionLimit {
     const max = this.limitFor(await this.deps.store.getUser(userName), sub);
     if (max === null) return open();
     if (this.onLimit === 'refuse') {
-      const live = await this.liveSessions(userName);
+      const live = await this.withoutStale(await this.liveSessions(userName));
       if (live.length >= max) {
         throw new ClientError('too_many_sessions', `${userName} already watches on ${live.length} device${live.length === 1 ? '' : 's'} (limit ${max})`);
       }
@@ -74,6 +84,26 @@ export class SessionLimit {
       }
     }
     return result;
+  }
+
+  /** Ends (not_joined) the sessions admitted too long ago that never joined; returns the others. */
+  private async withoutStale(live: SessionRecord[]): Promise<SessionRecord[]> {
+    const { staleAdmittedMs, now } = this.deps;
+    if (staleAdmittedMs === undefined || !now) return live;
+    const cutoff = now() - staleAdmittedMs;
+    const kept: SessionRecord[] = [];
+    for (const s of live) {
+      if (s.state !== 'admitted' || s.createdAt >= cutoff) {
+        kept.push(s);
+        continue;
+      }
+      try {
+        await this.deps.kick(s.id, REASON_NEVER_JOINED);
+      } catch (err) {
+        if (!(err instanceof ClientError && err.code === 'session_ended')) throw err;
+      }
+    }
+    return kept;
   }
 
   /** The user's open viewer sessions not already being ended, oldest first. */
