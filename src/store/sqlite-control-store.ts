@@ -4,7 +4,7 @@
  * recorded in schema_migrations, so a file database upgrades itself on start.
  */
 import Database from 'better-sqlite3';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { ClientError, InternalError } from '../core/errors.js';
 import type { ControlStore, DisconnectPatch } from '../core/ports.js';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
@@ -68,6 +68,7 @@ export class SqliteControlStore implements ControlStore {
 
   /** `path`: a file, or ':memory:'. */
   constructor(path: string) {
+    ownerOnly(path);
     this.db = new Database(path);
     if (path !== ':memory:') {
       this.db.pragma('journal_mode = WAL');
@@ -305,5 +306,23 @@ export class SqliteControlStore implements ControlStore {
     this.db
       .prepare('INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
       .run(name, value);
+  }
+}
+
+/**
+ * The database holds the token signing key, server-made source keys and
+ * password hashes: it (and SQLite's -wal/-shm files, which SQLite creates with
+ * the database's mode) is made, or closed up, to its owner only, whatever the
+ * umask. Nothing to do for an in-memory or URI database.
+ */
+function ownerOnly(path: string): void {
+  if (path === '' || path === ':memory:' || path.startsWith('file:')) return;
+  closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err && err.code === 'ENOENT')) throw err;
+    }
   }
 }
