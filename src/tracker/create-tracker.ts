@@ -123,7 +123,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     leave: (sid, reason, ref) => membership.leave(sid, reason, ref),
     logger,
   });
-  const membership = new Membership({ store, registry, programs, revocations, reporter, clock, onLeft: (sid) => chain.settled(sid) });
+  const membership = new Membership({ store, registry, programs, revocations, reporter, clock, onLeft: (sid) => chain.settled(sid), onStopped: (s) => chain.stopped(s) });
   const logic: TrackerLogic = new TrackerLogic({
     preHooks: [
       createTokenHook({ key, clock }),

@@ -82,6 +82,23 @@ export class DisconnectChain implements PushAnswers {
     this.send(sid);
   }
 
+  /**
+   * A gatecast session said `stopped`: its session is over (the control server
+   * ends it), so it is revoked like a kicked one, pushed to the program's
+   * peers and listed to newcomers. Otherwise a modified client that keeps its
+   * peer connections would be served until its token expires, and could sit
+   * outside the concurrent-session limit meanwhile. A stock HTTP client's stop
+   * is not: it may resume with the same token, and it gets no pieces anyway
+   * (the peer wire wants a channel key).
+   */
+  stopped(session: TrackedSession): void {
+    const { revocations, clock } = this.deps;
+    if (session.transport !== 'ws' || revocations.has(session.sid)) return;
+    const now = clock.now();
+    revocations.revoke(session.sid, now, null, { program: session.program, until: validUntil(now, session) });
+    this.pushRevoked(session);
+  }
+
   /** The session left the swarm (stopped, timed out, ...): nothing more to tell it. */
   settled(sid: string): void {
     this.pending.get(sid)?.timer?.cancel();

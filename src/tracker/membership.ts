@@ -25,6 +25,8 @@ export class Membership {
       clock: Clock;
       /** Told as soon as a session is out of the registry (ends its disconnect's resends). */
       onLeft?: (sid: string) => void;
+      /** Told when a session left by its own `stopped` (it is then refused everywhere, as a kick is). */
+      onStopped?: (session: TrackedSession) => void;
     },
   ) {}
 
@@ -51,6 +53,7 @@ export class Membership {
     const session = this.deps.registry.delete(sid);
     if (!session) return false;
     this.deps.onLeft?.(sid);
+    if (reason === 'stopped') this.deps.onStopped?.(session);
     await this.dropFromSwarm(session.infoHash, sid);
     const echo = ref ?? this.deps.revocations.ref(sid);
     this.deps.reporter.leave({ sid, reason, ...(echo ? { ref: echo } : {}), at: this.deps.clock.now() });
