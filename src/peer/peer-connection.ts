@@ -10,59 +10,32 @@
  * then does it send its own token and proof, which the dialer checks the same
  * way. So a stranger who connects gets no token, and no peer signs anything a
  * stranger chose. Until the remote has checked out any data message from it
- * ends the connection, and nothing we send can carry a piece.
- *
- * Once authenticated, the remote's token expiry is watched: the connection
- * closes at expiry unless a renewed token (same session, same key) arrives in
- * a gc_live `token` message first.
+ * ends the connection, and nothing we send can carry a piece. That exchange,
+ * and the watch on the remote's token expiry (the connection closes at expiry
+ * unless a renewed token, same session and key, arrives in a gc_live `token`
+ * message first), live in peer-handshake.ts; this module keeps the wire, the
+ * flags and the sending.
  *
  * Every connection ends with exactly one `'close'`. One that never got
  * authenticated emits `'refused'` first (with a ClientError code where one
  * fits), unless it was closed locally.
  */
 import { EventEmitter } from 'node:events';
-import type { KeyObject } from 'node:crypto';
-import type { Clock, TimerHandle } from '../core/clock.js';
-import { DEFAULTS } from '../core/config.js';
+import type { TimerHandle } from '../core/clock.js';
 import { ClientError, InternalError, ProtocolError } from '../core/errors.js';
-import type { AccessClaims, TokenRole } from '../core/token.js';
-import {
-  decodeLiveHandshake,
-  decodeLiveMessage,
-  encodeLiveHandshake,
-  encodeLiveMessage,
-  GC_LIVE_LOCAL_ID,
-  signPeerAuth,
-  type LiveHandshake,
-  type LiveMessage,
-} from '../protocol/live-extension.js';
-import type { TokenVerifier } from '../protocol/token.js';
-import type { BDict } from '../protocol/wire-bencode.js';
-import { Wire, type BlockRequest, type Handshake } from '../protocol/wire.js';
-import { checkProof, checkRemoteHandshake, checkRenewedToken, describeRefusal, proofContext, unverifiedSid, type ProofParties, type RemoteIdentity } from './peer-auth.js';
-import type { ChannelBinding, PeerSocket } from './secure-channel.js';
+import { decodeLiveMessage, encodeLiveMessage, GC_LIVE_LOCAL_ID, type LiveMessage } from '../protocol/live-extension.js';
+import { Wire, type BlockRequest } from '../protocol/wire.js';
+import { describeRefusal, type RemoteIdentity } from './peer-auth.js';
+import { PeerHandshake, type PeerAuthOptions } from './peer-handshake.js';
+import type { PeerSocket } from './secure-channel.js';
 import { FrameWriter } from './secure-writer.js';
 
 export type { RemoteIdentity } from './peer-auth.js';
 
-export interface PeerConnectionOptions {
+/** The channel, identities, token and checks of the authentication (PeerAuthOptions), and: */
+export interface PeerConnectionOptions extends PeerAuthOptions {
   /** The encrypted channel's stream (or, in tests, any stream the binding describes). */
   socket: PeerSocket;
-  /** What the channel's handshake established: its hash and the remote's static key. */
-  channel: ChannelBinding;
-  infoHash: Buffer;
-  localPeerId: Buffer;
-  /** The current access token; read when the extended handshake is sent (renewals go out with sendToken). */
-  token: () => string;
-  /** Private Ed25519 key the token's `ckey` names. */
-  clientKey: KeyObject;
-  role: TokenRole;
-  program: string;
-  verifier: TokenVerifier;
-  clock: Clock;
-  isRevoked: (sid: string) => boolean;
-  /** Time allowed from construction to authentication (DEFAULTS.peerAuthTimeoutMs). */
-  handshakeTimeoutMs?: number;
   /** Keep-alive period once authenticated (default 30000). */
   keepAliveMs?: number;
   /** Close when nothing was received for this long (default 120000). */
@@ -116,16 +89,10 @@ const CLOSE_LINGER_MS = 2_000;
 export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly wire = new Wire();
   private readonly socket: PeerSocket;
-  private readonly localSid: string;
-  private remotePeerId: Buffer | null = null;
-  private remoteLive: LiveHandshake | null = null;
-  private claims: AccessClaims | null = null;
-  private identity: RemoteIdentity | null = null;
+  private readonly auth: PeerHandshake;
   private ended = false;
   private readonly out: FrameWriter;
-  private expiryTimer: TimerHandle | null = null;
   private lastReceivedAt: number;
-  private authTimer: TimerHandle | null;
   private keepAliveTimer: TimerHandle | null = null;
   private flags = { amChoking: true, amInterested: false, remoteChoking: true, remoteInterested: false };
   private bytesUp = 0;
@@ -137,19 +104,25 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (opts.localPeerId.length !== 20) throw new RangeError('peer id must be 20 bytes');
     this.socket = opts.socket;
     this.out = new FrameWriter(opts.socket);
-    this.localSid = unverifiedSid(opts.token()) ?? '';
     this.lastReceivedAt = opts.clock.now();
     this.wireUp();
-    const timeout = opts.handshakeTimeoutMs ?? DEFAULTS.peerAuthTimeoutMs;
-    this.authTimer = opts.clock.setTimeout(
-      () => this.fail(new ProtocolError(`authentication timed out after ${timeout} ms`), true),
-      timeout,
-    );
+    this.auth = new PeerHandshake(opts, this.wire, {
+      isEnded: () => this.ended,
+      fail: (err, notify) => this.fail(err, notify),
+      started: () => this.startKeepAlive(),
+      authenticated: (identity) => this.emit('authenticated', identity),
+      renewed: (expiresAtMs) => this.emit('token-renewed', expiresAtMs),
+    });
     if (this.socket.destroyed) {
       process.nextTick(() => this.fail(new ProtocolError('socket already closed'), false));
       return;
     }
-    if (opts.channel.initiator) this.wire.handshake(opts.infoHash, opts.localPeerId, { extended: true });
+    this.auth.open();
+  }
+
+  /** The authenticated remote, or null before authentication. */
+  private get identity(): RemoteIdentity | null {
+    return this.auth.identity;
   }
 
   // --- state ---------------------------------------------------------------
@@ -260,9 +233,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   close(reason = 'closed locally'): void {
     if (this.ended) return;
     this.ended = true;
-    this.authTimer?.cancel();
+    this.auth.stop();
     this.keepAliveTimer?.cancel();
-    this.expiryTimer?.cancel();
     this.out.flush();
     this.wire.destroy();
     const s = this.socket;
@@ -283,7 +255,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   private sendLive(msg: LiveMessage): boolean {
-    const id = this.remoteLive?.gcLiveId;
+    const id = this.auth.gcLiveId;
     return this.send(() => {
       if (id) this.wire.extended(id, encodeLiveMessage(msg));
     });
@@ -322,8 +294,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     s.on('error', (err: Error) => this.fail(new ProtocolError(`socket error: ${err.message}`), false));
 
     w.on('error', (err) => this.fail(err, true));
-    w.on('handshake', (hs) => this.onHandshake(hs));
-    w.on('extended-handshake', (dict) => this.onExtendedHandshake(dict));
+    w.on('handshake', (hs) => this.auth.onHandshake(hs));
+    w.on('extended-handshake', (dict) => this.auth.onExtendedHandshake(dict));
     w.on('extended', (extId, payload) => this.onExtended(extId, payload));
 
     w.on('choke', () => this.admit('choke') && this.remoteFlag('remoteChoking', true, 'choke'));
@@ -354,83 +326,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.emit(event);
   }
 
-  private onHandshake(hs: Handshake): void {
-    if (!hs.infoHash.equals(this.opts.infoHash)) {
-      return this.fail(new ProtocolError('peer handshake names another info hash'), false);
-    }
-    if (!hs.extended) {
-      return this.fail(new ClientError('token_missing', 'peer does not support the extension protocol (BEP 10), so it has no token'), false);
-    }
-    if (hs.peerId.equals(this.opts.localPeerId)) {
-      return this.fail(new ClientError('conflict', 'connected to ourselves (same peer id)'), false);
-    }
-    this.remotePeerId = hs.peerId;
-    // The dialer proves itself first; the acceptor answers only the BEP 3 handshake
-    // and keeps its token until the dialer's token and proof have checked out.
-    if (this.opts.channel.initiator) this.sendOwnHandshake('');
-    else this.wire.handshake(this.opts.infoHash, this.opts.localPeerId, { extended: true });
-  }
-
-  /** Our extended handshake: token, role and our proof for this channel. */
-  private sendOwnHandshake(remoteSid: string): void {
-    const auth = signPeerAuth(this.opts.clientKey, proofContext(this.parties(remoteSid), 'local'));
-    this.wire.extendedHandshake(encodeLiveHandshake({ token: this.opts.token(), role: this.opts.role, auth }));
-  }
-
-  private parties(remoteSid: string): ProofParties {
-    return {
-      binding: this.opts.channel,
-      infoHash: this.opts.infoHash,
-      localPeerId: this.opts.localPeerId,
-      remotePeerId: this.remotePeerId as Buffer,
-      localSid: this.localSid,
-      remoteSid,
-    };
-  }
-
-  private onExtendedHandshake(dict: BDict): void {
-    if (this.remoteLive) {
-      // BEP 10 lets a peer resend its handshake; renewed tokens travel as gc_live `token`.
-      if (!this.identity) this.fail(new ProtocolError('peer sent a second extended handshake before authentication'), true);
-      return;
-    }
-    if (!this.remotePeerId) return this.fail(new ProtocolError('peer sent an extended handshake before the BitTorrent handshake'), false);
-    let hs: LiveHandshake;
-    try {
-      hs = decodeLiveHandshake(dict);
-    } catch (err) {
-      return this.fail(err as Error, false);
-    }
-    this.remoteLive = hs;
-    const sig = hs.auth;
-    if (hs.token && !sig) return this.fail(new ClientError('proof_invalid', 'peer sent a token without a proof (gc_auth)'), true);
-    // Hold later messages until the check is done, so they are judged in order.
-    this.wire.pause();
-    const check = {
-      verifier: this.opts.verifier,
-      program: this.opts.program,
-      nowMs: this.opts.clock.now(),
-      isRevoked: this.opts.isRevoked,
-      localSid: this.localSid,
-      remoteStaticKey: this.opts.channel.remoteStaticKey,
-    };
-    checkRemoteHandshake(hs, check).then(
-      (claims) => {
-        if (this.ended) return;
-        try {
-          checkProof(claims, sig as Buffer, proofContext(this.parties(claims.sid), 'remote'));
-          // The acceptor's turn: its token and proof go out only now.
-          if (!this.opts.channel.initiator) this.sendOwnHandshake(claims.sid);
-          this.authenticate(claims);
-          this.wire.resume();
-        } catch (err) {
-          this.fail(err instanceof Error ? err : new InternalError(String(err)), true);
-        }
-      },
-      (err: unknown) => this.fail(err instanceof Error ? err : new InternalError(String(err)), true),
-    );
-  }
-
   private onExtended(extId: number, payload: Buffer): void {
     // Other extensions were never offered in our `m`; their messages are skipped.
     if (extId !== GC_LIVE_LOCAL_ID) return;
@@ -443,7 +338,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (!msg) return;
     switch (msg.t) {
       case 'token':
-        if (this.admit('token')) this.onRenewedToken(msg.token);
+        if (this.admit('token')) this.auth.onRenewedToken(msg.token);
         return;
       case 'window':
         if (this.admit('window')) this.emit('window', { base: msg.base, bits: msg.bits });
@@ -456,46 +351,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         if (this.identity) this.emit('revoked', msg.sid);
         return;
     }
-  }
-
-  private authenticate(claims: AccessClaims): void {
-    this.claims = claims;
-    this.identity = { sid: claims.sid, user: claims.sub, role: claims.role, peerId: this.remotePeerId as Buffer, expiresAtMs: claims.exp * 1000 };
-    this.authTimer?.cancel();
-    this.authTimer = null;
-    this.startKeepAlive();
-    this.watchExpiry();
-    this.emit('authenticated', this.identity);
-  }
-
-  /** Closes the connection when the remote's token expires; a renewed token moves the deadline. */
-  private watchExpiry(): void {
-    this.expiryTimer?.cancel();
-    const identity = this.identity;
-    if (!identity) return;
-    const left = Math.max(0, identity.expiresAtMs - this.opts.clock.now());
-    this.expiryTimer = this.opts.clock.setTimeout(
-      () => this.fail(new ClientError('token_expired', `session ${identity.sid}: token expired and no renewed token arrived`), true),
-      left,
-    );
-  }
-
-  private onRenewedToken(token: string): void {
-    const current = this.claims;
-    if (!current) return;
-    const check = { verifier: this.opts.verifier, program: this.opts.program, nowMs: this.opts.clock.now(), isRevoked: this.opts.isRevoked };
-    checkRenewedToken(token, current, check).then(
-      (claims) => {
-        if (this.ended || !this.identity) return;
-        // Keep the later of the two: renewals may cross on the wire.
-        if (claims.exp <= (this.claims?.exp ?? 0)) return;
-        this.claims = claims;
-        this.identity.expiresAtMs = claims.exp * 1000;
-        this.watchExpiry();
-        this.emit('token-renewed', this.identity.expiresAtMs);
-      },
-      (err: unknown) => this.fail(err instanceof Error ? err : new InternalError(String(err)), true),
-    );
   }
 
   private startKeepAlive(): void {
@@ -518,7 +373,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private fail(err: Error, notify: boolean): void {
     if (this.ended) return;
     const reason = describeRefusal(err);
-    const id = this.remoteLive?.gcLiveId;
+    const id = this.auth.gcLiveId;
     if (notify && id && !this.wire.destroyed) {
       this.wire.extended(id, encodeLiveMessage({ t: 'leaving', reason: this.identity ? reason : `refused: ${reason}` }));
     }
