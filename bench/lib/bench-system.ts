@@ -17,7 +17,7 @@ export interface BenchSystem {
 
 export async function startBenchSystem(opts: { bitrateBps: number; sourceCap: number | null }): Promise<BenchSystem> {
   const sys = await startLocalSystem({ adminPassword: 'bench-admin' });
-  await sys.admin.addProgram({ id: PROGRAM, title: 'bench test pattern', bitrate_bps: opts.bitrateBps });
+  await sys.addProgram({ id: PROGRAM, title: 'bench test pattern', bitrate_bps: opts.bitrateBps });
   const broadcaster = await sys.broadcast(PROGRAM, { kind: 'test-pattern', bitrateBps: opts.bitrateBps }, { uploadRate: opts.sourceCap });
   // A couple of seconds of stream so the first viewer finds a live edge.
   await sleep(2_000);

@@ -83,7 +83,7 @@ interface Setup {
 async function setUp(n: number, loginLimits?: LoginLimits): Promise<Setup> {
   const sys = await startLocalSystem({ adminPassword: 'bench-admin', loginLimits });
   try {
-    await sys.admin.addProgram({ id: PROGRAM, title: 'admission bench' });
+    await sys.addProgram({ id: PROGRAM, title: 'admission bench' });
     const users: AdmissionLoadSpec['users'] = [];
     for (let i = 0; i < n; i++) {
       const user = `adm${i}`;

@@ -70,7 +70,7 @@ export async function runTracker(o: { durationS: number; log: (l: string) => voi
   let wsUrl = '';
   let announceUrl = '';
   try {
-    for (let p = 0; p < PROGRAMS; p++) await sys.admin.addProgram({ id: `prog${p}`, title: `program ${p}` });
+    for (let p = 0; p < PROGRAMS; p++) await sys.addProgram({ id: `prog${p}`, title: `program ${p}` });
     for (let u = 0; u < USERS; u++) {
       await sys.admin.addUser(`t${u}`, `pw-t${u}`);
       for (let p = 0; p < PROGRAMS; p++) await sys.admin.grant(`t${u}`, `prog${p}`, null);

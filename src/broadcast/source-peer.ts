@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
-import { ed25519PrivateKey, rawPublicKey } from '../core/piece.js';
+import { rawPublicKey } from '../core/piece.js';
 import type { ClientTrust } from '../core/ports.js';
 import type { ProgramMetadata } from '../core/types.js';
 import { requestSource, type DeviceCredential } from '../protocol/control-api.js';
@@ -35,11 +35,12 @@ export interface BroadcastOptions {
   tier?: number;
   log?: (line: string) => void;
   /**
-   * The program's source signing key, for a program created with the
-   * operator's own key (the control server then holds none to hand out).
-   * Absent: the key the source admission carries (programs the server keyed).
+   * The program's source signing key (Ed25519 private), made on the
+   * broadcaster's side (`admin programs add` / `programs rekey`). The control
+   * server never holds nor hands out one; the key must match the program's
+   * `source_key`.
    */
-  sourceKey?: KeyObject;
+  sourceKey: KeyObject;
   /** Which control server and tracker certificates to trust; Node's defaults when absent. */
   trust?: ClientTrust;
 }
@@ -66,9 +67,14 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     const admission = await requestSource(options.controlUrl, options.adminPassword, options.program, rawPublicKey(publicKey), undefined, options.trust);
     const md = admission.metadata;
     const infoHash = Buffer.from(md.info_hash, 'hex');
-    const sourceKey = options.sourceKey ?? (admission.source_private_key ? ed25519PrivateKey(admission.source_private_key) : null);
-    if (!sourceKey) throw new Error(`program ${md.program} is signed with the operator's own key, which the control server does not hold: give it (--source-key FILE)`);
-    if (rawPublicKey(sourceKey) !== md.source_key) throw new Error(`this source key is not program ${md.program}'s (its public key is ${md.source_key})`);
+    const sourceKey = options.sourceKey;
+    if (sourceKey.type !== 'private' || sourceKey.asymmetricKeyType !== 'ed25519') throw new Error('the source key must be an Ed25519 private key');
+    if (rawPublicKey(sourceKey) !== md.source_key) {
+      throw new Error(
+        `this source key is not program ${md.program}'s (its public key is ${md.source_key}): ` +
+          `use the key file \`gatecast admin programs add\` saved, or make a new one with \`gatecast admin programs rekey ${md.program}\``,
+      );
+    }
     // The input first: an unreadable file or a missing ffmpeg fails before anything listens.
     const ingest = openIngest(options.input, options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {});
     const joined = await joinSwarm({

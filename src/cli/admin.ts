@@ -170,15 +170,9 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
     .option('--bitrate <bps>', 'stream bitrate in bits/s', positiveInt)
     .option('--length <s>', 'length in seconds (omit for a live program with no planned end)', positiveNumber)
     .option('--source-key-out <file>', 'where to keep the private source key (default: the config directory, where broadcast looks)')
-    .option('--server-key', 'let the control server make and keep the key instead (it then hands it to the broadcaster at admission)')
-    .action((id: string, flags: { title: string; bitrate?: number; length?: number; sourceKeyOut?: string; serverKey?: boolean }, cmd: Command) =>
+    .action((id: string, flags: { title: string; bitrate?: number; length?: number; sourceKeyOut?: string }, cmd: Command) =>
       run(cmd, async (c, url) => {
         const base = { id, title: flags.title, bitrate_bps: flags.bitrate, length_s: flags.length ?? null };
-        if (flags.serverKey) {
-          const p = await c.addProgram(base);
-          io.out(`added program ${p.id} (info hash ${p.info_hash}, source key ${p.source_key}, held by the control server)\n`);
-          return;
-        }
         const path = flags.sourceKeyOut ?? defaultSourceKeyPath(url, id, io.env);
         const key = newSourceKeyFile(path);
         let p: Awaited<ReturnType<AdminClient['addProgram']>>;
@@ -190,6 +184,28 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
         }
         key.commit();
         io.out(`added program ${p.id} (info hash ${p.info_hash}, source key ${p.source_key})\nsource signing key saved to ${path}: gatecast broadcast needs it\n`);
+      }),
+    );
+  programs
+    .command('rekey <id>')
+    .description("give a program a new source signing key, made here (run it where the broadcaster runs); the info hash changes and the program's open sessions end")
+    .option('--source-key-out <file>', 'where to keep the private source key (default: the config directory, where broadcast looks)')
+    .action((id: string, flags: { sourceKeyOut?: string }, cmd: Command) =>
+      run(cmd, async (c, url) => {
+        const path = flags.sourceKeyOut ?? defaultSourceKeyPath(url, id, io.env);
+        const key = newSourceKeyFile(path);
+        let p: Awaited<ReturnType<AdminClient['rekeyProgram']>>;
+        try {
+          p = await c.rekeyProgram(id, key.publicKey);
+        } catch (err) {
+          key.discard();
+          throw err;
+        }
+        key.commit();
+        io.out(
+          `rekeyed program ${p.id}: new source key ${p.source_key}, new info hash ${p.info_hash} (the old one is gone: its open sessions end, viewers join again)\n` +
+            `the control server holds no private key for it; source signing key saved to ${path}: gatecast broadcast needs it\n`,
+        );
       }),
     );
   programs

@@ -36,7 +36,7 @@ export function registerBroadcastCommand(program: Command): void {
     .option('--host <addr>', 'address to listen on for peers', '127.0.0.1')
     .option('--peer-port <port>', 'port for peer connections (0: any free port)', intOption(0, 65535), 0)
     .option('--ca <file>', CA_HELP)
-    .option('--source-key <file>', "the program's source signing key (default: the one `admin programs add` saved in the config directory, if any)")
+    .option('--source-key <file>', "the program's source signing key (default: the one `admin programs add` or `programs rekey` saved in the config directory)")
     .action(async (flags: BroadcastFlags) => {
       const trust = trustFlag(flags.ca);
       // The admin password, else this machine's admin login (gatecast login --user admin): a guess flood
@@ -54,14 +54,20 @@ export function registerBroadcastCommand(program: Command): void {
       else if (flags.input === '-') input = { kind: 'stdin' };
       else if (flags.input) input = { kind: 'file', path: flags.input };
       else fail('say what to broadcast: --input FILE, --input - or --test-pattern', EXIT.usage);
-      let sourceKey: KeyObject | undefined;
+      // The program's signing key is always the broadcaster's own: the control server never hands one out.
+      let sourceKey: KeyObject;
       const keyPath = flags.sourceKey ?? defaultSourceKeyPath(flags.control, flags.program);
-      if (flags.sourceKey || existsSync(keyPath)) {
-        try {
-          sourceKey = readSourceKeyFile(keyPath);
-        } catch (err) {
-          fail(`cannot read the source key ${keyPath}: ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
-        }
+      if (!flags.sourceKey && !existsSync(keyPath)) {
+        fail(
+          `no source signing key for program ${flags.program} (looked for ${keyPath}): \`gatecast admin programs add\` saves it there on the machine ` +
+            `that ran it; copy it here or give --source-key FILE, or make a new pair here with \`gatecast admin programs rekey ${flags.program}\` (the info hash changes)`,
+          EXIT.usage,
+        );
+      }
+      try {
+        sourceKey = readSourceKeyFile(keyPath);
+      } catch (err) {
+        fail(`cannot read the source key ${keyPath}: ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
       }
       let b: Broadcaster;
       try {

@@ -41,7 +41,9 @@ export interface AdminClient {
   setUserMaxSessions(name: string, maxSessions: number | null): Promise<UserView>;
   removeUser(name: string): Promise<void>;
   listPrograms(): Promise<ProgramView[]>;
-  addProgram(p: { id: string; title: string; bitrate_bps?: number; length_s?: number | null; packets_per_piece?: number; source_key?: string }): Promise<ProgramView>;
+  addProgram(p: { id: string; title: string; bitrate_bps?: number; length_s?: number | null; packets_per_piece?: number; source_key: string }): Promise<ProgramView>;
+  /** A new source public key for the program (its private key made by the caller); the info hash changes. */
+  rekeyProgram(id: string, sourceKey: string): Promise<ProgramView>;
   removeProgram(id: string): Promise<void>;
   /** `until`: ISO 8601 date or date-time, or null for no expiry. */
   grant(user: string, program: string, until: string | null, maxSessions?: number | null): Promise<SubscriptionView>;
@@ -75,6 +77,7 @@ export function adminClient(controlUrl: string, password: string | DeviceCredent
     },
     listPrograms: async () => asPrograms(await call('GET', '/v1/admin/programs')).programs,
     addProgram: async (p) => asProgram(await call('POST', '/v1/admin/programs', p)),
+    rekeyProgram: async (id, sourceKey) => asProgram(await call('PATCH', `/v1/admin/programs/${seg(id)}`, { source_key: sourceKey })),
     removeProgram: async (id) => {
       await call('DELETE', `/v1/admin/programs/${seg(id)}`);
     },

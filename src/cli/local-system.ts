@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createControlServer, type ControlServer } from '../control/index.js';
 import { createTracker, type Tracker } from '../tracker/create-tracker.js';
 import { SqliteControlStore } from '../store/sqlite-control-store.js';
@@ -17,6 +17,7 @@ import { Viewer, type ViewerOptions } from '../peer/viewer.js';
 import { createPlaybackServer, type PlaybackServer } from '../peer/playback-server.js';
 import type { PlaybackSink } from '../peer/playback-sinks.js';
 import { systemClock } from '../protocol/system-clock.js';
+import { rawPublicKey } from '../core/piece.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { LoginLimits } from '../control/login-throttle.js';
 import { adminClient, type AdminClient } from './control-client.js';
@@ -46,6 +47,14 @@ export interface LocalSystem {
   control: ControlServer;
   tracker: Tracker;
   admin: AdminClient;
+  /**
+   * Creates a program the way `gatecast admin programs add` does: its source
+   * key pair is made here (the broadcaster's side), the control server gets the
+   * public key only; `broadcast` signs with the private one.
+   */
+  addProgram(p: { id: string; title?: string; bitrate_bps?: number; length_s?: number | null; packets_per_piece?: number }): Promise<void>;
+  /** The program's source private key, as this system's broadcaster holds it (undefined: not made here). */
+  sourceKey(program: string): KeyObject | undefined;
   /** Starts a broadcaster for the program (created if missing). */
   broadcast(program: string, input: IngestSpec, opts?: { uploadRate?: number | null; title?: string }): Promise<Broadcaster>;
   /** Creates the user with a subscription to the program, and starts a viewer with a playback server. */
@@ -100,9 +109,17 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
   const broadcasters: Broadcaster[] = [];
   const viewers: Array<{ viewer: Viewer; play: PlaybackServer | null; sinks: PlaybackSink[] }> = [];
 
+  // The programs' source private keys: made in this composition root, never sent to the control server.
+  const sourceKeys = new Map<string, KeyObject>();
+  async function addProgram(p: { id: string; title?: string; bitrate_bps?: number; length_s?: number | null; packets_per_piece?: number }): Promise<void> {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    await admin.addProgram({ ...p, title: p.title ?? p.id, source_key: rawPublicKey(privateKey) });
+    sourceKeys.set(p.id, privateKey);
+  }
+
   async function ensureProgram(program: string, title?: string): Promise<void> {
     const list = await admin.listPrograms();
-    if (!list.some((p) => p.id === program)) await admin.addProgram({ id: program, title: title ?? program });
+    if (!list.some((p) => p.id === program)) await addProgram({ id: program, title: title ?? program });
   }
 
   return {
@@ -112,9 +129,13 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     control,
     tracker,
     admin,
+    addProgram,
+    sourceKey: (program) => sourceKeys.get(program),
     async broadcast(program, input, bopts = {}) {
       await ensureProgram(program, bopts.title);
-      const b = await Broadcaster.start({ controlUrl, program, adminPassword, input, uploadRate: bopts.uploadRate ?? null, host });
+      const sourceKey = sourceKeys.get(program);
+      if (!sourceKey) throw new Error(`program ${program} was not created by this local system: it holds no source key for it`);
+      const b = await Broadcaster.start({ controlUrl, program, adminPassword, input, uploadRate: bopts.uploadRate ?? null, host, sourceKey });
       b.on('error', (err) => process.stderr.write(`broadcaster of ${program}: ${err.message}\n`));
       broadcasters.push(b);
       return b;

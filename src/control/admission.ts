@@ -88,14 +88,23 @@ export class Admission {
     return this.deps.sessionLimit ? this.deps.sessionLimit.admit(user, sub, open) : open();
   }
 
-  /** A broadcaster's admission: a session in the source role and the program's signing key. */
+  /**
+   * A broadcaster's admission: a session in the source role, never a signing
+   * key. A program from before (its private key made and kept by the control
+   * server) is refused until the operator rekeys it where the broadcaster runs.
+   */
   async admitSource(programId: string, adminName: string, clientKey: string): Promise<SourceAdmission> {
     checkClientKey(clientKey);
     const program = await this.program(programId);
+    if (program.sourcePrivateKey !== '') {
+      throw new ClientError(
+        'source_key_on_server',
+        `program ${program.id}'s signing key was made by the control server, which no longer hands it out: ` +
+          `run \`gatecast admin programs rekey ${program.id}\` on the broadcaster's machine (the info hash changes)`,
+      );
+    }
     const tracker = this.tracker();
-    const admission = await this.openSession(program, adminName, 'source', clientKey, tracker);
-    // A program created with the operator's own source key: the control server holds no private key to give.
-    return program.sourcePrivateKey ? { ...admission, source_private_key: program.sourcePrivateKey } : admission;
+    return this.openSession(program, adminName, 'source', clientKey, tracker);
   }
 
   async renew(sid: string, ts: number, sig: string): Promise<RenewResult> {

@@ -138,6 +138,11 @@ export class DisconnectOrchestrator {
     return this.kickAll(this.opts.store.listSessions({ user, program }), reason);
   }
 
+  /** Ends every open session of `program` (its source key changed: their info hash is gone). */
+  kickProgram(program: string, reason: string): Promise<DisconnectRecord[]> {
+    return this.kickAll(this.opts.store.listSessions({ program }), reason);
+  }
+
   /** Runs one check of open sessions against their subscriptions now (the watch does it every expiryCheckMs). */
   async checkSubscriptions(): Promise<void> {
     if (this.checking) return;

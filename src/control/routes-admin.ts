@@ -20,6 +20,7 @@ import {
   CreateUserBody,
   IdParams,
   NameParams,
+  PatchProgramBody,
   PatchUserBody,
   ProgramView,
   PutSubscriptionBody,
@@ -34,8 +35,7 @@ import {
 } from './schemas.js';
 import { registerDisconnectRoutes } from './routes-disconnects.js';
 import { ed25519PublicKey } from '../core/piece.js';
-import { generateSourceKeyPair } from './signing-key.js';
-import { REASON_REVOKED, REASON_USER_REMOVED } from './subscription-watch.js';
+import { REASON_REKEYED, REASON_REVOKED, REASON_USER_REMOVED } from './subscription-watch.js';
 import type { TrackerRegistry } from './tracker-registry.js';
 import { disconnectView, programView, sessionView, subscriptionView, trackerView, userView } from './views.js';
 
@@ -101,30 +101,39 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       async (request, reply) => {
         const b = request.body;
         if (await store.getProgram(b.id)) throw new ClientError('conflict', `program ${b.id} already exists`);
-        // With the operator's public key the server never holds the private one (and so never hands it out).
-        let keys: { publicKey: string; privateKey: string };
+        // The operator's public key only: the control server never makes nor holds a program's private key.
         if (b.source_key === undefined) {
-          keys = generateSourceKeyPair();
-        } else {
-          try {
-            ed25519PublicKey(b.source_key);
-          } catch {
-            throw new ClientError('invalid_request', 'source_key: not a raw Ed25519 public key (32 bytes, base64url)');
-          }
-          keys = { publicKey: b.source_key, privateKey: '' };
+          throw new ClientError('invalid_request', 'source_key is required: make the key pair where the broadcaster runs; gatecast admin programs add does');
         }
+        const sourceKey = checkSourceKey(b.source_key);
         const program = {
           id: b.id,
           title: b.title,
           bitrateBps: b.bitrate_bps ?? DEFAULTS.programBitrateBps,
           lengthS: b.length_s ?? null,
-          sourcePublicKey: keys.publicKey,
-          sourcePrivateKey: keys.privateKey,
+          sourcePublicKey: sourceKey,
+          sourcePrivateKey: '',
           packetsPerPiece: b.packets_per_piece ?? DEFAULTS.packetsPerPiece,
           createdAt: clock.now(),
         };
         await store.createProgram(program);
         return reply.status(201).send(programView(program));
+      },
+    );
+
+    // A new source key (`programs rekey`): the info hash changes, any private key the server held (rows from before) is erased,
+    // and the program's open sessions, admitted to the old info hash, are ended through the chain.
+    app.patch<{ Params: Static<typeof IdParams>; Body: PatchProgramBody }>(
+      '/v1/admin/programs/:id',
+      { schema: { params: IdParams, body: PatchProgramBody, response: { 200: ProgramView } } },
+      async (request) => {
+        const sourceKey = checkSourceKey(request.body.source_key);
+        await store.setProgramSourceKey(request.params.id, sourceKey);
+        const program = await store.getProgram(request.params.id);
+        if (!program) throw new ClientError('unknown_program', `no such program: ${request.params.id}`);
+        await orchestrator.kickProgram(program.id, REASON_REKEYED);
+        request.log.info({ program: program.id }, 'program rekeyed');
+        return programView(program);
       },
     );
 
@@ -212,4 +221,14 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       trackers: deps.trackers.list().map(trackerView),
     }));
   };
+}
+
+/** A raw Ed25519 public key (32 bytes, base64url), or invalid_request. */
+function checkSourceKey(key: string): string {
+  try {
+    ed25519PublicKey(key);
+  } catch {
+    throw new ClientError('invalid_request', 'source_key: not a raw Ed25519 public key (32 bytes, base64url)');
+  }
+  return key;
 }

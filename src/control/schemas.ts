@@ -27,6 +27,8 @@ export const PatchUserBody = Type.Object({ max_sessions: MaxSessions }, { additi
 export type PatchUserBody = Static<typeof PatchUserBody>;
 export type CreateUserBody = Static<typeof CreateUserBody>;
 
+const SourceKey = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
+
 export const CreateProgramBody = Type.Object(
   {
     id: Name,
@@ -34,12 +36,16 @@ export const CreateProgramBody = Type.Object(
     bitrate_bps: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 1_000_000_000 })),
     length_s: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 10 * 365 * 86_400 }), Type.Null()])),
     packets_per_piece: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_048 })),
-    /** The program's source public key (raw Ed25519, base64url), its private key kept by the operator; absent: the server makes a pair. */
-    source_key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
+    /** The program's source public key (raw Ed25519, base64url), its private key kept by the operator; required (checked in the route, for a clear message). */
+    source_key: Type.Optional(SourceKey),
   },
   { additionalProperties: false },
 );
 export type CreateProgramBody = Static<typeof CreateProgramBody>;
+
+/** `programs rekey`: a new source public key made where the broadcaster runs. */
+export const PatchProgramBody = Type.Object({ source_key: SourceKey }, { additionalProperties: false });
+export type PatchProgramBody = Static<typeof PatchProgramBody>;
 
 export const PutSubscriptionBody = Type.Object(
   {

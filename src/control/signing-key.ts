@@ -34,12 +34,3 @@ export async function loadOrCreateSigningKey(store: ControlStore): Promise<Signi
   await store.putSecret(SIGNING_KEY_SECRET, privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url'));
   return { privateKey, publicKey: rawPublicKey(privateKey) };
 }
-
-/** A fresh Ed25519 pair in the forms programs store: raw public and PKCS#8 private, both base64url. */
-export function generateSourceKeyPair(): { publicKey: string; privateKey: string } {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  return {
-    publicKey: rawPublicKey(privateKey),
-    privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url'),
-  };
-}

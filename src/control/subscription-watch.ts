@@ -10,6 +10,7 @@ import { isSubscriptionActive } from './admission.js';
 export const REASON_EXPIRED = 'subscription expired';
 export const REASON_REVOKED = 'subscription revoked';
 export const REASON_USER_REMOVED = 'user removed';
+export const REASON_REKEYED = 'program rekeyed';
 
 export async function checkSubscriptions(deps: {
   store: ControlStore;

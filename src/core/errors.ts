@@ -24,7 +24,8 @@ export type ClientErrorCode =
   | 'proof_invalid'
   | 'rate_limited'
   | 'login_required'
-  | 'too_many_sessions';
+  | 'too_many_sessions'
+  | 'source_key_on_server';
 
 const STATUS: Record<ClientErrorCode, number> = {
   invalid_credentials: 401,
@@ -48,6 +49,7 @@ const STATUS: Record<ClientErrorCode, number> = {
   rate_limited: 429,
   login_required: 401,
   too_many_sessions: 409,
+  source_key_on_server: 409,
 };
 
 /** True for a code this version knows (e.g. one read off the wire). */

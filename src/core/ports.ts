@@ -29,6 +29,8 @@ export interface ControlStore {
   getProgram(id: string): Promise<Program | undefined>;
   listPrograms(): Promise<Program[]>;
   deleteProgram(id: string): Promise<boolean>;
+  /** Replaces the program's source public key and erases any private key held. Unknown program: ClientError unknown_program. */
+  setProgramSourceKey(id: string, sourcePublicKey: string): Promise<void>;
 
   /** Creates or replaces the user's subscription to the program. */
   putSubscription(sub: Subscription): Promise<void>;

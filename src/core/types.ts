@@ -34,7 +34,12 @@ export interface Program {
   lengthS: number | null;
   /** Ed25519 public key of the program's source, raw 32 bytes as base64url. */
   sourcePublicKey: string;
-  /** Ed25519 private key (PKCS#8 DER, base64url); handed only to an admin-authenticated broadcaster. */
+  /**
+   * '' for every program made now: the control server never makes nor holds a
+   * program's private key. Non-empty only in rows from before (PKCS#8 DER,
+   * base64url); such a program is refused a source admission until rekeyed, and
+   * the key is never handed out.
+   */
   sourcePrivateKey: string;
   packetsPerPiece: number;
   createdAt: number;

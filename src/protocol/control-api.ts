@@ -94,10 +94,13 @@ export const AdmissionResultSchema = Type.Object({
 export const RenewResultSchema = Type.Object({ token: Type.String(), token_expires_at: Type.Integer() });
 export type RenewResult = Static<typeof RenewResultSchema>;
 
-/** A broadcaster's admission: a viewer's, plus the key it signs pieces with. */
-/** `source_private_key` only for a program whose key the control server made (created without `source_key`). */
-export const SourceAdmissionSchema = Type.Composite([AdmissionResultSchema, Type.Object({ source_private_key: Type.Optional(Type.String()) })]);
-export type SourceAdmission = AdmissionResult & { source_private_key?: string };
+/**
+ * A broadcaster's admission: a session in the source role, exactly a viewer's
+ * admission. It never carries a signing key: the broadcaster signs with the key
+ * pair made on its own machine (`admin programs add` / `programs rekey`).
+ */
+export const SourceAdmissionSchema = AdmissionResultSchema;
+export type SourceAdmission = AdmissionResult;
 
 export const ErrorBodySchema = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() }),

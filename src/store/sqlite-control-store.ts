@@ -169,6 +169,11 @@ export class SqliteControlStore implements ControlStore {
     return this.db.prepare('DELETE FROM programs WHERE id = ?').run(id).changes > 0;
   }
 
+  async setProgramSourceKey(id: string, sourcePublicKey: string): Promise<void> {
+    const r = this.db.prepare("UPDATE programs SET source_public_key = ?, source_private_key = '' WHERE id = ?").run(sourcePublicKey, id);
+    if (r.changes === 0) throw new ClientError('unknown_program', `no such program: ${id}`);
+  }
+
   async putSubscription(sub: Subscription): Promise<void> {
     const put = this.db.transaction(() => {
       if (!this.db.prepare('SELECT 1 FROM users WHERE name = ?').get(sub.user)) {

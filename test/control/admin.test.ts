@@ -7,7 +7,7 @@ import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createControlServer, hashPassword, verifyPassword } from '../../src/control/index.js';
 import { webServerFactory } from '../../src/cli/web-server.js';
-import { admin, adminAuth, startServer, ADMIN_PASSWORD, TRACKER_SECRET, type Harness } from './helpers.js';
+import { admin, adminAuth, newSourceKey, startServer, ADMIN_PASSWORD, TRACKER_SECRET, type Harness } from './helpers.js';
 
 describe('admin routes', () => {
   let h: Harness;
@@ -58,17 +58,18 @@ describe('admin routes', () => {
     assert.equal((await admin(h, 'DELETE', '/v1/admin/users/admin')).status, 403);
   });
 
-  it('add programs with a generated source key that is never listed in private form', async () => {
-    const created = await admin(h, 'POST', '/v1/admin/programs', { id: 'film', title: 'Film', length_s: 10, bitrate_bps: 8_000, packets_per_piece: 10 });
+  it("add programs with the operator's source public key; the server keeps no private key", async () => {
+    const sourceKey = newSourceKey();
+    const created = await admin(h, 'POST', '/v1/admin/programs', { id: 'film', title: 'Film', length_s: 10, bitrate_bps: 8_000, packets_per_piece: 10, source_key: sourceKey });
     assert.equal(created.status, 201);
     assert.equal(created.body?.['data_size'], 10_000);
     assert.equal(created.body?.['piece_length'], 88 + 10 * 188);
-    assert.match(String(created.body?.['source_key']), /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(created.body?.['source_key'], sourceKey);
     assert.match(String(created.body?.['info_hash']), /^[0-9a-f]{40}$/);
     const listed = await admin(h, 'GET', '/v1/admin/programs');
     assert.doesNotMatch(listed.res.body, /private/);
-    assert.equal((await h.store.getProgram('film'))?.sourcePrivateKey.length !== 0, true);
-    assert.equal((await admin(h, 'POST', '/v1/admin/programs', { id: 'film', title: 'Again' })).status, 409);
+    assert.equal((await h.store.getProgram('film'))?.sourcePrivateKey, '');
+    assert.equal((await admin(h, 'POST', '/v1/admin/programs', { id: 'film', title: 'Again', source_key: newSourceKey() })).status, 409);
     assert.equal((await admin(h, 'POST', '/v1/admin/programs', { id: 'x', title: 'Bad', bitrate_bps: '9' })).status, 400);
     assert.equal((await admin(h, 'DELETE', '/v1/admin/programs/film')).status, 204);
     const gone = await admin(h, 'DELETE', '/v1/admin/programs/film');
@@ -77,7 +78,7 @@ describe('admin routes', () => {
 
   it('grant, list and revoke subscriptions, with clear errors', async () => {
     await admin(h, 'POST', '/v1/admin/users', { name: 'erin', password: 'pw' });
-    await admin(h, 'POST', '/v1/admin/programs', { id: 'sport', title: 'Sport' });
+    await admin(h, 'POST', '/v1/admin/programs', { id: 'sport', title: 'Sport', source_key: newSourceKey() });
     const granted = await admin(h, 'PUT', '/v1/admin/subscriptions', { user: 'erin', program: 'sport', until: '2999-01-01' });
     assert.equal(granted.status, 200);
     assert.equal(granted.body?.['until'], '2999-01-01T00:00:00.000Z');

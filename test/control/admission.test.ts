@@ -5,7 +5,7 @@ import { pieceLength } from '../../src/core/piece.js';
 import type { AdmissionResult } from '../../src/core/types.js';
 import { createTokenVerifier } from '../../src/protocol/token.js';
 import { DEFAULTS } from '../../src/core/config.js';
-import { admin, newClientKey, startServer, startWithTracker, seed, type Harness } from './helpers.js';
+import { admin, newClientKey, newSourceKey, startServer, startWithTracker, seed, type Harness } from './helpers.js';
 
 type Started = Awaited<ReturnType<typeof startWithTracker>>;
 
@@ -62,7 +62,7 @@ describe('admission (steps a–b)', () => {
   });
 
   it('gives a live program no length and no data size', async () => {
-    await admin(h, 'POST', '/v1/admin/programs', { id: 'live', title: 'Live' });
+    await admin(h, 'POST', '/v1/admin/programs', { id: 'live', title: 'Live', source_key: newSourceKey() });
     await admin(h, 'PUT', '/v1/admin/subscriptions', { user: 'alice', program: 'live' });
     const res = await request(h, 'live', { user: 'alice', password: 'pw-alice', client_key: newClientKey().publicKey });
     assert.equal(res.status, 200);

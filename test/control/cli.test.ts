@@ -64,6 +64,9 @@ describe('gatecast admin', () => {
     assert.equal((await adminCli(['programs', 'add', 'news', '--title', 'again'], env)).code, 1);
     assert.equal(readFileSync(keyFile, 'utf8'), before);
     assert.match((await adminCli(['programs', 'list'], env)).out, /news\s+News at ten\s+1500000\s+60s\s+[0-9a-f]{40}/);
+    // There is no way left to have the control server make (and hand out) a program's key.
+    await assert.rejects(adminCli(['programs', 'add', 'srv', '--title', 'Server keyed', '--server-key'], env), /unknown option '--server-key'/);
+    assert.equal(await h.store.getProgram('srv'), undefined);
 
     assert.equal((await adminCli(['grant', 'alice', 'news', '--until', '2999-06-01'], env)).out, 'granted alice access to news until 2999-06-01T00:00:00.000Z\n');
     assert.match((await adminCli(['subscriptions'], env)).out, /alice\s+news\s+2999-06-01T00:00:00Z\s+yes/);

@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import type { ControlToTracker } from '../../src/protocol/control-link.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import type { DisconnectView } from '../../src/control/index.js';
-import { admin, FakeTracker, newClientKey, seed, startServer, startWithTracker } from './helpers.js';
+import { admin, FakeTracker, newClientKey, newSourceKey, seed, startServer, startWithTracker } from './helpers.js';
 import { joinedSession, probe } from './disconnect-helpers.js';
 
 const RETRY = 1_000;
@@ -199,7 +199,7 @@ describe('disconnect chain, control server side (steps A and E)', () => {
   it('revoking a subscription ends that user’s sessions of the program through the same chain', async () => {
     const h = await startWithTracker({ expiryCheckMs: null });
     try {
-      await admin(h, 'POST', '/v1/admin/programs', { id: 'sport', title: 'Sport' });
+      await admin(h, 'POST', '/v1/admin/programs', { id: 'sport', title: 'Sport', source_key: newSourceKey() });
       await admin(h, 'PUT', '/v1/admin/subscriptions', { user: 'alice', program: 'sport' });
       await joinedSession(h, h.tracker, 'n1');
       await joinedSession(h, h.tracker, 'x1', 'alice', 'sport');

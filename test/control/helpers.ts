@@ -74,10 +74,15 @@ export function newClientKey(): { key: KeyObject; publicKey: string } {
   return { key: privateKey, publicKey: rawPublicKey(privateKey) };
 }
 
+/** A program's source public key (raw Ed25519, base64url): the private half stays on the broadcaster's side, as `programs add` keeps it. */
+export function newSourceKey(): string {
+  return newClientKey().publicKey;
+}
+
 /** A user `alice` (password `pw-alice`) subscribed to program `news`. */
 export async function seed(h: Harness, until?: string | null): Promise<void> {
   await admin(h, 'POST', '/v1/admin/users', { name: 'alice', password: 'pw-alice' });
-  await admin(h, 'POST', '/v1/admin/programs', { id: 'news', title: 'News', bitrate_bps: 1_000_000, length_s: 3600 });
+  await admin(h, 'POST', '/v1/admin/programs', { id: 'news', title: 'News', bitrate_bps: 1_000_000, length_s: 3600, source_key: newSourceKey() });
   await admin(h, 'PUT', '/v1/admin/subscriptions', { user: 'alice', program: 'news', until: until ?? null });
 }
 

@@ -6,6 +6,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { generateKeyPairSync } from 'node:crypto';
+import { rawPublicKey } from '../../src/core/piece.js';
 import WebSocket from 'ws';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULTS } from '../../src/core/config.js';
@@ -171,7 +173,19 @@ describe('admin responses', () => {
         assert.ok(res.statusCode < 500, `${method} ${path}: ${res.statusCode}`);
         bodies.push(res.body);
       };
-      await call('POST', '/v1/admin/programs', { id: 'film', title: 'Film' });
+      await call('POST', '/v1/admin/programs', { id: 'film', title: 'Film', source_key: newClientKey().publicKey });
+      // A row from before, whose private key the control server made and still holds.
+      const legacy = generateKeyPairSync('ed25519').privateKey;
+      await h.store.createProgram({
+        id: 'old',
+        title: 'Old',
+        bitrateBps: 1_000_000,
+        lengthS: null,
+        sourcePublicKey: rawPublicKey(legacy),
+        sourcePrivateKey: legacy.export({ format: 'der', type: 'pkcs8' }).toString('base64url'),
+        packetsPerPiece: 50,
+        createdAt: h.clock.now(),
+      });
       await call('POST', '/v1/admin/users', { name: 'bob', password: 'pw-bob' });
       await call('PUT', '/v1/admin/subscriptions', { user: 'bob', program: 'film', until: null });
       for (const path of [
@@ -185,9 +199,11 @@ describe('admin responses', () => {
       ]) {
         await call('GET', path);
       }
+      // The attacker holding the admin password asks for every program's source admission.
+      for (const p of ['news', 'film', 'old']) await call('POST', `/v1/admin/programs/${p}/source`, { client_key: newClientKey().publicKey });
       const secrets = [(await h.store.getSecret(SIGNING_KEY_SECRET)) ?? 'missing'];
-      for (const p of await h.store.listPrograms()) secrets.push(p.sourcePrivateKey);
-      assert.equal(secrets.length, 3);
+      for (const p of await h.store.listPrograms()) if (p.sourcePrivateKey !== '') secrets.push(p.sourcePrivateKey);
+      assert.equal(secrets.length, 2, 'the token signing key and the legacy program key');
       await call('POST', '/v1/admin/kick', { user: 'bob' });
       await call('DELETE', '/v1/admin/subscriptions/bob/film');
       await call('DELETE', '/v1/admin/programs/film');

@@ -12,15 +12,21 @@ import { startLocalSystem, type LocalSystem } from '../../src/cli/local-system.j
 import { Broadcaster } from '../../src/broadcast/source-peer.js';
 import { ClientError } from '../../src/core/errors.js';
 import { DEFAULTS } from '../../src/core/config.js';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { rawPublicKey } from '../../src/core/piece.js';
 import { loginDevice, requestProgram } from '../../src/protocol/control-api.js';
 
 let sys: LocalSystem;
 
+function programKey(): KeyObject {
+  const key = sys.sourceKey('ch1');
+  assert.ok(key, 'the local system made ch1 with its own key');
+  return key;
+}
+
 before(async () => {
   sys = await startLocalSystem({ adminPassword: 'lockout-admin' });
-  await sys.admin.addProgram({ id: 'ch1', title: 'ch1' });
+  await sys.addProgram({ id: 'ch1', title: 'ch1' });
 });
 
 after(async () => {
@@ -38,7 +44,7 @@ test("a stranger's guesses lock the admin's password, but not the broadcaster ho
   }
   // The right password is refused for now: that is the throttle working.
   await assert.rejects(
-    Broadcaster.start({ controlUrl: sys.controlUrl, program: 'ch1', adminPassword: sys.adminPassword, input: { kind: 'test-pattern', bitrateBps: 500_000 }, uploadRate: null }),
+    Broadcaster.start({ controlUrl: sys.controlUrl, program: 'ch1', adminPassword: sys.adminPassword, input: { kind: 'test-pattern', bitrateBps: 500_000 }, uploadRate: null, sourceKey: programKey() }),
     (err: unknown) => err instanceof ClientError && err.code === 'rate_limited',
   );
 
@@ -49,6 +55,7 @@ test("a stranger's guesses lock the admin's password, but not the broadcaster ho
     adminPassword: { device: device.device, secret: device.secret },
     input: { kind: 'test-pattern', bitrateBps: 500_000 },
     uploadRate: null,
+    sourceKey: programKey(),
   });
   try {
     assert.equal(b.metadata.program, 'ch1');

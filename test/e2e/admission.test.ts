@@ -21,7 +21,7 @@ before(async () => {
   sys = await startLocalSystem({ adminPassword: 'e2e-admin' });
   const b = await sys.broadcast('ch1', { kind: 'test-pattern', bitrateBps: 2_000_000 }, { title: 'Channel 1' });
   infoHash = b.metadata.info_hash;
-  await sys.admin.addProgram({ id: 'ch2', title: 'Channel 2' });
+  await sys.addProgram({ id: 'ch2', title: 'Channel 2' });
   await sys.admin.addUser('bob', 'pw-bob');
   await sys.admin.addUser('carol', 'pw-carol');
   await sys.admin.grant('carol', 'ch1', '2020-01-01T00:00:00Z');

@@ -18,6 +18,11 @@ import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { systemClock } from '../../src/protocol/system-clock.js';
 import { chainClient, type ChainClient } from './chain-clients.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { rawPublicKey } from '../../src/core/piece.js';
+
+/** A program's source public key, its private half made on the broadcaster's side (none broadcasts here). */
+const newSourceKey = (): string => rawPublicKey(generateKeyPairSync('ed25519').publicKey);
 import { waitFor } from './helpers.js';
 
 async function inBatches<T, R>(items: T[], size: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
@@ -54,7 +59,7 @@ test('with 30% of messages lost on every control hop, 200 disconnects all comple
   });
   const clients: ChainClient[] = [];
   try {
-    await sys.admin.addProgram({ id: 'ch1', title: 'Channel 1' });
+    await sys.addProgram({ id: 'ch1', title: 'Channel 1' });
     await sys.admin.addUser('crowd', 'pw-crowd');
     await sys.admin.grant('crowd', 'ch1', null);
     const creds = { user: 'crowd', password: 'pw-crowd', program: 'ch1' };
@@ -160,7 +165,7 @@ test('a tracker restarted in the middle of a disconnect: the chain completes aft
   try {
     await sys.stopTracker();
     await sys.startTracker(deafToDisconnects);
-    await sys.admin.addProgram({ id: 'ch1', title: 'Channel 1' });
+    await sys.admin.addProgram({ id: 'ch1', title: 'Channel 1', source_key: newSourceKey() });
     await sys.admin.addUser('ivan', 'pw-ivan');
     await sys.admin.grant('ivan', 'ch1', null);
     const ivan = await chainClient(sys.controlUrl, { user: 'ivan', password: 'pw-ivan', program: 'ch1' }, { port: 30_001 });
@@ -188,7 +193,7 @@ test('a control server restarted in the middle of a disconnect: the chain resume
   const dir = mkdtempSync(join(tmpdir(), 'gatecast-chain-'));
   const sys = await restartableSystem(dir);
   try {
-    await sys.admin.addProgram({ id: 'ch1', title: 'Channel 1' });
+    await sys.admin.addProgram({ id: 'ch1', title: 'Channel 1', source_key: newSourceKey() });
     await sys.admin.addUser('judy', 'pw-judy');
     await sys.admin.grant('judy', 'ch1', null);
     // Judy ignores the disconnect, so the chain waits on her heartbeat timeout while the control server restarts.

@@ -136,6 +136,15 @@ export function runControlStoreSuite(name: string, make: () => Promise<ControlSt
         await store.createProgram(program('news'));
         await rejectsWithCode(store.createProgram(program('news')), 'conflict');
       });
+
+      it('replaces the source public key and erases a held private key; unknown program: unknown_program', async () => {
+        await store.createProgram(program('news'));
+        await store.createProgram(program('sport'));
+        await store.setProgramSourceKey('news', 'pub-new');
+        assert.deepEqual(await store.getProgram('news'), { ...program('news'), sourcePublicKey: 'pub-new', sourcePrivateKey: '' });
+        assert.deepEqual(await store.getProgram('sport'), program('sport'), 'other programs untouched');
+        await rejectsWithCode(store.setProgramSourceKey('nosuch', 'pub-x'), 'unknown_program');
+      });
     });
 
     describe('subscriptions', () => {
