@@ -49,13 +49,22 @@ export class ManualClock implements Clock {
     for (;;) {
       const next = this.nextDue(end);
       if (!next) break;
-      this.t = next.at;
-      if (next.every !== null) next.at += next.every;
+      // A timer made late by jump() runs at the current time, and an interval goes on from then (as Node's do).
+      this.t = Math.max(this.t, next.at);
+      if (next.every !== null) next.at = this.t + next.every;
       else next.cancelled = true;
       next.fn();
     }
     this.t = end;
     this.pending = this.pending.filter((p) => !p.cancelled);
+  }
+
+  /**
+   * Moves time on without running any timer, as a stopped (SIGSTOP) or
+   * blocked process sees it; the late timers run once each on the next advance.
+   */
+  jump(ms: number): void {
+    this.t += ms;
   }
 
   get timers(): number {

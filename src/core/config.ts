@@ -5,6 +5,14 @@ export const DEFAULTS = {
   tokenRenewAt: 0.5,
   /** A client with no heartbeat for this long is considered gone (step D). */
   heartbeatTimeoutMs: 8_000,
+  /** The tracker's expiry sweep runs this often (tracker/expiry.ts)... */
+  trackerSweepMs: 1_000,
+  /**
+   * ...and a sweep this much later than due means the tracker was stopped or its loop blocked: that pass expires
+   * nobody, every session is credited the stalled time, and the next sweep (one period on, after the loop has read
+   * the queued heartbeats) judges.
+   */
+  trackerStallMarginMs: 1_000,
   announceIntervalS: 30,
   numwant: 30,
   maxNumwant: 200,

@@ -84,7 +84,6 @@ export interface Tracker {
   pendingPushes(): number;
 }
 
-const SWEEP_EVERY_MS = 1_000;
 export const CLIENT_RETRY_MS = 500;
 
 function makeLogger(opt: Logger | boolean | undefined): Logger {
@@ -217,7 +216,14 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       const base = (opts.publicUrl ?? `${opts.webServer.scheme}://${shownHost}:${port}`).replace(/\/+$/, '');
       urls = { announceUrl: `${base}/announce`, wsUrl: `${base.replace(/^http/, 'ws')}${CHANNEL_PATH}` };
-      sweeper = startExpiry({ clock, everyMs: SWEEP_EVERY_MS, sweep: () => logic.sweep(), logger });
+      sweeper = startExpiry({
+        clock,
+        everyMs: DEFAULTS.trackerSweepMs,
+        stallMarginMs: DEFAULTS.trackerStallMarginMs,
+        sweep: () => logic.sweep(),
+        stalled: (ms) => logic.creditStall(ms),
+        logger,
+      });
       link = new ControlLinkClient({
         controlUrl: opts.controlUrl,
         secret: opts.secret,

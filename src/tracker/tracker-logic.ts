@@ -111,6 +111,18 @@ export class TrackerLogic {
     await Promise.all(due.map((d) => this.deps.membership.leave(d.sid, d.reason)));
   }
 
+  /**
+   * The tracker was stalled `ms` (expiry.ts saw its sweep that late): that
+   * time does not count against anyone's heartbeat timeout, since their
+   * heartbeats sat unread in the tracker's sockets. Token expiry is not
+   * credited: it is absolute, and the renewals queued meanwhile are read
+   * before the next sweep.
+   */
+  creditStall(ms: number): void {
+    const now = this.deps.clock.now();
+    for (const s of this.deps.registry.all()) s.lastSeen = Math.min(now, s.lastSeen + ms);
+  }
+
   /** Counts for the hashes that belong to the token's program; others are left out. */
   async scrape(req: ScrapeRequest): Promise<ScrapeFile[]> {
     if (!req.token) throw new ClientError('token_missing', 'access token is required');
