@@ -115,6 +115,9 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
   });
   installErrorHandling(app, BODY_LIMIT);
+  // Every body is JSON: fastify's built-in text/plain parser would hand a string to the routes (a 400
+  // from the schema); without it a text/plain body is refused like any other type (415).
+  app.removeContentTypeParser('text/plain');
 
   const link = new TrackerLink({
     store,

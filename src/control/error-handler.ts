@@ -1,7 +1,8 @@
 /**
  * One error handler for every route: a ClientError goes out as-is, a request
- * fastify could not parse or validate is a 400 with a specific message, and
- * anything else is a logged 500 that reveals nothing.
+ * fastify could not parse or validate is a 400 with a specific message (a
+ * body that is not JSON at all: 415 unsupported_media_type), and anything
+ * else is a logged 500 that reveals nothing.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { RateLimitedError, isClientError } from '../core/errors.js';
@@ -33,7 +34,8 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
         err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
           ? `body is larger than ${bodyLimit} bytes`
           : (PARSE_MESSAGES[err.code] ?? err.message);
-      return reply.status(status).send(errorBody('invalid_request', message));
+      const code = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : 'invalid_request';
+      return reply.status(status).send(errorBody(code, message));
     }
     request.log.error({ err }, 'request failed');
     return reply.status(500).send(errorBody('internal', 'internal error'));

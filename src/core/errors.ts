@@ -25,7 +25,8 @@ export type ClientErrorCode =
   | 'rate_limited'
   | 'login_required'
   | 'too_many_sessions'
-  | 'source_key_on_server';
+  | 'source_key_on_server'
+  | 'unsupported_media_type';
 
 const STATUS: Record<ClientErrorCode, number> = {
   invalid_credentials: 401,
@@ -50,6 +51,7 @@ const STATUS: Record<ClientErrorCode, number> = {
   login_required: 401,
   too_many_sessions: 409,
   source_key_on_server: 409,
+  unsupported_media_type: 415,
 };
 
 /** True for a code this version knows (e.g. one read off the wire). */
