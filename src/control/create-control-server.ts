@@ -88,13 +88,15 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   await ensureAdmin(store, opts.adminPassword, clock.now());
 
   const trackers = new TrackerRegistry();
+  // No token of a session admitted longer ago than this can still be valid: one that never joined is dead.
+  const staleAdmittedMs = (opts.tokenTtlS ?? DEFAULTS.tokenTtlS) * 1000 + RENEW_SKEW_MS;
   // The orchestrator is built below; the limit only kicks on admissions, long after.
   const sessionLimit = new SessionLimit({
     store,
     kick: (sid, reason) => orchestrator.kick(sid, reason),
     onLimit: opts.onLimit,
     defaultMax: opts.maxSessions,
-    staleAdmittedMs: (opts.tokenTtlS ?? DEFAULTS.tokenTtlS) * 1000 + RENEW_SKEW_MS,
+    staleAdmittedMs,
     now: () => clock.now(),
   });
   const admission = new Admission({
@@ -137,6 +139,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     log: app.log,
     retryMs: opts.disconnectRetryMs,
     expiryCheckMs: opts.expiryCheckMs,
+    staleAdmittedMs,
   });
   link.setHooks(orchestrator.linkHooks());
 

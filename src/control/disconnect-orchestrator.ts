@@ -37,6 +37,8 @@ export interface DisconnectOrchestratorOptions {
   retryMs?: number;
   /** How often sessions are checked against their subscriptions; null: never. */
   expiryCheckMs?: number | null;
+  /** The same check ends viewer sessions still `admitted` this long after admission and after start(); absent: never. */
+  staleAdmittedMs?: number;
 }
 
 interface InFlight {
@@ -74,6 +76,7 @@ export class DisconnectOrchestrator {
   private running = false;
   private watch: TimerHandle | null = null;
   private checking = false;
+  private startedAt = -Infinity;
 
   constructor(private readonly opts: DisconnectOrchestratorOptions) {
     this.retryMs = opts.retryMs ?? DEFAULT_DISCONNECT_RETRY_MS;
@@ -83,6 +86,7 @@ export class DisconnectOrchestrator {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.startedAt = this.opts.clock.now();
     const resumed = await this.serial(async () => {
       const pending = await this.opts.store.listDisconnects({ pending: true });
       for (const d of pending) this.track(d);
@@ -148,7 +152,13 @@ export class DisconnectOrchestrator {
     if (this.checking) return;
     this.checking = true;
     try {
-      await checkSubscriptions({ store: this.opts.store, now: this.opts.clock.now(), kick: (sid, reason) => this.kick(sid, reason) });
+      await checkSubscriptions({
+        store: this.opts.store,
+        now: this.opts.clock.now(),
+        kick: (sid, reason) => this.kick(sid, reason),
+        staleAdmittedMs: this.opts.staleAdmittedMs,
+        since: this.startedAt,
+      });
     } catch (err) {
       this.opts.log.error({ err }, 'subscription check failed');
     } finally {

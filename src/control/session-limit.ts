@@ -34,6 +34,34 @@ export interface SessionLimitDeps {
   now?: () => number;
 }
 
+/**
+ * Ends (reason REASON_NEVER_JOINED, outcome not_joined) every session of
+ * `sessions` still `admitted` that was admitted before `cutoff` (no token of
+ * it can still be valid: a client that died after admission), and returns
+ * the others. Shared by the limit (policy refuse) and the periodic check
+ * (subscription-watch.ts).
+ */
+export async function endStaleAdmitted(
+  sessions: SessionRecord[],
+  cutoff: number,
+  kick: (sid: string, reason: string) => Promise<unknown>,
+): Promise<SessionRecord[]> {
+  const kept: SessionRecord[] = [];
+  for (const s of sessions) {
+    if (s.state !== 'admitted' || s.createdAt >= cutoff) {
+      kept.push(s);
+      continue;
+    }
+    try {
+      await kick(s.id, REASON_NEVER_JOINED);
+    } catch (err) {
+      // It ended on its own meanwhile.
+      if (!(err instanceof ClientError && err.code === 'session_ended')) throw err;
+    }
+  }
+  return kept;
+}
+
 export class SessionLimit {
   private readonly onLimit: OnLimit;
   /** Admissions of one user are checked one at a time, so two at once cannot both slip under the limit. */
@@ -90,20 +118,7 @@ export class SessionLimit {
   private async withoutStale(live: SessionRecord[]): Promise<SessionRecord[]> {
     const { staleAdmittedMs, now } = this.deps;
     if (staleAdmittedMs === undefined || !now) return live;
-    const cutoff = now() - staleAdmittedMs;
-    const kept: SessionRecord[] = [];
-    for (const s of live) {
-      if (s.state !== 'admitted' || s.createdAt >= cutoff) {
-        kept.push(s);
-        continue;
-      }
-      try {
-        await this.deps.kick(s.id, REASON_NEVER_JOINED);
-      } catch (err) {
-        if (!(err instanceof ClientError && err.code === 'session_ended')) throw err;
-      }
-    }
-    return kept;
+    return endStaleAdmitted(live, now() - staleAdmittedMs, this.deps.kick);
   }
 
   /** The user's open viewer sessions not already being ended, oldest first. */
