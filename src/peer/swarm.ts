@@ -1,94 +1,27 @@
 /**
- * The swarm as one peer sees it (step e): the listening socket, the peer
- * connections, and the policy modules that decide what to ask for (picker),
+ * The swarm as one peer sees it (step e): the peer connections (made by
+ * PeerLinks: listening, dialing, the encrypted channel), and the policy modules that decide what to ask for (picker),
  * whom to serve (choker) and how fast (uploader). The same engine runs a
  * viewer and, with role 'source', the broadcaster's seed.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import type { KeyObject } from 'node:crypto';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { decodePiece, type LivePiece } from '../core/piece.js';
-import type { TokenVerifier } from '../protocol/token.js';
 import type { ChannelPeer } from '../protocol/tracker-channel.js';
-import { PeerConnection } from './peer-connection.js';
-import { noiseKeyPair, openSecureChannel, type ChannelBinding, type NoiseKeyPair, type PeerSocket } from './secure-channel.js';
-import { InboundBudget } from './secure-budget.js';
+import type { PeerConnection } from './peer-connection.js';
+import { PeerLinks } from './peer-links.js';
+import type { Peer, SwarmEvents, SwarmOptions } from './swarm-types.js';
 import { LiveWindow } from './live-window.js';
 import { PiecePicker, type AssignPeer } from './piece-picker.js';
 import { Choker } from './choker.js';
 import { TokenBucket } from './token-bucket.js';
-import { Uploader, relayPriority, type UploadRequest } from './uploader.js';
+import { Uploader, type UploadRequest } from './uploader.js';
+import { RelayCopies } from './relay-copies.js';
 import { Downloads, blocksOf } from './downloads.js';
 import { RateMeter } from './rate-meter.js';
 
-export interface SwarmOptions {
-  infoHash: Buffer;
-  program: string;
-  peerId: Buffer;
-  /** Our own session id: never dial ourselves. */
-  sid: string;
-  role: 'viewer' | 'source';
-  token: () => string;
-  clientKey: KeyObject;
-  verifier: TokenVerifier;
-  clock: Clock;
-  /** Verifies every piece. */
-  sourceKey: KeyObject;
-  pieceLength: number;
-  /** Milliseconds of stream per piece (measured by the viewer as it plays). */
-  pieceIntervalMs: () => number;
-  windowCapacity: number;
-  maxPeers: number;
-  uploadSlots: number;
-  /** Upload cap in bytes per second; null for none. */
-  uploadRate: number | null;
-  /** Requests one peer may have outstanding, in pieces. */
-  maxInFlight?: number;
-  /** Source only: peers told of a new piece at once; the others hear of it from them, or later. */
-  sourceTier?: number;
-  sourceHaveDelayMs?: number;
-  /** A revoked peer's connection is closed after this (nothing is sent to it meanwhile). */
-  revokeGraceMs?: number;
-  /** A viewer asks the source for a piece other viewers hold only when it is due within this. */
-  sourceUrgencyMs?: number;
-  /**
-   * Inbound sockets not yet authenticated (Noise handshake and token exchange
-   * under way), at most, in total and per remote address: apart from maxPeers,
-   * so idle sockets can neither fill the peer slots nor stop us dialing out.
-   * DEFAULTS.peerPendingMax / peerPendingPerAddress.
-   */
-  pendingMax?: number;
-  pendingPerAddress?: number;
-  /** DEFAULTS.peerChannelTimeoutMs and peerAuthTimeoutMs. */
-  channelTimeoutMs?: number;
-  authTimeoutMs?: number;
-  log?: (line: string) => void;
-}
-
-export interface SwarmEvents {
-  /** A verified piece arrived from the network. */
-  piece: [LivePiece, { fromSource: boolean }];
-  /** A peer sent a piece that failed verification; it was dropped and banned. */
-  banned: [{ sid: string; reason: string }];
-  peer: [{ sid: string; user: string; role: 'viewer' | 'source' }];
-  'peer-left': [{ sid: string; reason: string }];
-  /** A peer told us it is leaving (step C), before it closed. */
-  leaving: [{ sid: string; reason: string }];
-}
-
-interface Peer {
-  key: string;
-  conn: PeerConnection;
-  sid: string;
-  isSource: boolean;
-  received: RateMeter;
-  /** Pieces this peer is known to hold (so we don't send it a redundant have). */
-  known: Set<number>;
-  /** Its socket is full: nothing more is queued to it until it drains (a peer that never reads costs us nothing). */
-  blocked: boolean;
-}
+export type { SwarmEvents, SwarmOptions } from './swarm-types.js';
 
 export class Swarm extends EventEmitter<SwarmEvents> {
   readonly window: LiveWindow;
@@ -98,17 +31,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly downloads: Downloads;
   private readonly conns = new Set<PeerConnection>();
   private readonly peers = new Map<string, Peer>();
-  /** Sessions we dialed whose connection is not authenticated yet (they count against maxPeers). */
-  private readonly dialing = new Set<string>();
-  /** Inbound sockets not authenticated yet. */
-  private readonly inbound: InboundBudget;
-  /** Sockets still in their Noise handshake (not in `conns` yet): close() ends them too. */
-  private readonly handshaking = new Set<net.Socket>();
-  private readonly keyPair: NoiseKeyPair;
+  /** Connection management: the peer port (`links.port`), dials, the budget of unauthenticated sockets. */
+  readonly links: PeerLinks;
   private readonly revoked = new Set<string>();
   private readonly banned = new Set<string>();
-  private server: net.Server | null = null;
-  private listenPort: number | null = null;
   private ticker: TimerHandle | null = null;
   private chokeTimer: TimerHandle | null = null;
   private readonly timers = new Set<TimerHandle>();
@@ -116,20 +42,16 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private closed = false;
   readonly downMeter = new RateMeter();
   readonly upMeter = new RateMeter();
-  /** How many times each piece's first block went out from us (our copies of it in the swarm). */
-  private readonly sentCopies = new Map<number, number>();
-  /** Peer key → the piece whose first block we last sent it (its copy is in progress). */
-  private readonly sending = new Map<string, number>();
+  private readonly copies = new RelayCopies();
   bytesFromSource = 0;
   bytesFromPeers = 0;
 
   constructor(private readonly opts: SwarmOptions) {
     super();
-    this.keyPair = noiseKeyPair(opts.clientKey);
-    this.inbound = new InboundBudget({
-      max: opts.pendingMax ?? DEFAULTS.peerPendingMax,
-      maxPerAddress: opts.pendingPerAddress ?? DEFAULTS.peerPendingPerAddress,
-    });
+    const peerCount = (): number => this.peers.size;
+    const hasPeer = (sid: string): boolean => this.peers.has(sid);
+    const refused = (sid: string): boolean => this.revoked.has(sid) || this.banned.has(sid);
+    this.links = new PeerLinks({ opts, peerCount, hasPeer, refused, connection: (c, out) => this.adopt(c, out), log: (l) => this.log(l) });
     this.window = new LiveWindow(opts.windowCapacity);
     // A fresh piece asked of a peer that has not delivered within 250 ms is asked of a
     // second holder too (whichever answers first wins; the other gets a cancel).
@@ -141,13 +63,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       block: (req, key) => {
         const piece = this.window.get(req.seq);
         if (!piece || req.begin + req.length > piece.bytes.length) return null;
-        if (req.begin === 0) {
-          this.sentCopies.set(req.seq, (this.sentCopies.get(req.seq) ?? 0) + 1);
-          this.sending.set(key, req.seq);
-        }
+        this.copies.sent(req, key);
         return piece.bytes.subarray(req.begin, req.begin + req.length);
       },
-      priority: (req, key) => relayPriority(req, this.sentCopies.get(req.seq) ?? 0, this.sending.get(key) === req.seq),
+      priority: (req, key) => this.copies.priority(req, key),
     });
   }
 
@@ -163,53 +82,20 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return this.peers.size;
   }
 
-  /** The peer port we listen on, once listening. */
-  get port(): number | null {
-    return this.listenPort;
-  }
-
-  /** Inbound sockets not authenticated yet. */
-  get pendingInbound(): number {
-    return this.inbound.pending;
-  }
-
   peerList(): Array<{ sid: string; isSource: boolean }> {
     return [...this.peers.values()].map((p) => ({ sid: p.sid, isSource: p.isSource }));
   }
 
   async listen(port: number, host: string): Promise<number> {
-    const server = net.createServer((socket) => this.accept(socket));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    server.on('error', (err) => this.log(`listen socket: ${err.message}`));
+    const bound = await this.links.listen(port, host);
     this.ticker = this.opts.clock.setInterval(() => this.tick(), 50);
     this.chokeTimer = this.opts.clock.setInterval(() => this.rechoke(), 1_000);
-    const addr = server.address();
-    this.listenPort = typeof addr === 'object' && addr ? addr.port : port;
-    return this.listenPort;
+    return bound;
   }
 
   /** Dials peers from a tracker list, up to the connection limit. */
   connect(list: ChannelPeer[]): void {
-    for (const p of list) {
-      // We dial until half the peer slots are taken and let newcomers dial us for
-      // the rest (inbound may use up to twice maxPeers). Only authenticated peers
-      // and our own dials count: inbound strangers can't stop us dialing.
-      if (this.closed || this.peers.size + this.dialing.size >= this.dialTarget()) return;
-      if (p.sid === this.opts.sid || this.peers.has(p.sid) || this.dialing.has(p.sid)) continue;
-      if (this.revoked.has(p.sid) || this.banned.has(p.sid)) continue;
-      this.dialing.add(p.sid);
-      const socket = net.connect({ host: p.ip, port: p.port });
-      this.attach(socket, true, once(() => this.dialing.delete(p.sid)), p.key);
-    }
-  }
-
-  /** Peers we dial for ourselves: half of maxPeers (the connection limit counts both ends' dials). */
-  private dialTarget(): number {
-    return Math.max(1, Math.ceil(this.opts.maxPeers / 2));
+    if (!this.closed) this.links.connect(list);
   }
 
   /** Our token was renewed: every authenticated peer gets it before the old one expires. */
@@ -220,7 +106,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** The source adds the pieces it made. */
   addLocalPiece(piece: LivePiece): void {
     if (!this.window.add(piece)) return;
-    this.sentCopies.delete(piece.seq - this.opts.windowCapacity);
+    this.copies.forgetPiece(piece.seq - this.opts.windowCapacity);
     this.picker.received(piece.seq);
     this.announce(piece.seq, null);
   }
@@ -266,82 +152,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.chokeTimer?.cancel();
     this.uploader.stop();
     for (const c of this.conns) c.close('shutting down');
-    for (const socket of this.handshaking) socket.destroy();
-    const server = this.server;
-    this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.links.close();
   }
 
-  private accept(socket: net.Socket): void {
-    const release = this.closed || this.peers.size >= this.opts.maxPeers * 2 ? null : this.inbound.admit(socket.remoteAddress ?? '');
-    if (!release) {
-      socket.destroy();
-      return;
-    }
-    this.attach(socket, false, release);
-  }
-
-  /**
-   * Noise handshake first, then the PeerConnection inside the channel.
-   * `settled` runs once, when the connection authenticated or ended. A dial
-   * to a listed peer whose key the tracker named goes no further than Noise
-   * unless that key answered: our token is for the listed session only.
-   */
-  private attach(socket: net.Socket, outbound: boolean, settled: () => void, expectedKey?: string): void {
-    socket.setNoDelay(true);
-    socket.on('error', () => undefined);
-    this.handshaking.add(socket);
-    openSecureChannel(socket, {
-      initiator: outbound,
-      keyPair: this.keyPair,
-      clock: this.opts.clock,
-      timeoutMs: this.opts.channelTimeoutMs ?? DEFAULTS.peerChannelTimeoutMs,
-    }).then(
-      (channel) => {
-        this.handshaking.delete(socket);
-        const impostor = expectedKey !== undefined && channel.binding.remoteStaticKey.toString('base64url') !== expectedKey;
-        if (this.closed || impostor) {
-          channel.stream.destroy();
-          settled();
-          if (impostor) this.log(`peer channel refused: ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} is not the listed session's key`);
-          return;
-        }
-        this.start(channel.stream, channel.binding, settled);
-      },
-      (err: unknown) => {
-        this.handshaking.delete(socket);
-        settled();
-        this.log(`peer channel failed: ${err instanceof Error ? err.message : String(err)}`);
-      },
-    );
-  }
-
-  private start(stream: PeerSocket, binding: ChannelBinding, settled: () => void): void {
-    const outbound = binding.initiator;
-    const conn = new PeerConnection({
-      socket: stream,
-      channel: binding,
-      infoHash: this.opts.infoHash,
-      localPeerId: this.opts.peerId,
-      token: this.opts.token,
-      clientKey: this.opts.clientKey,
-      role: this.opts.role,
-      program: this.opts.program,
-      verifier: this.opts.verifier,
-      clock: this.opts.clock,
-      isRevoked: (sid) => this.revoked.has(sid) || this.banned.has(sid),
-      ...(this.opts.authTimeoutMs === undefined ? {} : { handshakeTimeoutMs: this.opts.authTimeoutMs }),
-    });
+  /** A connection whose channel is up (PeerLinks): the swarm hears of it once the remote is authenticated. */
+  private adopt(conn: PeerConnection, outbound: boolean): void {
     this.conns.add(conn);
-    conn.on('refused', (err) => this.log(`refused a peer: ${err.message}`));
-    conn.on('authenticated', (remote) => {
-      settled();
-      this.onAuthenticated(conn, remote, outbound);
-    });
-    conn.on('close', (reason) => {
-      settled();
-      this.onClose(conn, reason);
-    });
+    conn.on('authenticated', (remote) => this.onAuthenticated(conn, remote, outbound));
+    conn.on('close', (reason) => this.onClose(conn, reason));
   }
 
   private onAuthenticated(conn: PeerConnection, remote: { sid: string; user: string; role: 'viewer' | 'source' }, outbound: boolean): void {
@@ -413,7 +231,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private forget(peer: Peer): void {
     this.peers.delete(peer.key);
-    this.sending.delete(peer.key);
+    this.copies.forgetPeer(peer.key);
     this.uploader.clear(peer.key);
     this.downloads.dropPeer(peer.key);
     this.picker.peerGone(peer.key);
@@ -472,7 +290,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     this.picker.received(seq, peer.key);
     if (!this.window.add(piece)) return;
-    this.sentCopies.delete(seq - this.opts.windowCapacity);
+    this.copies.forgetPiece(seq - this.opts.windowCapacity);
     this.emit('piece', piece, { fromSource: peer.isSource });
     this.announce(seq, peer.key);
     this.schedule();
@@ -576,14 +394,4 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private log(line: string): void {
     this.opts.log?.(line);
   }
-}
-
-/** `fn`, callable many times, run at most once. */
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
 }

@@ -80,8 +80,8 @@ function hasTsRun(buf: Buffer, run = 5): boolean {
   return false;
 }
 
-function portOf(v: { swarm: { port: number | null } }): number {
-  const p = v.swarm.port;
+function portOf(v: { swarm: { links: { port: number | null } } }): number {
+  const p = v.swarm.links.port;
   assert.ok(p !== null);
   return p;
 }

@@ -23,7 +23,7 @@ test('30 idle TCP sockets against a viewer: it still takes a new viewer, which g
   const target = (await sys.viewer('target', 'ch1', { http: false, maxPeers: 12 })).viewer;
   await sys.viewer('other', 'ch1', { http: false });
   await waitFor('target playing', () => target.stats().played > 3, 20_000);
-  const port = target.swarm.port;
+  const port = target.swarm.links.port;
   assert.ok(port !== null);
 
   // The attacker: 30 TCP connections from three addresses, then silence.
@@ -45,7 +45,7 @@ test('30 idle TCP sockets against a viewer: it still takes a new viewer, which g
   // Past its budget per address the viewer drops them at once: 10 sent from each of 3 addresses.
   const dropped = 30 - attackers.length * Math.min(10, perAddress);
   await waitFor(`${dropped} sockets dropped at once`, () => closedAt.length >= dropped, 5_000);
-  assert.equal(target.swarm.pendingInbound, attackers.length * Math.min(10, perAddress));
+  assert.equal(target.swarm.links.pendingInbound, attackers.length * Math.min(10, perAddress));
 
   try {
     const late = (await sys.viewer('late', 'ch1', { http: false })).viewer;
@@ -59,5 +59,5 @@ test('30 idle TCP sockets against a viewer: it still takes a new viewer, which g
     for (const s of sockets) s.destroy();
   }
   // The idle sockets end at the channel's handshake deadline; the budget is free again.
-  await waitFor('pending budget freed', () => target.swarm.pendingInbound === 0, DEFAULTS.peerChannelTimeoutMs + 5_000);
+  await waitFor('pending budget freed', () => target.swarm.links.pendingInbound === 0, DEFAULTS.peerChannelTimeoutMs + 5_000);
 });

@@ -150,7 +150,7 @@ test('TLS on control and tracker, encrypted peer wire: the capture holds no pass
   });
   source.on('error', () => undefined);
   const alice = await Viewer.start({ controlUrl, program: 'ch1', user: 'alice', password: PASSWORDS.alice, host: '127.0.0.1', sinks: [], trust });
-  const alicePort = alice.swarm.port;
+  const alicePort = alice.swarm.links.port;
   assert.ok(alicePort !== null);
   taps.peer = await tap(() => alicePort);
 
