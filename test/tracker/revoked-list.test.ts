@@ -16,6 +16,22 @@ describe('revocations in the peers answer', () => {
   let rig: Rig;
   const open: ChannelClient[] = [];
   const clients: TrackerClient[] = [];
+
+  /** A TrackerClient for program `live` as session `sid`, signing with the key of `keyName`. */
+  function liveClient(token: string, sid: string, keyName: string): TrackerClient {
+    const client = new TrackerClient({
+      wsUrl: rig.wsUrl,
+      infoHash: infoHashOf('live').toString('hex'),
+      peerId: peerIdOf(9).toString('hex'),
+      port: 8009,
+      token: () => token,
+      sid,
+      clientKey: keyOf(keyName),
+      clock: rig.clock,
+    });
+    clients.push(client);
+    return client;
+  }
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     for (const c of open.splice(0)) await c.close();
@@ -59,17 +75,7 @@ describe('revocations in the peers answer', () => {
     await join('kicked', 1);
     await kick('kicked', 'dc-2');
     const token = await rig.token({ sid: 'fresh', prg: 'live' });
-    const client = new TrackerClient({
-      wsUrl: rig.wsUrl,
-      infoHash: infoHashOf('live').toString('hex'),
-      peerId: peerIdOf(9).toString('hex'),
-      port: 8009,
-      token: () => token,
-      sid: 'fresh',
-      clientKey: keyOf('fresh'),
-      clock: rig.clock,
-    });
-    clients.push(client);
+    const client = liveClient(token, 'fresh', 'fresh');
     const revoked: string[] = [];
     client.on('revoked', ({ sid }) => revoked.push(sid));
     let seenAtResolve: string[] = [];
@@ -85,17 +91,7 @@ describe('revocations in the peers answer', () => {
   it('TrackerClient with the wrong key is refused by the tracker', async () => {
     rig = await startRig();
     const token = await rig.token({ sid: 'mine', prg: 'live' });
-    const client = new TrackerClient({
-      wsUrl: rig.wsUrl,
-      infoHash: infoHashOf('live').toString('hex'),
-      peerId: peerIdOf(9).toString('hex'),
-      port: 8009,
-      token: () => token,
-      sid: 'mine',
-      clientKey: keyOf('someone-else'),
-      clock: rig.clock,
-    });
-    clients.push(client);
+    const client = liveClient(token, 'mine', 'someone-else');
     await assert.rejects(client.start(), (err: Error & { code?: string }) => err.code === 'proof_invalid');
   });
 });
