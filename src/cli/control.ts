@@ -3,12 +3,25 @@
  * flags and environment → store → createControlServer → listen → signals.
  */
 import { Option, type Command } from 'commander';
-import { intOption, readTlsFlags } from './common.js';
+import { fail, intOption, readTlsFlags } from './common.js';
 import { DEFAULTS } from '../core/config.js';
 import { createControlServer, DEFAULT_DISCONNECT_RETRY_MS, DEFAULT_EXPIRY_CHECK_MS } from '../control/index.js';
 import { systemClock } from '../protocol/system-clock.js';
 import { SqliteControlStore } from '../store/sqlite-control-store.js';
+import { DatabaseCorruptError, isCorruption } from '../store/sqlite-errors.js';
+import { EXIT } from './exit-codes.js';
 import { webServerFactory } from './web-server.js';
+
+/** The refusal to serve from a damaged database: what is wrong, with which file, and what to do. */
+function corruptMessage(file: string, problems: readonly string[]): string {
+  const shown = problems.slice(0, 3).join('; ') + (problems.length > 3 ? `; and ${problems.length - 3} more` : '');
+  return (
+    `the control database ${file} is damaged (${shown}); refusing to start rather than serve with unreadable rows.\n` +
+    `Stop anything else using it, keep a copy of the damaged file (with its -wal), then restore the latest backup ` +
+    `(or salvage what is readable: sqlite3 ${file} .recover | sqlite3 recovered.db, and start with --db recovered.db). ` +
+    'See "Damaged database" in docs/OPERATIONS.md.'
+  );
+}
 
 interface ControlFlags {
   port: number;
@@ -63,9 +76,11 @@ export function registerControlCommand(program: Command): void {
       const tls = readTlsFlags(flags);
       let store: SqliteControlStore;
       try {
-        store = new SqliteControlStore(flags.db);
+        store = SqliteControlStore.open(flags.db);
       } catch (err) {
-        cmd.error(`error: cannot open the database ${flags.db}: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
+        // Not a usage error: fail() prints it without commander's "--help" hint.
+        if (err instanceof DatabaseCorruptError) fail(corruptMessage(err.file, err.problems), EXIT.databaseCorrupt);
+        cmd.error(`error: cannot open the database ${flags.db}: ${err instanceof Error ? err.message : String(err)}`, { exitCode: EXIT.usage });
       }
       let server: Awaited<ReturnType<typeof createControlServer>>;
       let url: string;
@@ -81,13 +96,18 @@ export function registerControlCommand(program: Command): void {
           webServer: webServerFactory({ tls }),
           onLimit: flags.onLimit,
           maxSessions: flags.maxSessions ?? null,
+          isDatabaseCorrupt: isCorruption,
           // Logs go to stderr so stdout carries only the lines a script may read.
           logger: { name: 'gatecast-control', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn', stream: process.stderr },
         });
         url = await server.listen(flags.port, flags.host);
       } catch (err) {
         await store.close();
-        cmd.error(`error: cannot start the control server: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 1 });
+        // Damage quick_check cannot see (index contents) may still stop the start-up queries.
+        if (isCorruption(err) || (err instanceof Error && isCorruption(err.cause))) {
+          fail(corruptMessage(flags.db, [err instanceof Error ? err.message : String(err)]), EXIT.databaseCorrupt);
+        }
+        cmd.error(`error: cannot start the control server: ${err instanceof Error ? err.message : String(err)}`, { exitCode: EXIT.error });
       }
       console.log(`control server listening on ${url}`);
 

@@ -13,4 +13,6 @@ export const EXIT = {
   sessionEnded: 5,
   /** This device's login (gatecast login) was revoked or has expired: log in again. */
   loginRequired: 6,
+  /** `control`: the database file failed its integrity check at start (or is not a database): restore it from a backup. */
+  databaseCorrupt: 7,
 } as const;

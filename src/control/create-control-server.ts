@@ -11,6 +11,7 @@ import type { ControlStore, WebServerFactory } from '../core/ports.js';
 import { Admission, RENEW_SKEW_MS } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
+import { ControlHealthCheck, DatabaseWatch, type CorruptionTest } from './health.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { deviceAdminRoutes } from './device-routes.js';
 import type { LoginLimits } from './login-throttle.js';
@@ -49,6 +50,8 @@ export interface ControlServerOptions {
   maxSessions?: number | null;
   /** Makes the HTTP server (cli/web-server.ts): its scheme (HTTPS and WSS only with TLS) and its deadlines. */
   webServer: WebServerFactory;
+  /** Tells a store error that means a damaged database (store/sqlite-errors.ts isCorruption): health turns degraded. */
+  isDatabaseCorrupt?: CorruptionTest;
 }
 
 export interface ControlServer {
@@ -78,7 +81,9 @@ async function ensureAdmin(store: ControlStore, password: string, now: number): 
 }
 
 export async function createControlServer(opts: ControlServerOptions): Promise<ControlServer> {
-  const { store, clock } = opts;
+  const { clock } = opts;
+  const database = new DatabaseWatch(opts.isDatabaseCorrupt ?? (() => false), clock);
+  const store = database.watch(opts.store);
   if (opts.adminPassword.length === 0) throw new Error('the admin password must not be empty');
   if (opts.trackerSecret.length === 0) throw new Error('the tracker secret must not be empty');
   // A tracker holds its secret on another machine: it must not be a key to the admin API too.
@@ -143,7 +148,14 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   });
   link.setHooks(orchestrator.linkHooks());
 
-  await app.register(publicRoutes({ admission, trackers, clock }));
+  const health = new ControlHealthCheck({
+    clock,
+    store,
+    database,
+    trackers: () => trackers.list().length,
+    pendingDisconnects: () => orchestrator.pendingCount,
+  });
+  await app.register(publicRoutes({ admission, health }));
   await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator }));
   await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
   link.attach(app.server);

@@ -4,6 +4,7 @@ import { DEFAULTS } from '../core/config.js';
 import { ClientError } from '../core/errors.js';
 import {
   AdmissionResultSchema,
+  ControlHealthSchema,
   DeviceLoginBody,
   DeviceLoginResultSchema,
   ProgramRequestBody,
@@ -13,19 +14,16 @@ import {
 import { Type } from '@sinclair/typebox';
 import { DEVICE_REFUSED } from './login-authenticator.js';
 import type { Admission } from './admission.js';
-import { iso } from './dates.js';
-import { Health, IdParams, ServiceInfo, SidParams } from './schemas.js';
-import type { TrackerRegistry } from './tracker-registry.js';
+import type { ControlHealthCheck } from './health.js';
+import { IdParams, ServiceInfo, SidParams } from './schemas.js';
 import { VERSION } from './version.js';
 import type { Static } from '@sinclair/typebox';
-import type { Clock } from '../core/clock.js';
 
 const DeviceParams = Type.Object({ device: Type.String({ maxLength: 64 }) });
 
 export interface PublicRoutesDeps {
   admission: Admission;
-  trackers: TrackerRegistry;
-  clock: Clock;
+  health: ControlHealthCheck;
 }
 
 export function publicRoutes(deps: PublicRoutesDeps) {
@@ -44,11 +42,11 @@ export function publicRoutes(deps: PublicRoutesDeps) {
       },
     }));
 
-    app.get('/v1/health', { schema: { response: { 200: Health } } }, async () => ({
-      status: 'ok' as const,
-      trackers: deps.trackers.list().length,
-      time: iso(deps.clock.now()),
-    }));
+    // 200 for degraded too: the process answers, and none of the reasons is cured by restarting it (docs/API.md).
+    app.get('/v1/health', { schema: { response: { 200: ControlHealthSchema } } }, async (_request, reply) => {
+      void reply.header('cache-control', 'no-store');
+      return deps.health.report();
+    });
 
     app.post<{ Params: Static<typeof IdParams>; Body: ProgramRequestBody }>(
       '/v1/programs/:id/request',

@@ -16,7 +16,7 @@ import { DEFAULTS } from '../core/config.js';
 import { ProtocolError } from '../core/errors.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
-import { controlToTracker, DUPLICATE_ID_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
+import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
 import { addressKey } from '../core/address.js';
 import { LoginThrottle, DEFAULT_LOGIN_LIMITS } from './login-throttle.js';
@@ -233,7 +233,17 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
       if (err instanceof ProtocolError) return this.badFrame(link, err.message);
       throw err;
     }
-    if (msg.type === 'hello') return this.onHello(link, msg);
+    if (msg.type === 'hello') {
+      try {
+        return await this.onHello(link, msg);
+      } catch (err) {
+        // A hello we cannot handle (the store failed: locked, full, damaged) must not leave the tracker waiting
+        // for a welcome forever: it is closed, its id freed, and it redials with backoff and logs the reason.
+        this.opts.log.error({ err, tracker: msg.tracker_id }, 'control link hello failed; closing the link');
+        link.ws.close(HELLO_FAILED_CLOSE, 'the control server could not handle the hello (see its log and /v1/health)');
+        return;
+      }
+    }
     const conn = link.conn;
     if (!conn) return this.badFrame(link, `${msg.type} before hello`);
     if (this.opts.faults?.drop('control-link', 'receive', msg.type)) return;

@@ -77,6 +77,20 @@ export const DEFAULTS = {
   deviceTtlS: 90 * 86_400,
   /** Devices a user may hold at once; logging in another ends the oldest one's credential. */
   maxDevicesPerUser: 20,
+  /**
+   * Control health (`/v1/health`) is `degraded` (disconnect_backlog) when a disconnect has been pending longer than
+   * this: a chain normally ends within the heartbeat timeout (8 s) plus a few retries, so 30 s means it is stuck
+   * (its tracker is gone, or the client neither stops nor times out)...
+   */
+  healthDisconnectMaxAgeMs: 30_000,
+  /** ...or when more than this many are pending at once (a mass kick larger than the chain drains quickly). */
+  healthDisconnectMaxPending: 1_000,
+  /**
+   * Tracker health (`/health`) is `degraded` (report_backlog) when more joins and leaves than this wait for the
+   * control server's ack: with the link up they are acked within a round trip, so a pile means the control server
+   * is not keeping up (or not answering).
+   */
+  healthReportBacklogMax: 1_000,
 } as const;
 
 export const TS_PACKET = 188;

@@ -106,6 +106,20 @@ export const ErrorBodySchema = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() }),
 });
 
+/** One reason a server is degraded: a stable machine code and a sentence for the operator (docs/OPERATIONS.md says what to do). */
+export const HealthReasonSchema = Type.Object({ code: Type.String(), message: Type.String() });
+export type HealthReason = Static<typeof HealthReasonSchema>;
+
+/** `GET /v1/health` on the control server: `degraded` whenever `reasons` is not empty. Always HTTP 200 (docs/API.md says why). */
+export const ControlHealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  reasons: Type.Array(HealthReasonSchema),
+  trackers: Type.Integer({ description: 'trackers connected over the control link' }),
+  pending_disconnects: Type.Integer({ description: 'disconnects (steps A–E) not yet completed' }),
+  time: Type.String({ description: 'ISO 8601 date-time (UTC)' }),
+});
+export type ControlHealth = Static<typeof ControlHealthSchema>;
+
 // The schemas must describe the core types exactly; these fail to compile if they drift.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _metadataMatches: Same<Static<typeof ProgramMetadataSchema>, ProgramMetadata> = true;

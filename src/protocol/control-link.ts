@@ -63,3 +63,9 @@ export const controlToTracker = jsonCodec(ControlToTracker, 'control link');
 
 /** Close code of a link whose hello claims the id of a tracker that is still connected (the first one stays). */
 export const DUPLICATE_ID_CLOSE = 4409;
+
+/**
+ * Close code of a link whose hello the control server could not handle (its database failed): no welcome will come
+ * on it. The tracker redials with backoff and should log the close reason; the control server's health says why.
+ */
+export const HELLO_FAILED_CLOSE = 4503;

@@ -10,7 +10,7 @@ import type { ControlStore, DisconnectPatch } from '../core/ports.js';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
 import { deleteDeviceRow, deleteDeviceRowsOfUser, insertDevice, selectDevice, selectDevicesOfUser } from './sqlite-device-rows.js';
 import { parseTimeline, toDisconnect, type DisconnectRow } from './sqlite-disconnect-rows.js';
-import { isUniqueViolation } from './sqlite-errors.js';
+import { DatabaseCorruptError, isCorruption, isUniqueViolation } from './sqlite-errors.js';
 import { insertSession, selectSession, selectSessions, updateSessionRow, type SessionFilter } from './sqlite-session-rows.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/sqlite/', import.meta.url);
@@ -63,8 +63,32 @@ const toSubscription = (r: SubscriptionRow): Subscription => ({
   createdAt: r.created_at,
   maxSessions: r.max_sessions,
 });
+/** At most this many problems are asked of PRAGMA quick_check (it stops there). */
+const INTEGRITY_PROBLEMS_MAX = 10;
+
 export class SqliteControlStore implements ControlStore {
   private readonly db: Database.Database;
+
+  /**
+   * Opens `path` and checks it (PRAGMA quick_check) before anything uses it:
+   * a damaged file throws DatabaseCorruptError (nothing is left open) rather
+   * than serving with some rows unreadable.
+   */
+  static open(path: string): SqliteControlStore {
+    let store: SqliteControlStore;
+    try {
+      store = new SqliteControlStore(path);
+    } catch (err) {
+      if (isCorruption(err)) throw new DatabaseCorruptError(path, [err instanceof Error ? err.message : String(err)], { cause: err });
+      throw err;
+    }
+    const problems = store.integrityProblems();
+    if (problems.length > 0) {
+      store.db.close();
+      throw new DatabaseCorruptError(path, problems);
+    }
+    return store;
+  }
 
   /** `path`: a file, or ':memory:'. */
   constructor(path: string) {
@@ -106,6 +130,25 @@ export class SqliteControlStore implements ControlStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * PRAGMA quick_check: every page and row readable and well-formed (it skips
+   * the index-content check of integrity_check, so it stays linear in the
+   * file's size). No problems: an empty list.
+   */
+  integrityProblems(): string[] {
+    try {
+      const rows = this.db.pragma(`quick_check(${INTEGRITY_PROBLEMS_MAX})`) as Array<{ quick_check: string }>;
+      // One row per problem, or several in one row after a "*** in database main ***" line; "ok" when none.
+      return rows
+        .flatMap((r) => r.quick_check.split('\n'))
+        .filter((line) => line !== 'ok' && line !== '' && !line.startsWith('*** in database'));
+    } catch (err) {
+      // Damage in the schema or the b-tree roots stops the check itself.
+      if (isCorruption(err)) return [err instanceof Error ? err.message : String(err)];
+      throw err;
+    }
   }
 
   async createUser(user: User): Promise<void> {

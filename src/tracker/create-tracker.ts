@@ -16,6 +16,7 @@ import { ControlKey } from './control-key.js';
 import { ControlLinkClient } from './control-link-client.js';
 import { DisconnectChain } from './disconnect-chain.js';
 import { startExpiry } from './expiry.js';
+import { trackerHealth } from './health.js';
 import { createHttpHandler } from './http-frontend.js';
 import { Membership } from './membership.js';
 import { createProgramHook } from './program-hook.js';
@@ -190,7 +191,8 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     async start() {
       if (urls) return urls;
       const host = opts.host ?? '127.0.0.1';
-      const http = opts.webServer.create(createHttpHandler({ logic, describe, logger }));
+      const health = trackerHealth({ clock, link: () => link, hasKey: () => key.ready, sessions: () => registry.size, swarms: () => registry.swarms });
+      const http = opts.webServer.create(createHttpHandler({ logic, describe, health, logger }));
       http.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       });

@@ -2,7 +2,8 @@
  * The BEP 3 HTTP front end: parses, calls the logic, writes. Announce and
  * scrape answers are bencoded with HTTP 200 even on failure (stock clients
  * only read a `failure reason` from a 200); `GET /` describes the tracker in
- * JSON. Nothing a client sends can throw past this handler.
+ * JSON, `GET /health` says ok or degraded (tracker/health.ts), 200 either
+ * way. Nothing a client sends can throw past this handler.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -15,6 +16,7 @@ import {
   parseScrapeQuery,
   type AnnounceRequest,
 } from '../protocol/announce.js';
+import type { TrackerHealth } from './health.js';
 import type { TrackerLogic } from './tracker-logic.js';
 
 /** The socket's address, with IPv4-mapped IPv6 (::ffff:a.b.c.d) unwrapped. */
@@ -32,6 +34,7 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 export function createHttpHandler(deps: {
   logic: TrackerLogic;
   describe: () => Record<string, unknown>;
+  health: () => TrackerHealth;
   logger: Logger;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const { logic, logger } = deps;
@@ -114,8 +117,11 @@ export function createHttpHandler(deps: {
         case '/':
           send(res, 200, 'application/json', JSON.stringify(deps.describe()));
           return;
+        case '/health':
+          send(res, 200, 'application/json', JSON.stringify(deps.health()));
+          return;
         default:
-          send(res, 404, 'text/plain', 'not found: this tracker answers /announce, /scrape and /ws\n');
+          send(res, 404, 'text/plain', 'not found: this tracker answers /announce, /scrape, /health and /ws\n');
       }
     } catch (err) {
       lastResort(res)(err);
