@@ -22,6 +22,11 @@ export interface LiveSourceOptions {
   maxPieceWaitMs?: number;
   /** Default defaultFirstSeq(clock.now()). */
   firstSeq?: number;
+  /**
+   * Called with each seq before it is signed (SeqReservation.use): it throws
+   * when the seq cannot be durably reserved, and then nothing is signed.
+   */
+  reserve?: (seq: number) => void;
 }
 
 export interface LiveSourceStats {
@@ -64,6 +69,7 @@ export class LiveSource extends EventEmitter<LiveSourceEvents> {
   private readonly segmenter: Segmenter;
   private readonly signer: PieceSigner;
   private readonly maxPieceWaitMs: number;
+  private readonly reserve: ((seq: number) => void) | undefined;
   private timer: TimerHandle | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -76,6 +82,7 @@ export class LiveSource extends EventEmitter<LiveSourceEvents> {
     this.maxPieceWaitMs = opts.maxPieceWaitMs ?? 500;
     if (!(this.maxPieceWaitMs > 0)) throw new RangeError(`maxPieceWaitMs must be positive, got ${this.maxPieceWaitMs}`);
     this.signer = new PieceSigner(opts.infoHash, opts.sourceKey);
+    this.reserve = opts.reserve;
     this.segmenter = new Segmenter({
       packetsPerPiece: opts.packetsPerPiece,
       firstSeq: opts.firstSeq ?? defaultFirstSeq(opts.clock.now()),
@@ -131,11 +138,17 @@ export class LiveSource extends EventEmitter<LiveSourceEvents> {
   private onPieceWait(): void {
     this.timer = null;
     if (this.stopped) return;
-    this.publish(this.segmenter.flush(this.clock.now()), true);
+    try {
+      this.publish(this.segmenter.flush(this.clock.now()), true);
+    } catch (err) {
+      this.stopped = true;
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private publish(fields: PieceFields[], padded: boolean): void {
     for (const f of fields) {
+      this.reserve?.(f.seq);
       const piece = this.signer.sign(f);
       this.counts.pieces++;
       if (padded) this.counts.paddedPieces++;

@@ -17,7 +17,8 @@ import type { TrackerClient } from '../peer/tracker-client.js';
 import type { Swarm } from '../peer/swarm.js';
 import { joinSwarm } from '../peer/join-swarm.js';
 import { openIngest, type IngestSpec } from './ingest.js';
-import { LiveSource } from './live-source.js';
+import { LiveSource, defaultFirstSeq } from './live-source.js';
+import { SeqReservation, type SeqStart, type SeqStateStore } from './seq-reservation.js';
 
 export interface BroadcastOptions {
   controlUrl: string;
@@ -43,7 +44,16 @@ export interface BroadcastOptions {
   sourceKey: KeyObject;
   /** Which control server and tracker certificates to trust; Node's defaults when absent. */
   trust?: ClientTrust;
+  /**
+   * Where the program's sequence reservation is kept (a file next to the
+   * source key), so a restart continues the program's sequence space
+   * without reusing a seq. Without one, each start begins at the clock floor.
+   */
+  seqState?: SeqStateStore;
 }
+
+/** Viewers a starting source asks the tracker for and dials. */
+const RESTART_NUMWANT = 50;
 
 export interface BroadcasterEvents {
   error: [Error];
@@ -55,6 +65,8 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     readonly metadata: ProgramMetadata,
     readonly swarm: Swarm,
     readonly source: LiveSource,
+    /** The first seq of this run, and whether it continues a saved reservation or starts at the clock floor. */
+    readonly seqStart: SeqStart,
     private readonly tracker: TrackerClient,
     private readonly session: ControlSession,
   ) {
@@ -87,26 +99,45 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
       clock,
       host: options.host ?? '127.0.0.1',
       peerPort: options.peerPort ?? 0,
-      numwant: 0,
+      // Viewers already in the swarm (the source restarted under them) are dialled at once rather than
+      // waiting for their next announce to list us.
+      numwant: RESTART_NUMWANT,
       swarm: { maxPeers: 200, uploadSlots: 200, uploadRate: options.uploadRate ?? null, sourceTier: options.tier ?? 1, log: options.log },
     }).catch(async (err: unknown) => {
       await ingest.stop();
       throw err;
     });
     const { session, swarm, tracker } = joined;
+    let seqStart: SeqStart;
+    let reservation: SeqReservation | null = null;
+    try {
+      if (options.seqState) {
+        reservation = new SeqReservation({ store: options.seqState, infoHash: md.info_hash });
+        seqStart = reservation.start(clock.now());
+      } else {
+        seqStart = { firstSeq: defaultFirstSeq(clock.now()), from: 'clock', reason: 'no sequence state kept' };
+      }
+    } catch (err) {
+      // The first block could not be saved: signing anything now could reuse a seq after the next restart.
+      await swarm.close();
+      await ingest.stop();
+      throw err;
+    }
     const source = new LiveSource({
       ingest,
       packetsPerPiece: md.packets_per_piece,
       infoHash,
       sourceKey,
       clock,
+      firstSeq: seqStart.firstSeq,
+      ...(reservation ? { reserve: (seq: number) => reservation.use(seq) } : {}),
     });
-    const b = new Broadcaster(md, swarm, source, tracker, session);
+    const b = new Broadcaster(md, swarm, source, seqStart, tracker, session);
     source.on('piece', (piece) => swarm.addLocalPiece(piece));
     source.on('error', (err) => b.fail(err));
     source.on('end', () => b.emit('end'));
     try {
-      await tracker.start();
+      swarm.connect(await tracker.start());
     } catch (err) {
       await swarm.close();
       await ingest.stop();

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultSourceKeyPath, readSourceKeyFile } from './source-key-file.js';
 import { Broadcaster } from '../broadcast/source-peer.js';
+import { SeqStateFile, seqStatePath } from '../broadcast/seq-state-file.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { DEFAULTS } from '../core/config.js';
 import { EXIT } from './exit-codes.js';
@@ -80,6 +81,8 @@ export function registerBroadcastCommand(program: Command): void {
           host: flags.host,
           peerPort: flags.peerPort,
           sourceKey,
+          // The sequence reservation lives next to the key: a restart continues the program's seqs.
+          seqState: new SeqStateFile(seqStatePath(keyPath)),
           trust,
           log: (line) => {
             if (process.env['GATECAST_DEBUG']) process.stderr.write(`${line}\n`);
@@ -89,6 +92,12 @@ export function registerBroadcastCommand(program: Command): void {
         exitOnError(err);
       }
       process.stderr.write(`broadcasting "${b.metadata.title}" (${b.metadata.program}), info hash ${b.metadata.info_hash}\n`);
+      const start = b.seqStart;
+      process.stderr.write(
+        start.from === 'state'
+          ? `first piece ${start.firstSeq}, continuing the program's sequence (${seqStatePath(keyPath)})\n`
+          : `first piece ${start.firstSeq}, from the clock (${start.reason})\n`,
+      );
       b.on('error', (err) => {
         process.stderr.write(`error: ${err.message}\n`);
         void b.stop().finally(() => process.exit(EXIT.error));

@@ -28,7 +28,7 @@ export interface PiecePickerOptions {
   maxRequestsPerPiece?: number;
   /** Pieces further than this beyond the playhead are not picked (bounds the work per pick). */
   maxLookahead?: number;
-  /** A have or window further than this beyond the live edge is ignored: no honest peer is that far ahead. */
+  /** A viewer's have or window further than this beyond the live edge is ignored: no honest viewer is that far ahead (the source may be, after a restart). */
   maxLeap?: number;
 }
 
@@ -342,7 +342,7 @@ export class PiecePicker {
   }
 
   private addAvail(peer: PeerState, seq: number): void {
-    if (this.edge !== null && seq > this.edge + this.opts.maxLeap) return;
+    if (!peer.isSource && this.edge !== null && seq > this.edge + this.opts.maxLeap) return;
     this.raiseEdge(seq);
     if (this.playheadSeq !== null && seq < this.playheadSeq) return;
     if (peer.pieces.has(seq)) return;

@@ -4,9 +4,13 @@
  * then follows seq order strictly. When a hole has held output up for longer
  * than maxStallMs while later pieces wait, output jumps to the next piece
  * with a RAP (starting at the RAP itself), because bytes after a hole up to
- * the next RAP only decode as garbage. Pure: time comes in as nowMs.
+ * the next RAP only decode as garbage. A hole where the source's timeline
+ * jumps (it restarted: the seqs in the hole were never made, or were lost
+ * with it) and that no peer can fill is passed over as soon as the preroll
+ * from a RAP after it is held, not waited for, and not counted as missed. Pure: time comes in as nowMs.
  */
 import type { LivePiece } from '../core/piece.js';
+import { sourceJump } from './player-clock.js';
 
 /** Bytes for the player, with where a decoder can start in them (null: nowhere). */
 export interface PlaybackSegment {
@@ -34,6 +38,14 @@ export interface PlaybackBufferOptions {
   minLead?: number;
 }
 
+/** What drain needs to tell a source restart's gap from a hole that is still coming. */
+export interface SourceGapCheck {
+  /** Milliseconds of stream per piece. */
+  intervalMs: number;
+  /** Whether a peer advertises seq or it is being fetched: such a hole is waited for as usual. */
+  obtainable: (seq: number) => boolean;
+}
+
 export class PlaybackBuffer {
   private readonly pending = new Map<number, LivePiece>();
   private readonly maxAhead: number;
@@ -50,6 +62,11 @@ export class PlaybackBuffer {
   private firstByte: number | null = null;
   /** [from, to) ranges output skipped, newest last. */
   private readonly skips: Array<[number, number]> = [];
+  /** [from, to) ranges passed over at source restarts (not stream: never made or lost with the source), newest last. */
+  private readonly gaps: Array<[number, number]> = [];
+  private gapCount = 0;
+  /** The last piece output, with its source timestamp. */
+  private last: { seq: number; ts: number } | null = null;
 
   constructor(opts: PlaybackBufferOptions = {}) {
     this.nextSeq = opts.startSeq ?? null;
@@ -70,6 +87,17 @@ export class PlaybackBuffer {
 
   get missed(): number {
     return this.missedCount;
+  }
+
+  /** Seqs passed over where the source restarted (not counted as missed). */
+  get gapped(): number {
+    return this.gapCount;
+  }
+
+  /** The last source gap passed over: [from, to), to being the first seq after it. */
+  get lastGap(): { from: number; to: number } | null {
+    const g = this.gaps[this.gaps.length - 1];
+    return g ? { from: g[0], to: g[1] } : null;
   }
 
   /** When the first byte went out (the nowMs of that drain), or null. */
@@ -113,12 +141,19 @@ export class PlaybackBuffer {
     this.holeSince = null;
   }
 
-  /** The segments ready for the player now, in order. `liveEdge`: the newest seq anyone holds (for minLead). */
-  drain(nowMs: number, maxStallMs: number, liveEdge: number | null = null): PlaybackSegment[] {
+  /**
+   * The segments ready for the player now, in order. `liveEdge`: the newest
+   * seq anyone holds (for minLead); `gap`: lets a source restart's gap be
+   * passed over at once.
+   */
+  drain(nowMs: number, maxStallMs: number, liveEdge: number | null = null, gap?: SourceGapCheck): PlaybackSegment[] {
     const out: PlaybackSegment[] = [];
     if (this.nextSeq === null) return out;
     if (this.needRap && !this.resumeAtRap(out, liveEdge)) return out;
     this.emitContiguous(out);
+    if (gap && this.passSourceGap(gap)) {
+      if (this.resumeAtRap(out)) this.emitContiguous(out);
+    }
     if (this.pending.size === 0) {
       this.holeSince = null;
     } else {
@@ -131,6 +166,54 @@ export class PlaybackBuffer {
     }
     if (out.length > 0 && this.firstByte === null) this.firstByte = nowMs;
     return out;
+  }
+
+  /**
+   * At a hole, with later pieces held: when the lowest of them lies off the
+   * last output piece's timeline by a jump (the source restarted) and no
+   * peer can fill the hole, output moves to that piece (at its next RAP) and
+   * the hole is recorded as a gap, not as missed.
+   */
+  private passSourceGap(gap: SourceGapCheck): boolean {
+    const next = this.nextSeq;
+    const last = this.last;
+    if (!this.started || next === null || last === null || this.pending.size === 0 || this.pending.has(next)) return false;
+    let lowest: number | null = null;
+    for (const s of this.pending.keys()) if (lowest === null || s < lowest) lowest = s;
+    const first = lowest === null ? undefined : this.pending.get(lowest);
+    if (lowest === null || !first) return false;
+    if (sourceJump(last, { seq: lowest, ts: first.timestampMs }, gap.intervalMs) === null) return false;
+    for (let s = next; s < lowest; s++) if (gap.obtainable(s)) return false;
+    // The player rebuffers as at the start: it goes on once the preroll from a RAP is here.
+    if (!this.prerolled(lowest)) return false;
+    this.gapCount += lowest - next;
+    this.gaps.push([next, lowest]);
+    if (this.gaps.length > 64) this.gaps.shift();
+    this.nextSeq = lowest;
+    this.needRap = true;
+    this.holeSince = null;
+    return true;
+  }
+
+  /**
+   * Whether a RAP at or after `from` is held with the preroll's pieces after
+   * it: at least one more, or the player would resume right at the live edge
+   * and stall on every piece's jitter.
+   */
+  private prerolled(from: number): boolean {
+    const need = Math.max(2, this.preroll);
+    for (const [s, p] of this.pending) {
+      if (s < from || p.rapOffset === null) continue;
+      let all = true;
+      for (let t = s + 1; t < s + need && all; t++) all = this.pending.has(t);
+      if (all) return true;
+    }
+    return false;
+  }
+
+  /** Whether seq lies in a gap passed over at a source restart (the last 64 are remembered). */
+  inGap(seq: number): boolean {
+    return this.gaps.some(([from, to]) => seq >= from && seq < to);
   }
 
   /** Emits from the lowest held RAP at or after next; false when none is held yet (or, at the start, it is too near live). */
@@ -152,6 +235,7 @@ export class PlaybackBuffer {
     for (const s of this.pending.keys()) if (s < rapSeq) this.pending.delete(s);
     this.pending.delete(rapSeq);
     out.push({ seq: rapSeq, bytes: piece.payload.subarray(piece.rapOffset), rapOffset: 0 });
+    this.last = { seq: rapSeq, ts: piece.timestampMs };
     this.playedCount++;
     this.started = true;
     this.needRap = false;
@@ -168,6 +252,7 @@ export class PlaybackBuffer {
       if (!piece) return;
       this.pending.delete(next);
       out.push({ seq: next, bytes: piece.payload, rapOffset: piece.rapOffset });
+      this.last = { seq: next, ts: piece.timestampMs };
       this.playedCount++;
       this.holeSince = null;
       this.nextSeq = next + 1;

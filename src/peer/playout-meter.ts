@@ -28,6 +28,8 @@ export class PlayoutMeter {
 
   /** The piece the player is stalled on, if any. */
   private waiting: number | null = null;
+  /** The player was stalled when output passed over a source restart's gap. */
+  private afterGap = false;
 
   constructor(private readonly clock: PlayerClock) {}
 
@@ -51,9 +53,11 @@ export class PlayoutMeter {
   /**
    * Judges every piece whose deadline has passed. `startSeq` is the first
    * piece the player got; `skipped(seq)` says output went past seq without
-   * playing it (it never will, whether or not it arrived).
+   * playing it (it never will, whether or not it arrived); `absent(seq)`
+   * says seq is no stream at all (a gap where the source restarted): it is
+   * not judged.
    */
-  update(nowMs: number, startSeq: number, skipped: (seq: number) => boolean): void {
+  update(nowMs: number, startSeq: number, skipped: (seq: number) => boolean, absent: (seq: number) => boolean = () => false): void {
     let judged = this.judged;
     if (judged === null) {
       if (this.clock.deadline(startSeq) === null) return;
@@ -64,6 +68,14 @@ export class PlayoutMeter {
       const seq: number = judged + 1;
       const due = this.clock.deadline(seq);
       if (due === null || due > nowMs) break;
+      if (absent(seq)) {
+        // Stalled at a source restart's gap: the piece after it ends that same stall.
+        if (this.waiting !== null) this.afterGap = true;
+        this.waiting = null;
+        this.arrivals.delete(seq);
+        this.judged = judged = seq;
+        continue;
+      }
       const at = this.arrivals.get(seq);
       const gone = skipped(seq);
       if (at === undefined && !gone) {
@@ -76,7 +88,12 @@ export class PlayoutMeter {
       // before the start itself; a piece the player already held when it started is never late.
       const startedAt = this.clock.startedAt;
       const held = at !== undefined && (at <= due || (startedAt !== null && at <= startedAt));
-      if (!gone && held && this.waiting !== seq) {
+      const endsGapStall = this.afterGap && !gone && at !== undefined;
+      this.afterGap = false;
+      if (endsGapStall) {
+        this.stall(at - due);
+        this.onTime++;
+      } else if (!gone && held && this.waiting !== seq) {
         this.onTime++;
       } else {
         // Skipped by output (never shown, whenever it arrived), or here after its deadline.

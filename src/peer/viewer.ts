@@ -86,6 +86,10 @@ export interface ViewerStats {
   /** Pieces written to the player, and pieces output skipped (they never play). */
   played: number;
   missed: number;
+  /** Seqs passed over where the source restarted (never made, or lost with it): not stream, not missed. */
+  gapped: number;
+  /** The last such gap, [from, to): `to` is the first seq after it. */
+  lastGap: { from: number; to: number } | null;
   /** Pieces present by their playback deadline, and pieces that were not (the player stalled or skipped them). */
   onTime: number;
   late: number;
@@ -204,6 +208,8 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       uploaded: this.swarm.uploaded,
       played: b?.played ?? 0,
       missed: b?.missed ?? 0,
+      gapped: b?.gapped ?? 0,
+      lastGap: b?.lastGap ?? null,
       onTime: this.playout.onTime,
       late: this.playout.late,
       continuity: this.playout.continuity,
@@ -297,7 +303,13 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     }
     const now = this.opts.clock.now();
     const wasPlaying = this.buffer.firstByteAt !== null;
-    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? DEFAULTS.maxStallMs, picker.liveEdge);
+    const gapped = this.buffer.gapped;
+    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? DEFAULTS.maxStallMs, picker.liveEdge, {
+      intervalMs: this.playerClock.intervalMs,
+      obtainable: (seq) => picker.availability(seq) > 0 || picker.isInFlight(seq),
+    });
+    // A source restart's gap is no stream: the player goes on at the next piece at once.
+    if (this.buffer.gapped > gapped) this.playerClock.skipped((this.buffer.gapped - gapped) * this.playerClock.intervalMs);
     for (const seg of segments) {
       const ts = this.swarm.window.get(seg.seq)?.timestampMs;
       if (ts !== undefined) {
@@ -310,7 +322,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     }
     this.catchUp(picker.liveEdge);
     const buffer = this.buffer;
-    if (this.firstSeq !== null) this.playout.update(now, this.firstSeq, (seq) => buffer.skipped(seq));
+    if (this.firstSeq !== null) this.playout.update(now, this.firstSeq, (seq) => buffer.skipped(seq), (seq) => buffer.inGap(seq));
     // Deadlines count from what the player consumes now, not from what we wrote last.
     const next = this.buffer.next;
     const consuming = this.playerClock.playhead(now);
