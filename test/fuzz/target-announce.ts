@@ -78,6 +78,41 @@ const raw = fc.oneof(
   fc.tuple(fc.integer({ min: 8180, max: 8200 }), fc.constantFrom('a', '%41', 'info_hash=%41&')).map(([n, unit]) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n)),
 );
 
+/** A second, naive reading of the query (percent-decoding byte by byte): what an accepted query must agree with. */
+function referenceParams(query: string): Map<string, Buffer[]> {
+  const decode = (v: string): Buffer => {
+    const out: number[] = [];
+    for (let i = 0; i < v.length; i++) {
+      if (v[i] === '%') {
+        out.push(parseInt(v.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else out.push(v[i] === '+' ? 0x20 : v.charCodeAt(i));
+    }
+    return Buffer.from(out);
+  };
+  const params = new Map<string, Buffer[]>();
+  for (const part of query.split('&').filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    const name = decode(eq < 0 ? part : part.slice(0, eq)).toString('latin1');
+    params.set(name, [...(params.get(name) ?? []), decode(eq < 0 ? '' : part.slice(eq + 1))]);
+  }
+  return params;
+}
+
+function agreesWithReference(r: AnnounceRequest, query: string): void {
+  const ref = referenceParams(query);
+  const one = (name: string): Buffer | undefined => {
+    const values = ref.get(name);
+    expect(values === undefined || values.length === 1, `${name} given ${values?.length} times, yet accepted`);
+    return values?.[0];
+  };
+  expect(one('info_hash')?.toString('hex') === r.infoHash, `info_hash ${r.infoHash} is not what the query holds`);
+  expect(one('peer_id')?.toString('hex') === r.peerId, `peer_id ${r.peerId} is not what the query holds`);
+  expect(one('port')?.toString('utf8') === String(r.port), `port ${r.port} is not what the query holds`);
+  expect((one('event')?.toString('utf8') || null) === r.event, `event ${String(r.event)} is not what the query holds`);
+  expect((one('token')?.toString('utf8') || null) === r.token, 'token is not what the query holds');
+}
+
 function checkAnnounce(r: AnnounceRequest): void {
   expect(HEX40.test(r.infoHash) && HEX40.test(r.peerId), 'info_hash or peer_id not 40 hex');
   expect(Number.isInteger(r.port) && r.port >= 1 && r.port <= 65535, `port ${r.port}`);
@@ -124,14 +159,22 @@ const queryCase: fc.Arbitrary<QueryCase> = fc.oneof(
 
 const checkCase = timed((c: QueryCase): void => {
   if ('valid' in c) return roundTrip(c.valid.a, c.valid.query);
-  valueOrTypedError(() => parseAnnounceQuery(c.query), ClientError, checkAnnounce, invalidRequest);
+  valueOrTypedError(
+    () => parseAnnounceQuery(c.query),
+    ClientError,
+    (r) => {
+      checkAnnounce(r);
+      agreesWithReference(r, c.query);
+    },
+    invalidRequest,
+  );
   valueOrTypedError(() => parseScrapeQuery(c.query), ClientError, checkScrape, invalidRequest);
 });
 
 export const announceTarget: FuzzTarget = {
   name: 'announce-query',
   checks:
-    "parseAnnounceQuery and parseScrapeQuery on raw strings (any UTF-16, percent-escape fragments, around the 8 KiB limit) and mutated valid queries: a well-typed request or ClientError 'invalid_request'; a query built from a request parses back to it (binary hashes in any percent-encoding, any parameter order)",
+    "parseAnnounceQuery and parseScrapeQuery on raw strings (any UTF-16, percent-escape fragments, around the 8 KiB limit) and mutated valid queries: a well-typed request or ClientError 'invalid_request', and an accepted announce agrees with a naive second reading of the query (hashes, port, event, token, no repeated parameter); a query built from a request parses back to it (binary hashes in any percent-encoding, any parameter order)",
   testRuns: 3000,
   open: async () => pureRun(fc.property(queryCase, (c) => checkCase(c))),
 };

@@ -44,26 +44,62 @@ const validTs: fc.Arbitrary<Buffer> = fc
   .map((packets) => Buffer.concat(packets));
 
 interface SegCase {
-  kind: 'valid' | 'mutated' | 'raw';
+  kind: 'valid' | 'mutated' | 'raw' | 'resync';
   bytes: Buffer;
   packetsPerPiece: number;
   firstSeq: number;
   cuts: number[];
+  resync?: { packets: Buffer; garbage: number };
 }
 
+/** A packet whose bytes after the sync byte hold no 0x47, so a stray sync byte can never be confirmed by one. */
+function scrubbed(p: Buffer): Buffer {
+  const q = Buffer.from(p);
+  for (let i = 1; i < q.length; i++) if (q[i] === SYNC_BYTE) q[i] = 0x46;
+  return q;
+}
+
+/**
+ * Valid packets with one blob of garbage (under a packet long, holding at most
+ * one stray 0x47 that no packet start lines up with) before one of them: the segmenter must drop exactly the
+ * garbage and cut the packets unchanged. One exception by design: before the
+ * first sync a packet counts only when another sync byte follows it one packet
+ * later, so garbage right after the first packet costs that packet too.
+ */
+const resyncTs: fc.Arbitrary<{ bytes: Buffer; packets: Buffer; garbage: number }> = fc
+  .tuple(
+    fc.tuple(pid13, pid13).chain(([pmtPid, videoPid]) => fc.array(tsPacket(pmtPid, videoPid).map(scrubbed), { minLength: 2, maxLength: 16 })),
+    fc.nat(),
+    fc.uint8Array({ minLength: 2, maxLength: TS_PACKET - 1 }),
+    fc.option(fc.nat()),
+  )
+  .map(([packets, at, raw, stray]) => {
+    const garbage = Buffer.from(raw.map((b) => (b === SYNC_BYTE ? 0x46 : b)));
+    // Not at 0: a sync byte exactly one packet after a packet start is one; and not at the end: trailing bytes wait.
+    if (stray !== null) garbage[1 + (stray % (garbage.length - 1))] = SYNC_BYTE;
+    const cut = at % packets.length;
+    const lost = cut === 1 ? 1 : 0;
+    return {
+      bytes: Buffer.concat([...packets.slice(0, cut), garbage, ...packets.slice(cut)]),
+      packets: Buffer.concat(packets.slice(lost)),
+      garbage: garbage.length + lost * TS_PACKET,
+    };
+  });
+
 const segCase: fc.Arbitrary<SegCase> = fc.record({
-  kind: fc.constantFrom('valid', 'mutated', 'raw'),
+  kind: fc.constantFrom('valid', 'mutated', 'raw', 'resync'),
   packetsPerPiece: fc.integer({ min: 1, max: 8 }),
   firstSeq: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER - 100)),
   cuts: fc.array(fc.nat(), { maxLength: 10 }),
 }).chain((base) => {
+  if (base.kind === 'resync') return resyncTs.map((r) => ({ ...base, bytes: r.bytes, resync: r }));
   const bytes =
     base.kind === 'valid'
       ? validTs
       : base.kind === 'mutated'
         ? mutated(validTs, 6)
         : fc.uint8Array({ maxLength: 1200 }).map((u) => Buffer.from(u));
-  return bytes.map((b) => ({ ...base, bytes: b }));
+  return bytes.map((b): SegCase => ({ ...base, bytes: b }));
 });
 
 interface Outcome {
@@ -136,13 +172,20 @@ const checkCase = timed((c: SegCase): void => {
     const out = Buffer.concat(whole.pieces.map((p) => p.payload));
     expect(out.subarray(0, whole.packets * TS_PACKET).equals(c.bytes.subarray(0, whole.packets * TS_PACKET)), 'valid TS came out changed');
   }
+  if (c.resync) {
+    expect(whole.dropped === c.resync.garbage, `dropped ${whole.dropped} bytes around ${c.resync.garbage} bytes of garbage`);
+    const out = Buffer.concat(whole.pieces.map((p) => p.payload));
+    const n = whole.packets * TS_PACKET;
+    // The packet right after the garbage waits for the next one to confirm it, so the last may still be pending.
+    expect(n >= c.resync.packets.length - TS_PACKET && out.subarray(0, n).equals(c.resync.packets.subarray(0, n)), 'packets around garbage came out changed');
+  }
   for (let at = 0; at + TS_PACKET <= c.bytes.length; at += TS_PACKET) checkPacketReaders(c.bytes.subarray(at, at + TS_PACKET));
 });
 
 export const segmenterTarget: FuzzTarget = {
   name: 'segmenter',
   checks:
-    'Segmenter.push/flush on valid, mutated (flips, truncations, inserts, deletes) and raw MPEG-TS in random chunks with 1..8 packets per piece: never throws; pieces of exactly N packets each starting 0x47, consecutive seqs, rapOffset on a PAT or keyframe start; every byte dropped, cut or waiting (≤ 188); same pieces however the feed is chunked; valid TS passes unchanged with nothing dropped; ts-packets readers answer in range on every 188-byte window',
+    'Segmenter.push/flush on valid, mutated (flips, truncations, inserts, deletes) and raw MPEG-TS in random chunks with 1..8 packets per piece: never throws; pieces of exactly N packets each starting 0x47, consecutive seqs, rapOffset on a PAT or keyframe start; every byte dropped, cut or waiting (≤ 188); same pieces however the feed is chunked; valid TS passes unchanged with nothing dropped; garbage (under a packet long, with a stray 0x47) between valid packets is dropped byte for byte and the packets pass unchanged; ts-packets readers answer in range on every 188-byte window',
   testRuns: 1500,
   open: async () => pureRun(fc.property(segCase, (c) => checkCase(c))),
 };
