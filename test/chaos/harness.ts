@@ -82,10 +82,7 @@ export class ChaosSystem {
       const key = newSourceKeyFile(defaultSourceKeyPath(sys.controlUrl, PROGRAM, sys.env()));
       await sys.admin('POST', '/v1/admin/programs', { id: PROGRAM, title: 'Chaos', bitrate_bps: CLIP_BPS, source_key: key.publicKey });
       key.commit();
-      for (const user of viewers) {
-        await sys.admin('POST', '/v1/admin/users', { name: user, password: `pw-${user}` });
-        await sys.admin('PUT', '/v1/admin/subscriptions', { user, program: PROGRAM, until: null });
-      }
+      for (const user of viewers) await sys.subscribe(user);
       await clip;
       await sys.startBroadcaster();
       for (const user of viewers) sys.startViewer(user);
@@ -163,6 +160,20 @@ export class ChaosSystem {
     return proc;
   }
 
+  /** A user (password pw-USER) subscribed to the program. */
+  async subscribe(user: string): Promise<void> {
+    await this.admin('POST', '/v1/admin/users', { name: user, password: `pw-${user}` });
+    await this.admin('PUT', '/v1/admin/subscriptions', { user, program: PROGRAM, until: null });
+  }
+
+  /** A new subscribed user and its viewer, once the viewer plays. */
+  async addViewer(user: string): Promise<ChaosViewer> {
+    await this.subscribe(user);
+    const v = this.startViewer(user);
+    await this.allPlaying([v]);
+    return v;
+  }
+
   /** A `gatecast watch` of a subscribed user writing the program to its own file (not waited for). */
   startViewer(user: string): ChaosViewer {
     const out = join(this.dir, `${user}.ts`);
@@ -191,6 +202,11 @@ export class ChaosSystem {
 
   async admin(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown> {
     return controlRequest(this.controlUrl, path, { method, body, basic: { user: 'admin', password: ADMIN_PASSWORD }, timeoutMs: 5_000 });
+  }
+
+  /** An unauthenticated POST to the control server (a program request, say). */
+  async request(path: string, body: unknown): Promise<unknown> {
+    return controlRequest(this.controlUrl, path, { method: 'POST', body, timeoutMs: 5_000 });
   }
 
   /** The control server's list of clients in the system (open sessions). */
