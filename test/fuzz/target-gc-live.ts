@@ -19,7 +19,8 @@ import {
   type LiveHandshake,
   type LiveMessage,
 } from '../../src/protocol/live-extension.js';
-import { bdecodeDict, bencode } from '../../src/protocol/wire-bencode.js';
+import { bdecodeDict, bencode, type BEncodable } from '../../src/protocol/wire-bencode.js';
+import { bencodable } from './target-bencode.js';
 import { bytesAround, expect, pureRun, timed, valueOrTypedError, type FuzzTarget } from './harness.js';
 
 /** Text of min..max utf-8 bytes: mostly ASCII up to the limit, sometimes any Unicode. */
@@ -79,6 +80,28 @@ function checkHandshake(h: LiveHandshake): void {
   expect(h.auth === null || (Buffer.isBuffer(h.auth) && h.auth.length === SIGNATURE_BYTES), 'gc_auth size');
 }
 
+type Dict = { [key: string]: BEncodable };
+
+/** Dictionary-level mutations of a valid message or handshake: a field dropped, given any bencodable value, or added. */
+function fieldMutated(valid: fc.Arbitrary<Dict>): fc.Arbitrary<Buffer> {
+  const key = fc.oneof(fc.constantFrom('t', 'token', 'base', 'bits', 'reason', 'sid', 'm', 'v', 'gc_token', 'gc_role', 'gc_auth', 'gc_live'), fc.string({ maxLength: 6 }));
+  return fc
+    .tuple(valid, fc.nat(), fc.constantFrom('drop', 'replace', 'add', 'nest'), bencodable, key)
+    .map(([dict, at, op, value, name]) => {
+      const out: Dict = { ...dict };
+      const keys = Object.keys(out);
+      const k = keys[at % keys.length] ?? 't';
+      if (op === 'drop') delete out[k];
+      else if (op === 'replace') out[k] = value;
+      else if (op === 'add') out[name] = value;
+      else out['m'] = { [name]: value };
+      return bencode(out);
+    });
+}
+
+const messageDict = liveMessage.map((m) => ({ ...m }) as Dict);
+const handshakeDict = liveHandshake.map((h) => encodeLiveHandshake(h) as Dict);
+
 type LiveCase =
   | { message: Buffer }
   | { handshake: Buffer }
@@ -88,7 +111,9 @@ type LiveCase =
 
 const liveCase: fc.Arbitrary<LiveCase> = fc.oneof(
   { arbitrary: bytesAround(liveMessage.map(encodeLiveMessage)).map((message) => ({ message })), weight: 4 },
+  { arbitrary: fieldMutated(messageDict).map((message) => ({ message })), weight: 3 },
   { arbitrary: bytesAround(liveHandshake.map((h) => bencode(encodeLiveHandshake(h)))).map((handshake) => ({ handshake })), weight: 4 },
+  { arbitrary: fieldMutated(handshakeDict).map((handshake) => ({ handshake })), weight: 3 },
   { arbitrary: liveMessage.map((roundTrip) => ({ roundTrip })), weight: 1 },
   { arbitrary: liveHandshake.map((handshakeRoundTrip) => ({ handshakeRoundTrip })), weight: 1 },
   {
@@ -130,7 +155,7 @@ const checkCase = timed((c: LiveCase): void => {
 export const gcLiveTarget: FuzzTarget = {
   name: 'gc-live',
   checks:
-    'decodeLiveMessage and decodeLiveHandshake (after bdecodeDict) on raw, valid and mutated-valid bencode: a well-typed message/null/handshake within the size limits or ProtocolError; decode(encode(m)) == m (a leaving reason over 256 bytes comes back as a prefix); windowHas answers a boolean for any base and seq',
+    'decodeLiveMessage and decodeLiveHandshake (after bdecodeDict) on raw, valid and byte-mutated valid bencode and on valid dicts with a field dropped, retyped or added: a well-typed message/null/handshake within the size limits or ProtocolError; decode(encode(m)) == m (a leaving reason over 256 bytes comes back as a prefix); windowHas answers a boolean for any base and seq',
   testRuns: 3000,
   open: async () => pureRun(fc.property(liveCase, (c) => checkCase(c))),
 };
