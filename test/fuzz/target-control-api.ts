@@ -122,7 +122,11 @@ function apiCase(index: number): fc.Arbitrary<ApiCase> {
   );
   return fc.record({
     route: fc.constant(index),
-    param: param.map((p) => encodeURIComponent(p)),
+    param: fc.oneof(
+      { arbitrary: param.map((p) => encodeURIComponent(p)), weight: 6 },
+      // Broken percent-encodings reach the router as they are.
+      { arbitrary: fc.constantFrom('%zz', '%', '%E0%A4%A', '%C3%28', 'a%2', '%%'), weight: 1 },
+    ),
     query,
     body,
     contentType: fc.oneof(
@@ -136,13 +140,16 @@ function apiCase(index: number): fc.Arbitrary<ApiCase> {
 const anyCase = fc.integer({ min: 0, max: ROUTES.length - 1 }).chain(apiCase);
 
 /**
- * Known: a path parameter over fastify's default maxParamLength (100) is
- * answered 414 by the router itself, in fastify's own error shape
- * ({error: "Bad Request", code: "FST_ERR_MAX_PARAM_LENGTH"}), before the
- * project's error handler sees it, although the schemas allow 256. Reported;
- * tolerated here so the fuzzer keeps looking past it.
+ * Known, found by this target: fastify's router answers two faults itself, in
+ * fastify's own error shape ({error: "Bad Request", code: "FST_ERR_..."}),
+ * before the project's error handler sees them, although docs/API.md promises
+ * one shape for every error: a path parameter over fastify's default
+ * maxParamLength of 100 (414; the schemas allow 256) and a malformed
+ * percent-encoding in the path (400). Reported (the fix is fastify's
+ * `frameworkErrors` option in src/control/create-control-server.ts); tolerated
+ * here, by exact code, so the fuzzer keeps looking past them.
  */
-const KNOWN_FOREIGN_ERRORS: ReadonlySet<string> = new Set(['FST_ERR_MAX_PARAM_LENGTH']);
+const KNOWN_FOREIGN_ERRORS: ReadonlySet<string> = new Set(['FST_ERR_MAX_PARAM_LENGTH', 'FST_ERR_BAD_URL']);
 const ADMIN = adminAuth();
 
 async function openControlApi(): Promise<FuzzRun> {
