@@ -10,6 +10,7 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createControlServer, type ControlServer } from '../control/index.js';
 import { createTracker, type Tracker } from '../tracker/create-tracker.js';
 import { SqliteControlStore } from '../store/sqlite-control-store.js';
+import { isCorruption } from '../store/sqlite-errors.js';
 import { MemorySwarmStore } from '../store/memory-swarm-store.js';
 import { Broadcaster } from '../broadcast/source-peer.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
@@ -77,7 +78,8 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     tmp = mkdtempSync(join(tmpdir(), 'gatecast-'));
     dbPath = join(tmp, 'control.db');
   }
-  const store = new SqliteControlStore(dbPath);
+  // Checked for damage before serving (PRAGMA quick_check): a damaged file fails here with DatabaseCorruptError.
+  const store = SqliteControlStore.open(dbPath);
   const control = await createControlServer({
     store,
     clock: systemClock,
@@ -88,6 +90,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     faults: opts.faults,
     loginLimits: opts.loginLimits,
     webServer: webServerFactory(),
+    isDatabaseCorrupt: isCorruption,
   });
   const controlUrl = await control.listen(0, host);
   const swarmStore = new MemorySwarmStore();

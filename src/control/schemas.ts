@@ -129,7 +129,6 @@ export const ServiceInfo = Type.Object({
   version: Type.String(),
   links: Type.Record(Type.String(), Type.String()),
 });
-export const Health = Type.Object({ status: Type.Literal('ok'), trackers: Type.Integer(), time: IsoTime });
 
 export const KickBody = Type.Object(
   {

@@ -20,6 +20,7 @@ import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToCont
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
 import { addressKey } from '../core/address.js';
 import { LoginThrottle, DEFAULT_LOGIN_LIMITS } from './login-throttle.js';
+import { RejoinWatch } from './rejoin-watch.js';
 import { revokedSessions } from './revocation-list.js';
 import type { TrackerConnection, TrackerRegistry } from './tracker-registry.js';
 
@@ -72,6 +73,8 @@ export interface TrackerLinkOptions {
   keepaliveMs?: number | null;
   /** Token lifetime: sessions ended within it are listed as revoked in the welcome (default DEFAULTS.tokenTtlS). */
   tokenTtlMs?: number;
+  /** How long a session a reconnecting tracker did not list may take to be reported joined again (DEFAULTS.trackerRejoinGraceMs). */
+  rejoinGraceMs?: number;
   /** Tests lose messages on purpose; the hello/welcome handshake is exempt (it has no retry: a lost one is a broken link). */
   faults?: MessageFaults;
 }
@@ -108,12 +111,21 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
    * forced. A throttled address is refused (429) before its secret is looked at.
    */
   private readonly guesses: LoginThrottle;
+  private readonly rejoin: RejoinWatch;
 
   constructor(private readonly opts: TrackerLinkOptions) {
     super();
     this.guesses = new LoginThrottle(opts.clock, DEFAULT_LOGIN_LIMITS);
     this.secretDigest = digest(opts.trackerSecret);
     this.path = opts.path ?? DEFAULTS.controlLinkPath;
+    this.rejoin = new RejoinWatch(opts.clock, opts.rejoinGraceMs ?? DEFAULTS.trackerRejoinGraceMs, (trackerId, sid) =>
+      this.endLost(trackerId, sid).catch((err: unknown) => this.opts.log.error({ err, tracker: trackerId, sid }, 'ending a lost session failed')),
+    );
+  }
+
+  /** Sessions a reconnected tracker did not list and that have not been reported joined again yet. */
+  get awaitingRejoin(): number {
+    return this.rejoin.size;
   }
 
   attach(server: Server): void {
@@ -141,6 +153,7 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
 
   async close(): Promise<void> {
     this.pinger?.cancel();
+    this.rejoin.stop();
     const pending = [...this.links].map((l) => l.queue);
     const closing = [...this.links].map(
       (link) =>
@@ -284,26 +297,45 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     }
     link.conn = conn;
 
-    // Resync: sessions this tracker held when we last heard from it but no longer holds left while we weren't listening.
+    // Resync. Sessions this tracker held when we last heard from it but does not list now: a restarted tracker
+    // has forgotten them while their clients are alive and about to re-announce, so they get a grace period to be
+    // reported joined again (RejoinWatch); those not back by then have truly left. A session being kicked is ended
+    // at once instead, so the welcome below lists it and the restarted tracker refuses it.
     const held = new Set(msg.sessions);
-    const now = this.opts.clock.now();
+    const awaited: string[] = [];
     for (const s of await this.opts.store.listSessions()) {
-      if (s.state === 'joined' && s.trackerId === msg.tracker_id && !held.has(s.id)) {
-        await this.opts.store.updateSession(s.id, { state: 'ended', endedAt: now, endReason: 'lost' });
-        const ev: LeftEvent = { trackerId: msg.tracker_id, sid: s.id, reason: 'lost', ref: undefined };
-        await this.hooks.left?.(ev);
-        this.emit('left', ev);
-      }
+      if (s.state !== 'joined' || s.trackerId !== msg.tracker_id || held.has(s.id)) continue;
+      const [ending] = await this.opts.store.listDisconnects({ sid: s.id, pending: true, limit: 1 });
+      if (ending) await this.endLost(msg.tracker_id, s.id);
+      else awaited.push(s.id);
     }
+    this.rejoin.expect(msg.tracker_id, awaited);
+    for (const sid of held) this.rejoin.forget(sid);
+    const now = this.opts.clock.now();
     // After the resync, so sessions just found lost are refused too.
     const revoked = await revokedSessions(this.opts.store, now, this.opts.tokenTtlMs ?? DEFAULTS.tokenTtlS * 1000);
     conn.send({ type: 'welcome', control_key: this.opts.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs, revoked });
-    this.opts.log.info({ tracker: msg.tracker_id, announce: msg.announce_url, sessions: msg.sessions.length, revoked: revoked.length }, 'tracker connected');
+    this.opts.log.info(
+      { tracker: msg.tracker_id, announce: msg.announce_url, sessions: msg.sessions.length, awaited: awaited.length, revoked: revoked.length },
+      'tracker connected',
+    );
     await this.hooks.hello?.(msg.tracker_id);
+  }
+
+  /** A session its tracker no longer holds (not listed in a hello, not back within the grace): ended as `lost`. */
+  private async endLost(trackerId: string, sid: string): Promise<void> {
+    const s = await this.opts.store.getSession(sid);
+    if (s?.state !== 'joined' || s.trackerId !== trackerId) return;
+    await this.opts.store.updateSession(sid, { state: 'ended', endedAt: this.opts.clock.now(), endReason: 'lost' });
+    this.opts.log.info({ tracker: trackerId, sid }, 'session lost: its tracker no longer holds it');
+    const ev: LeftEvent = { trackerId, sid, reason: 'lost', ref: undefined };
+    await this.hooks.left?.(ev);
+    this.emit('left', ev);
   }
 
   private async onJoin(conn: TrackerConnection, msg: Extract<TrackerToControl, { type: 'join' }>): Promise<void> {
     const trackerId = conn.info.id;
+    this.rejoin.forget(msg.sid);
     const session = await this.opts.store.getSession(msg.sid);
     if (!session) {
       this.opts.log.warn({ tracker: trackerId, sid: msg.sid }, 'join for an unknown session');
@@ -320,6 +352,7 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
 
   private async onLeave(conn: TrackerConnection, msg: Extract<TrackerToControl, { type: 'leave' }>): Promise<void> {
     const trackerId = conn.info.id;
+    this.rejoin.forget(msg.sid);
     const session = await this.opts.store.getSession(msg.sid);
     if (!session) {
       this.opts.log.warn({ tracker: trackerId, sid: msg.sid }, 'leave for an unknown session');

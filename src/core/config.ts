@@ -13,6 +13,19 @@ export const DEFAULTS = {
    * the queued heartbeats) judges.
    */
   trackerStallMarginMs: 1_000,
+  /**
+   * A session a reconnecting tracker does not list in its hello (it restarted and forgot) must be reported joined
+   * again within this, or the control server ends it as `lost`. Its client redials the tracker every 2 s and must
+   * announce within its heartbeat timeout anyway, so a live client is back well inside it.
+   */
+  trackerRejoinGraceMs: 12_000,
+  /**
+   * A control outage (core/outage.ts): tokens still valid at the last contact with the control server are honored
+   * past their expiry for at most this long after it (tracker and peers alike)...
+   */
+  controlOutageGraceMs: 30 * 60_000,
+  /** ...and for this long after the control server is reached again, while everyone's renewals go through. */
+  controlOutageSettleMs: 15_000,
   announceIntervalS: 30,
   numwant: 30,
   maxNumwant: 200,

@@ -7,11 +7,12 @@ import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { ClientTrust } from '../core/ports.js';
 import { DEFAULTS } from '../core/config.js';
+import { ControlOutage } from '../core/outage.js';
 import { ed25519PublicKey, pieceIntervalMs } from '../core/piece.js';
 import type { TokenRole } from '../core/token.js';
 import type { AdmissionResult } from '../core/types.js';
 import { renewToken } from '../protocol/control-api.js';
-import { createTokenVerifier } from '../protocol/token.js';
+import { createTokenVerifier, outageTolerant } from '../protocol/token.js';
 import { ControlSession } from './control-session.js';
 import { Swarm, type SwarmOptions } from './swarm.js';
 import { TrackerClient } from './tracker-client.js';
@@ -44,9 +45,13 @@ export interface JoinedSwarm {
 export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
   const { admission, clock } = opts;
   const md = admission.metadata;
+  // Whether our control server is reachable, as our renewals find it: while it is not, peers' tokens that were
+  // valid at our last contact are honored past their expiry (core/outage.ts).
+  const outage = new ControlOutage(clock);
   const session = new ControlSession(admission.session, admission.token, admission.token_expires_at, {
     clientKey: opts.clientKey,
     clock,
+    outage,
     renew: (sid, ts, sig) => renewToken(opts.controlUrl, sid, ts, sig, opts.trust),
   });
   const nominal = pieceIntervalMs(md);
@@ -59,7 +64,8 @@ export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
     role: opts.role,
     token: () => session.token,
     clientKey: opts.clientKey,
-    verifier: await createTokenVerifier(md.control_key),
+    verifier: outageTolerant(await createTokenVerifier(md.control_key), outage),
+    outage,
     clock,
     sourceKey: ed25519PublicKey(md.source_key),
     pieceLength: md.piece_length,

@@ -17,6 +17,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { ClientError, InternalError, ProtocolError } from '../core/errors.js';
+import type { OutageView } from '../core/outage.js';
 import type { AccessClaims, TokenRole } from '../core/token.js';
 import { decodeLiveHandshake, encodeLiveHandshake, signPeerAuth, type LiveHandshake } from '../protocol/live-extension.js';
 import type { TokenVerifier } from '../protocol/token.js';
@@ -40,6 +41,8 @@ export interface PeerAuthOptions {
   verifier: TokenVerifier;
   clock: Clock;
   isRevoked: (sid: string) => boolean;
+  /** Extends the remote's token past its expiry while the control server is unreachable (core/outage.ts); none: strict. */
+  outage?: OutageView;
   /** Time allowed from construction to authentication (DEFAULTS.peerAuthTimeoutMs). */
   handshakeTimeoutMs?: number;
 }
@@ -57,6 +60,9 @@ export interface PeerHandshakeHooks {
   /** A renewed token checked out; the remote's session now lasts until `expiresAtMs`. */
   renewed(expiresAtMs: number): void;
 }
+
+/** Past a token's expiry, during an outage, how often the grace is looked at again. */
+const OUTAGE_RECHECK_MS = 1_000;
 
 export class PeerHandshake {
   private readonly localSid: string;
@@ -208,15 +214,24 @@ export class PeerHandshake {
     this.hooks.authenticated(this.remote);
   }
 
-  /** Fails the connection when the remote's token expires; a renewed token moves the deadline. */
+  /**
+   * Fails the connection when the remote's token expires; a renewed token
+   * moves the deadline. During a control outage the token is honored past its
+   * expiry (core/outage.ts); that grace can end early (the control server is
+   * back and renewals flow again), so past the expiry it is looked at again
+   * every second.
+   */
   private watchExpiry(): void {
     this.expiryTimer?.cancel();
     const identity = this.remote;
     if (!identity) return;
-    const left = Math.max(0, identity.expiresAtMs - this.opts.clock.now());
-    this.expiryTimer = this.opts.clock.setTimeout(
-      () => this.hooks.fail(new ClientError('token_expired', `session ${identity.sid}: token expired and no renewed token arrived`), true),
-      left,
-    );
+    const now = this.opts.clock.now();
+    const until = this.opts.outage?.honoredUntil(identity.expiresAtMs) ?? identity.expiresAtMs;
+    if (until <= now) {
+      this.hooks.fail(new ClientError('token_expired', `session ${identity.sid}: token expired and no renewed token arrived`), true);
+      return;
+    }
+    const wait = now < identity.expiresAtMs ? identity.expiresAtMs - now : Math.min(until - now, OUTAGE_RECHECK_MS);
+    this.expiryTimer = this.opts.clock.setTimeout(() => this.watchExpiry(), wait);
   }
 }

@@ -142,6 +142,7 @@ export class PeerLinks {
           role: opts.role,
           program: opts.program,
           verifier: opts.verifier,
+          ...(opts.outage === undefined ? {} : { outage: opts.outage }),
           clock: opts.clock,
           isRevoked: this.deps.refused,
           ...(opts.authTimeoutMs === undefined ? {} : { handshakeTimeoutMs: opts.authTimeoutMs }),

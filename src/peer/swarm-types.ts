@@ -1,6 +1,7 @@
 /** A Swarm's shapes: what it is given (identity, collaborators, limits), what it tells, and what it keeps per peer. */
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import type { OutageView } from '../core/outage.js';
 import type { LivePiece } from '../core/piece.js';
 import type { TokenVerifier } from '../protocol/token.js';
 import type { PeerConnection } from './peer-connection.js';
@@ -16,6 +17,8 @@ export interface SwarmOptions {
   token: () => string;
   clientKey: KeyObject;
   verifier: TokenVerifier;
+  /** Our view of a control outage: peers' tokens are honored past expiry while it lasts (core/outage.ts). */
+  outage?: OutageView;
   clock: Clock;
   /** Verifies every piece. */
   sourceKey: KeyObject;

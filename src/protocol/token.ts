@@ -5,6 +5,7 @@
 import { SignJWT, jwtVerify, errors as joseErrors, importJWK, type JWTPayload } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { ClientError } from '../core/errors.js';
+import type { OutageView } from '../core/outage.js';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, type AccessClaims, type TokenRole } from '../core/token.js';
 
 export async function signAccessToken(
@@ -99,6 +100,27 @@ export async function createTokenVerifier(controlKey: string): Promise<TokenVeri
       if (verified.size >= MAX_CACHED) verified.clear();
       verified.set(token, claims);
       return checkProgram(claims, program);
+    },
+  };
+}
+
+/**
+ * `inner`, but during a control outage a token that expired after the outage
+ * began is still accepted until the outage's grace ends (core/outage.ts): its
+ * signature and claims are checked as of the outage's start instead.
+ */
+export function outageTolerant(inner: TokenVerifier, outage: OutageView): TokenVerifier {
+  return {
+    async verify(token, opts) {
+      try {
+        return await inner.verify(token, opts);
+      } catch (err) {
+        const since = outage.since;
+        if (!(err instanceof ClientError) || err.code !== 'token_expired' || since === null || since >= opts.nowMs) throw err;
+        const claims = await inner.verify(token, { ...opts, nowMs: since });
+        if (outage.honoredUntil(claims.exp * 1000) <= opts.nowMs) throw err;
+        return claims;
+      }
     },
   };
 }

@@ -6,7 +6,12 @@
  * the swarm and, after it left, until the last token the tracker saw for it
  * expires (a harvested token is worthless past that anyway).
  */
+import { STRICT_EXPIRY, type OutageView } from '../core/outage.js';
+
 export class ChannelHolds {
+  /** `outage`: a hold lasts as long as its token is honored, past its expiry during a control outage. */
+  constructor(private readonly outage: OutageView = STRICT_EXPIRY) {}
+
   private readonly until = new Map<string, number>();
 
   /** The session proved its key (or renewed its token) on a channel; its token is valid until `untilMs`. */
@@ -16,7 +21,7 @@ export class ChannelHolds {
 
   held(sid: string, now: number): boolean {
     const until = this.until.get(sid);
-    return until !== undefined && until > now;
+    return until !== undefined && this.outage.honoredUntil(until) > now;
   }
 
   get size(): number {
@@ -24,6 +29,6 @@ export class ChannelHolds {
   }
 
   prune(now: number): void {
-    for (const [sid, until] of this.until) if (until <= now) this.until.delete(sid);
+    for (const [sid, until] of this.until) if (this.outage.honoredUntil(until) <= now) this.until.delete(sid);
   }
 }

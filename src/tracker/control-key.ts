@@ -2,15 +2,19 @@
  * The control server's token key, as last received in the link's `welcome`.
  * Until the first welcome there is none, and the tracker admits no one.
  */
-import { createTokenVerifier, type TokenVerifier } from '../protocol/token.js';
+import { createTokenVerifier, outageTolerant, type TokenVerifier } from '../protocol/token.js';
+import { STRICT_EXPIRY, type OutageView } from '../core/outage.js';
 import { ClientError } from '../core/errors.js';
 
 export class ControlKey {
   private current: { key: string; verifier: TokenVerifier } | null = null;
 
+  /** `outage`: while the control server is unreachable, tokens valid at the last contact stay acceptable (core/outage.ts). */
+  constructor(private readonly outage: OutageView = STRICT_EXPIRY) {}
+
   async set(key: string): Promise<void> {
     if (this.current?.key === key) return;
-    this.current = { key, verifier: await createTokenVerifier(key) };
+    this.current = { key, verifier: outageTolerant(await createTokenVerifier(key), this.outage) };
   }
 
   get ready(): boolean {

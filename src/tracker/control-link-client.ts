@@ -13,12 +13,19 @@ import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
+import type { ControlOutage } from '../core/outage.js';
 import { certificateProblem } from '../protocol/certificate-problem.js';
-import { controlToTracker, DUPLICATE_ID_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
+import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import type { SessionReporter } from './types.js';
 
-export const LINK_BACKOFF_MIN_MS = 250;
-export const LINK_BACKOFF_MAX_MS = 10_000;
+/**
+ * Redial backoff: the first retry comes quickly and the wait never exceeds a
+ * second, so a restarted control server has its trackers back (and admits
+ * again) within a second of listening. Dialling a dead loopback or LAN address
+ * once a second costs nothing worth saving.
+ */
+export const LINK_BACKOFF_MIN_MS = 100;
+export const LINK_BACKOFF_MAX_MS = 1_000;
 
 type Report = Extract<TrackerToControl, { type: 'join' | 'leave' }>;
 
@@ -35,6 +42,8 @@ export interface ControlLinkOptions {
   retryMs?: number;
   /** The sids held now, sent in every hello. */
   sessions: () => string[];
+  /** Told when the link comes up (welcome) and when it goes down, so tokens can be honored through an outage. */
+  outage?: ControlOutage;
   /** The welcome's content, before the link counts as up. */
   onWelcome: (w: { controlKey: string; heartbeatTimeoutMs: number | null; revoked: string[] }) => Promise<void>;
   /** Step A arrived (already acked); may arrive more than once for the same id. */
@@ -165,13 +174,19 @@ export class ControlLinkClient implements SessionReporter {
       if (cert) logger.error(`control link to ${this.opts.controlUrl}: ${cert}`);
       else logger.warn({ err: err.message }, 'control link error');
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       if (code === DUPLICATE_ID_CLOSE) {
         logger.error(`control link refused: a tracker with id ${this.opts.trackerId} is already connected; retrying until it is gone`);
       }
+      if (code === HELLO_FAILED_CLOSE) {
+        logger.error(`control link: the control server could not handle our hello (${reason.toString()}); retrying in ${this.backoffMs} ms`);
+      }
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.welcomed) logger.warn('control link lost; redialling');
+      if (this.welcomed) {
+        logger.warn('control link lost; redialling (tokens valid now are honored until it is back, within the outage grace)');
+        this.opts.outage?.unreachable(this.opts.clock.now());
+      }
       this.welcomed = false;
       if (this.stopped) return;
       const wait = this.backoffMs;
@@ -191,6 +206,7 @@ export class ControlLinkClient implements SessionReporter {
         if (this.stopped) return;
         this.welcomed = true;
         this.backoffMs = LINK_BACKOFF_MIN_MS;
+        this.opts.outage?.contact();
         this.opts.logger.info('control link up');
         this.resolveReady();
         for (const id of [...this.outbox.keys()]) this.transmit(id);

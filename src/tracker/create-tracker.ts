@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
+import { ControlOutage } from '../core/outage.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { SwarmPeer, SwarmStore, WebServerFactory } from '../core/ports.js';
 import { systemClock } from '../protocol/system-clock.js';
@@ -100,10 +101,13 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
   const intervalS = opts.announceIntervalS ?? DEFAULTS.announceIntervalS;
   let heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs;
 
-  const key = new ControlKey();
+  // Whether the control server is reachable, as the control link finds it: while it is not, tokens valid when the
+  // link went down are honored past their expiry (core/outage.ts), so its clients are not ended for not renewing.
+  const outage = new ControlOutage(clock);
+  const key = new ControlKey(outage);
   const registry = new SessionRegistry();
-  const revocations = new Revocations();
-  const holds = new ChannelHolds();
+  const revocations = new Revocations(outage);
+  const holds = new ChannelHolds(outage);
   const programs = new SwarmPrograms();
   // The link is built at start(), when the URLs are known; reports made before go nowhere (none can be: nobody is admitted without a key).
   let link: ControlLinkClient | null = null;
@@ -148,6 +152,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     programs,
     store,
     key,
+    outage,
     clock,
     answers: chain,
   });
@@ -237,6 +242,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
         logger,
         retryMs: opts.linkRetryMs,
         sessions: () => registry.sids(),
+        outage,
         onWelcome: async (w) => {
           await key.set(w.controlKey);
           if (opts.heartbeatTimeoutMs === undefined && w.heartbeatTimeoutMs !== null) heartbeatTimeoutMs = w.heartbeatTimeoutMs;

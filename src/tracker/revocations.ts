@@ -10,6 +10,7 @@
  * (`until`), and only to its program's peers when its program is known.
  */
 import { DEFAULTS } from '../core/config.js';
+import { STRICT_EXPIRY, type OutageView } from '../core/outage.js';
 
 export const REVOCATION_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Clock skew allowed between the control server, which stamps tokens, and the tracker. */
@@ -35,6 +36,9 @@ export function validUntil(now: number, seen?: { tokenExpiresAt: number; tokenLi
 }
 
 export class Revocations {
+  /** `outage`: while the control server is unreachable, tokens live past their expiry, and so do their revocations. */
+  constructor(private readonly outage: OutageView = STRICT_EXPIRY) {}
+
   private readonly revoked = new Map<string, Entry>();
   /** The entries still listed to peers (until in the future at the last prune), in revocation order: a few minutes' worth. */
   private readonly listed = new Map<string, Entry>();
@@ -72,13 +76,14 @@ export class Revocations {
     const entries = [...this.listed];
     for (let i = entries.length - 1; i >= 0 && out.length < max; i--) {
       const [sid, e] = entries[i] as [string, Entry];
-      if (e.until > now && (e.program === null || e.program === program)) out.push(sid);
+      if (this.outage.honoredUntil(e.until) > now && (e.program === null || e.program === program)) out.push(sid);
     }
     return out;
   }
 
   prune(now: number): void {
-    for (const [sid, r] of this.listed) if (r.until <= now) this.listed.delete(sid);
-    for (const [sid, r] of this.revoked) if (now - r.at > REVOCATION_RETENTION_MS && r.until <= now) this.revoked.delete(sid);
+    const over = (until: number): boolean => this.outage.honoredUntil(until) <= now;
+    for (const [sid, r] of this.listed) if (over(r.until)) this.listed.delete(sid);
+    for (const [sid, r] of this.revoked) if (now - r.at > REVOCATION_RETENTION_MS && over(r.until)) this.revoked.delete(sid);
   }
 }

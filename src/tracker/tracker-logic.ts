@@ -5,6 +5,7 @@
  * expiry sweep go through the same membership.
  */
 import type { Clock } from '../core/clock.js';
+import type { OutageView } from '../core/outage.js';
 import { ClientError, InternalError } from '../core/errors.js';
 import type { SwarmStore } from '../core/ports.js';
 import type { ScrapeRequest } from '../protocol/announce.js';
@@ -35,6 +36,7 @@ export class TrackerLogic {
       programs: SwarmPrograms;
       store: SwarmStore;
       key: ControlKey;
+      outage: OutageView;
       clock: Clock;
       answers: PushAnswers;
     },
@@ -104,7 +106,8 @@ export class TrackerLogic {
     const due: Array<{ sid: string; reason: 'timeout' | 'expired' }> = [];
     for (const s of this.deps.registry.all()) {
       if (now - s.lastSeen > s.timeoutMs) due.push({ sid: s.sid, reason: 'timeout' });
-      else if (s.tokenExpiresAt <= now) due.push({ sid: s.sid, reason: 'expired' });
+      // During a control outage a token is honored past its expiry (core/outage.ts): its client cannot renew.
+      else if (this.deps.outage.honoredUntil(s.tokenExpiresAt) <= now) due.push({ sid: s.sid, reason: 'expired' });
     }
     this.deps.revocations.prune(now);
     this.deps.holds.prune(now);

@@ -295,7 +295,7 @@ describe('disconnect chain, control server side (steps A and E)', () => {
     }
   });
 
-  it("lists in its welcome the sessions a restarted tracker must keep refusing, lost ones included, not those whose tokens are dead", async () => {
+  it("lists in its welcome the sessions a restarted tracker must keep refusing, not those whose tokens are dead nor those that may come back", async () => {
     const h = await startWithTracker({ expiryCheckMs: null, tokenTtlS: 60 });
     try {
       await joinedSession(h, h.tracker, 'old');
@@ -315,7 +315,8 @@ describe('disconnect chain, control server side (steps A and E)', () => {
       try {
         const welcome = await t.hello('tracker-1', ['kicked']);
         assert.equal(welcome.type, 'welcome');
-        assert.deepEqual(welcome.type === 'welcome' && [...(welcome.revoked ?? [])].sort(), ['dropped', 'kicked', 'recent']);
+        // 'dropped' is not listed: the restarted tracker forgot it and its client may re-announce (tracker-link.test.ts).
+        assert.deepEqual(welcome.type === 'welcome' && [...(welcome.revoked ?? [])].sort(), ['kicked', 'recent']);
         assert.equal(asDisconnect(await t.next()).sid, 'kicked'); // and the pending command again
       } finally {
         await t.close();

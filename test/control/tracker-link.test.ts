@@ -146,12 +146,13 @@ describe('tracker link', () => {
     assert.equal(await refusal('/elsewhere', { authorization: 'Bearer tracker-secret' }), 404);
   });
 
-  it('ends sessions a reconnecting tracker no longer holds (reason lost) and keeps the ones it does', async () => {
+  it('gives sessions a reconnecting tracker does not list a grace to come back, then ends the rest as lost', async () => {
     const first = await FakeTracker.connect(url);
     await first.hello('t-resync');
     const kept = await admit();
-    const lost = await admit();
-    for (const [i, sid] of [kept, lost].entries()) {
+    const back = await admit();
+    const gone = await admit();
+    for (const [i, sid] of [kept, back, gone].entries()) {
       first.send({ type: 'join', id: `r${i}`, sid, ip: '10.0.0.1', port: 7000 + i, at: 5 });
       await first.next();
     }
@@ -159,10 +160,22 @@ describe('tracker link', () => {
 
     const again = await FakeTracker.connect(url);
     try {
-      await again.hello('t-resync', [kept]);
-      await waitFor(async () => (await h.store.getSession(lost))?.state === 'ended');
-      assert.equal((await h.store.getSession(lost))?.endReason, 'lost');
+      const welcome = await again.hello('t-resync', [kept]);
+      // Restarted and forgot two: neither is ended nor refused yet; their clients may be re-announcing.
+      assert.deepEqual(welcome.type === 'welcome' ? welcome.revoked : null, []);
+      assert.equal(h.server.link.awaitingRejoin, 2);
+      for (const sid of [kept, back, gone]) assert.equal((await h.store.getSession(sid))?.state, 'joined');
+      // One client re-announces to the restarted tracker, which reports it joined (same address).
+      again.send({ type: 'join', id: 'r-back', sid: back, ip: '10.0.0.1', port: 7001, at: 9 });
+      assert.deepEqual(await again.next(), { type: 'ack', id: 'r-back' });
+      h.clock.advance(DEFAULTS.trackerRejoinGraceMs - 1);
+      assert.equal((await h.store.getSession(gone))?.state, 'joined');
+      h.clock.advance(1);
+      await waitFor(async () => (await h.store.getSession(gone))?.state === 'ended');
+      assert.equal((await h.store.getSession(gone))?.endReason, 'lost');
       assert.equal((await h.store.getSession(kept))?.state, 'joined');
+      assert.equal((await h.store.getSession(back))?.state, 'joined');
+      assert.equal(h.server.link.awaitingRejoin, 0);
     } finally {
       await again.close();
     }

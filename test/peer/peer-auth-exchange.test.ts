@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { ManualClock, type Clock } from '../../src/core/clock.js';
+import { ControlOutage, type OutageView } from '../../src/core/outage.js';
 import { ClientError } from '../../src/core/errors.js';
 import { rawPublicKey } from '../../src/core/piece.js';
 import { PeerConnection } from '../../src/peer/peer-connection.js';
@@ -39,8 +40,9 @@ async function identity(sid: string, nowMs = Date.now(), ttlS = 300, key?: KeyOb
   return { sid, token, clientKey, peerId: randomBytes(20) };
 }
 
-function connection(id: Identity, socket: PeerSocket, binding: ChannelBinding, clock: Clock = systemClock, token?: () => string): PeerConnection {
+function connection(id: Identity, socket: PeerSocket, binding: ChannelBinding, clock: Clock = systemClock, token?: () => string, outage?: OutageView): PeerConnection {
   return new PeerConnection({
+    ...(outage ? { outage } : {}),
     socket,
     channel: binding,
     infoHash,
@@ -165,13 +167,13 @@ describe('replay: a genuine proof fails on any other channel', { timeout: 15_000
 });
 
 describe("expiry: an established connection ends with the remote's token", { timeout: 15_000 }, () => {
-  async function established(clock: ManualClock, aliceTtlS: number) {
+  async function established(clock: ManualClock, aliceTtlS: number, bobsOutage?: OutageView) {
     const alice = await identity('sess-alice', clock.now(), aliceTtlS);
     const bob = await identity('sess-bob', clock.now(), 3_600);
     let aliceToken = alice.token;
     const sp: { dialer: SecureChannel; listener: SecureChannel; close: () => Promise<void> } = await securePair(alice.clientKey, bob.clientKey, clock);
     const out = connection(alice, sp.dialer.stream, sp.dialer.binding, clock, () => aliceToken);
-    const inb = connection(bob, sp.listener.stream, sp.listener.binding, clock);
+    const inb = connection(bob, sp.listener.stream, sp.listener.binding, clock, undefined, bobsOutage);
     await Promise.all([once(out, 'authenticated'), once(inb, 'authenticated')]);
     const inClosed = once(inb, 'close').then(([r]) => r as string);
     return { alice, bob, out, inb, inClosed, sp, setToken: (t: string) => (aliceToken = t) };
@@ -187,6 +189,23 @@ describe("expiry: an established connection ends with the remote's token", { tim
     assert.equal(c.inb.closed, true);
     assert.match(await c.inClosed, /^token_expired: /);
     assert.match(String((await told)[0]), /token_expired/);
+    await c.sp.close();
+  });
+
+  it('stays open past the expiry while the control server is unreachable, and closes once the settling after its return is over', async () => {
+    const clock = new ManualClock(Date.now());
+    const outage = new ControlOutage(clock, 600_000, 15_000);
+    outage.contact();
+    const c = await established(clock, 20, outage);
+    clock.advance(10_000);
+    outage.unreachable(); // bob's renewal could not reach the control server; alice cannot renew either
+    clock.advance(40_000); // twice past alice's expiry (and within the connection's idle timeout)
+    assert.equal(c.inb.closed, false, 'kept through the outage');
+    outage.contact(); // back: alice has the settling time to send a renewed token
+    clock.advance(14_000);
+    assert.equal(c.inb.closed, false);
+    clock.advance(1_000);
+    assert.match(await c.inClosed, /^token_expired: /);
     await c.sp.close();
   });
 
