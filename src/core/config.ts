@@ -1,8 +1,12 @@
 /** Defaults for every component, in one place so docs/OPERATIONS.md can name them. */
 export const DEFAULTS = {
   tokenTtlS: 300,
-  /** Renew when this share of the token's life has passed. */
-  tokenRenewAt: 0.5,
+  /**
+   * Renew when this share of the token's life has passed. Below one half on purpose: when the control server
+   * becomes unreachable, every client's next renewal (and so its knowledge of the outage, core/outage.ts) comes
+   * before any live peer's token expires, with (1 - 2 × share) of the lifetime to spare.
+   */
+  tokenRenewAt: 0.4,
   /** A client with no heartbeat for this long is considered gone (step D). */
   heartbeatTimeoutMs: 8_000,
   /** The tracker's expiry sweep runs this often (tracker/expiry.ts)... */
