@@ -12,6 +12,7 @@
  * bytes.
  */
 import { decodeWindow } from './bitmap.js';
+import { assertSeq, bump, cmp } from './picker-counts.js';
 
 export interface PiecePickerOptions {
   /** A request unanswered this long is released so another peer can serve it. */
@@ -73,6 +74,8 @@ interface OpenPeer extends AssignPeer {
 interface PeerState {
   pieces: Set<number>;
   isSource: boolean;
+  /** The lowest seq it ever advertised: a source holds every piece it made from there on. */
+  from: number | null;
   /** seq → when we asked this peer for it. */
   inFlight: Map<number, number>;
 }
@@ -245,6 +248,17 @@ export class PiecePicker {
     return this.avail.get(seq) ?? 0;
   }
 
+  /**
+   * The lowest seq a connected source has advertised, or null: every piece
+   * from there to the live edge exists (it made them), even those whose
+   * `have` has not reached us yet. A restarted source's starts after its gap.
+   */
+  sourceFloor(): number | null {
+    let floor: number | null = null;
+    for (const p of this.peers.values()) if (p.isSource && p.from !== null && (floor === null || p.from < floor)) floor = p.from;
+    return floor;
+  }
+
   /** Whether the peer holds anything we still want: drives our `interested` message. */
   interestedIn(peerKey: string): boolean {
     const peer = this.peers.get(peerKey);
@@ -337,12 +351,13 @@ export class PiecePicker {
 
   private peer(peerKey: string): PeerState {
     let peer = this.peers.get(peerKey);
-    if (!peer) this.peers.set(peerKey, (peer = { pieces: new Set(), isSource: false, inFlight: new Map() }));
+    if (!peer) this.peers.set(peerKey, (peer = { pieces: new Set(), isSource: false, from: null, inFlight: new Map() }));
     return peer;
   }
 
   private addAvail(peer: PeerState, seq: number): void {
     if (!peer.isSource && this.edge !== null && seq > this.edge + this.opts.maxLeap) return;
+    if (peer.from === null || seq < peer.from) peer.from = seq;
     this.raiseEdge(seq);
     if (this.playheadSeq !== null && seq < this.playheadSeq) return;
     if (peer.pieces.has(seq)) return;
@@ -375,18 +390,4 @@ export class PiecePicker {
     if (!who) this.failed.set(seq, (who = new Set()));
     who.add(peerKey);
   }
-}
-
-function bump(map: Map<number, number>, seq: number, by: number): void {
-  const n = (map.get(seq) ?? 0) + by;
-  if (n <= 0) map.delete(seq);
-  else map.set(seq, n);
-}
-
-function assertSeq(seq: number): void {
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`seq must be a non-negative integer, got ${seq}`);
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -176,16 +176,9 @@ export class PlaybackBuffer {
    */
   private passSourceGap(gap: SourceGapCheck): boolean {
     const next = this.nextSeq;
-    const last = this.last;
-    if (!this.started || next === null || last === null || this.pending.size === 0 || this.pending.has(next)) return false;
-    let lowest: number | null = null;
-    for (const s of this.pending.keys()) if (lowest === null || s < lowest) lowest = s;
-    const first = lowest === null ? undefined : this.pending.get(lowest);
-    if (lowest === null || !first) return false;
-    if (sourceJump(last, { seq: lowest, ts: first.timestampMs }, gap.intervalMs) === null) return false;
-    for (let s = next; s < lowest; s++) if (gap.obtainable(s)) return false;
+    const lowest = this.sourceGapEnd(gap);
     // The player rebuffers as at the start: it goes on once the preroll from a RAP is here.
-    if (!this.prerolled(lowest)) return false;
+    if (next === null || lowest === null || !this.prerolled(lowest)) return false;
     this.gapCount += lowest - next;
     this.gaps.push([next, lowest]);
     if (this.gaps.length > 64) this.gaps.shift();
@@ -193,6 +186,23 @@ export class PlaybackBuffer {
     this.needRap = true;
     this.holeSince = null;
     return true;
+  }
+
+  /**
+   * Output waits at a hole that a source restart left (see passSourceGap):
+   * the first seq held after it, else null. The hole is no lag to catch up on.
+   */
+  sourceGapEnd(gap: SourceGapCheck): number | null {
+    const next = this.nextSeq;
+    const last = this.last;
+    if (!this.started || next === null || last === null || this.pending.size === 0 || this.pending.has(next)) return null;
+    let lowest: number | null = null;
+    for (const s of this.pending.keys()) if (lowest === null || s < lowest) lowest = s;
+    const first = lowest === null ? undefined : this.pending.get(lowest);
+    if (lowest === null || !first) return null;
+    if (sourceJump(last, { seq: lowest, ts: first.timestampMs }, gap.intervalMs) === null) return null;
+    for (let s = next; s < lowest; s++) if (gap.obtainable(s)) return null;
+    return lowest;
   }
 
   /**

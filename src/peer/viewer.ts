@@ -22,6 +22,7 @@ import { PlaybackBuffer } from './playback-buffer.js';
 import { PlayerClock } from './player-clock.js';
 import { PlayoutMeter, catchUpTarget, type LatePiece } from './playout-meter.js';
 import type { PlaybackSink } from './playback-sinks.js';
+import { QoeReporter } from './qoe-report.js';
 
 export interface ViewerOptions {
   controlUrl: string;
@@ -238,6 +239,9 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       this.drain();
     });
     tracker.on('peers', (peers) => swarm.connect(peers));
+    // Every heartbeat carries our QoE figures, which the tracker relays to the control server.
+    const qoe = new QoeReporter();
+    tracker.setQoe(() => qoe.report(this.stats(), opts.clock.now()));
     tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
     // Step C: tell peers, answer the tracker, stop heartbeats, exit.
     tracker.on('disconnect', ({ id, reason }) => this.end({ kind: 'kicked', reason }, id));
@@ -304,10 +308,11 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     const now = this.opts.clock.now();
     const wasPlaying = this.buffer.firstByteAt !== null;
     const gapped = this.buffer.gapped;
-    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? DEFAULTS.maxStallMs, picker.liveEdge, {
-      intervalMs: this.playerClock.intervalMs,
-      obtainable: (seq) => picker.availability(seq) > 0 || picker.isInFlight(seq),
-    });
+    // A hole is still coming when a peer advertises it or a connected source made it (its have may lag a second).
+    const floor = picker.sourceFloor();
+    const obtainable = (seq: number): boolean => picker.availability(seq) > 0 || picker.isInFlight(seq) || (floor !== null && seq >= floor);
+    const gap = { intervalMs: this.playerClock.intervalMs, obtainable };
+    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? DEFAULTS.maxStallMs, picker.liveEdge, gap);
     // A source restart's gap is no stream: the player goes on at the next piece at once.
     if (this.buffer.gapped > gapped) this.playerClock.skipped((this.buffer.gapped - gapped) * this.playerClock.intervalMs);
     for (const seg of segments) {
@@ -320,7 +325,9 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       this.firstSeq ??= seg.seq;
       for (const sink of this.opts.sinks ?? []) sink.writeSegment(seg.bytes, seg.rapOffset);
     }
-    this.catchUp(picker.liveEdge);
+    // Not while output waits at the live edge or at a source restart's gap: that wait is no lag to skip.
+    const held = this.swarm.window.newest;
+    if (held !== null && held >= (this.buffer.next ?? Infinity) && this.buffer.sourceGapEnd(gap) === null) this.catchUp(picker.liveEdge);
     const buffer = this.buffer;
     if (this.firstSeq !== null) this.playout.update(now, this.firstSeq, (seq) => buffer.skipped(seq), (seq) => buffer.inGap(seq));
     // Deadlines count from what the player consumes now, not from what we wrote last.

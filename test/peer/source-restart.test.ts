@@ -179,3 +179,38 @@ test('the meter: seqs of a gap are not judged, and the piece after it ends the s
   assert.equal(m.stalledMs, 2_005);
   assert.equal(m.continuity, 1);
 });
+
+test("a source restart's hole is reported (so the catch-up jump leaves it alone) before the new stream has prerolled", () => {
+  const b = new PlaybackBuffer({ startSeq: 0, preroll: 3 });
+  for (let s = 0; s < 5; s++) b.offer(piece(s, s * 100, s === 0));
+  assert.equal(b.drain(0, 2_000).length, 5);
+  const check = { intervalMs: 100, obtainable: () => false };
+  assert.equal(b.sourceGapEnd(check), null, 'at the live edge, nothing after');
+  b.offer(piece(9, 8_000, true));
+  assert.equal(b.sourceGapEnd(check), 9);
+  assert.equal(b.sourceGapEnd({ ...check, obtainable: (s) => s === 6 }), null, 'a peer has 6');
+  assert.deepEqual(b.drain(100, 2_000, null, check), [], 'the RAP alone is no preroll');
+  assert.equal(b.gapped, 0);
+  b.offer(piece(10, 8_100));
+  b.offer(piece(11, 8_200));
+  assert.deepEqual(b.drain(200, 2_000, null, check).map((s) => s.seq), [9, 10, 11]);
+  assert.deepEqual(b.lastGap, { from: 5, to: 9 });
+  assert.equal(b.missed, 0);
+  assert.equal(b.sourceGapEnd(check), null);
+});
+
+test("the source floor: a connected source made every seq from its first advertised on; a restarted one's starts after its gap", () => {
+  const picker = new PiecePicker();
+  assert.equal(picker.sourceFloor(), null);
+  picker.setSource('old');
+  picker.peerWindow('old', 100, encodeWindow(100, [100, 101, 102], 3));
+  picker.peerHave('old', 103);
+  picker.setPlayhead(103);
+  assert.equal(picker.sourceFloor(), 100, 'kept below the playhead');
+  picker.peerGone('old');
+  assert.equal(picker.sourceFloor(), null);
+  picker.setSource('new');
+  picker.peerHave('new', 112);
+  picker.peerHave('v', 90);
+  assert.equal(picker.sourceFloor(), 112, "a viewer's seqs are not the source's");
+});
