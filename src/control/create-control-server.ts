@@ -11,6 +11,7 @@ import type { ControlStore, WebServerFactory } from '../core/ports.js';
 import { Admission, RENEW_SKEW_MS } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
+import { answerFrameworkError, MAX_PARAM_LENGTH } from './framework-errors.js';
 import { ControlHealthCheck, DatabaseWatch, type CorruptionTest } from './health.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { deviceAdminRoutes } from './device-routes.js';
@@ -118,6 +119,9 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     serverFactory: (handler) => opts.webServer.create(handler),
     logger: opts.logger ?? false,
     bodyLimit: BODY_LIMIT,
+    maxParamLength: MAX_PARAM_LENGTH,
+    // A broken percent-encoding or an over-long path parameter, in the API's error shape too.
+    frameworkErrors: answerFrameworkError,
     // Wrong types are refused, not coerced: "123" is not a number.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
   });
