@@ -18,6 +18,7 @@ import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
 import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
+import type { QoeItem } from '../protocol/qoe.js';
 import { addressKey } from '../core/address.js';
 import { LoginThrottle, DEFAULT_LOGIN_LIMITS } from './login-throttle.js';
 import { RejoinWatch } from './rejoin-watch.js';
@@ -59,6 +60,8 @@ export interface TrackerLinkEvents {
   left: [{ trackerId: string; sid: string; reason: string; ref: string | undefined }];
   /** A tracker acknowledged one of our messages (step A's retry stops on this). */
   acked: [{ trackerId: string; id: string }];
+  /** A tracker relayed clients' QoE reports (latest wins: never acked). */
+  qoe: [{ trackerId: string; items: QoeItem[] }];
 }
 
 export interface TrackerLinkOptions {
@@ -271,6 +274,9 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
         this.emit('acked', ev);
         return;
       }
+      case 'qoe':
+        this.emit('qoe', { trackerId: conn.info.id, items: msg.items });
+        return;
     }
   }
 
@@ -299,15 +305,13 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
 
     // Resync. Sessions this tracker held when we last heard from it but does not list now: a restarted tracker
     // has forgotten them while their clients are alive and about to re-announce, so they get a grace period to be
-    // reported joined again (RejoinWatch); those not back by then have truly left. A session being kicked is ended
-    // at once instead, so the welcome below lists it and the restarted tracker refuses it.
+    // reported joined again (RejoinWatch); those not back by then have truly left. A session being kicked waits
+    // too: the orchestrator resends its disconnect after this hello, which the tracker answers at once for a
+    // session it does not hold, and keeps for its client should it come back (it hears the disconnect, step C).
     const held = new Set(msg.sessions);
     const awaited: string[] = [];
     for (const s of await this.opts.store.listSessions()) {
-      if (s.state !== 'joined' || s.trackerId !== msg.tracker_id || held.has(s.id)) continue;
-      const [ending] = await this.opts.store.listDisconnects({ sid: s.id, pending: true, limit: 1 });
-      if (ending) await this.endLost(msg.tracker_id, s.id);
-      else awaited.push(s.id);
+      if (s.state === 'joined' && s.trackerId === msg.tracker_id && !held.has(s.id)) awaited.push(s.id);
     }
     this.rejoin.expect(msg.tracker_id, awaited);
     for (const sid of held) this.rejoin.forget(sid);

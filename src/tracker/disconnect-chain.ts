@@ -64,7 +64,7 @@ export class DisconnectChain implements PushAnswers {
     const now = clock.now();
     const session = registry.get(sid);
     // Listed to the program's peers while a token of it may be valid (a session this tracker never saw: to every program).
-    revocations.revoke(sid, now, id, session ? { program: session.program, until: validUntil(now, session) } : {});
+    revocations.revoke(sid, now, id, session ? { program: session.program, until: validUntil(now, session), reason } : { reason });
     if (!session) {
       reporter.leave({ sid, reason: 'revoked', ref: id, at: now });
       return;

@@ -19,6 +19,8 @@ export const TOKEN_SKEW_MS = 60_000;
 interface Entry {
   at: number;
   ref: string | null;
+  /** The disconnect's reason, when the revocation is a kick. */
+  reason: string | null;
   /** Null when the tracker never saw the session (a welcome's list, a session held elsewhere): listed to every program. */
   program: string | null;
   /** Listed to peers until then: past it, no token of the session is valid. */
@@ -44,11 +46,12 @@ export class Revocations {
   private readonly listed = new Map<string, Entry>();
 
   /** `ref`: the control server's disconnect id, echoed in the leave that answers it. */
-  revoke(sid: string, at: number, ref: string | null = null, scope: { program?: string | null; until?: number } = {}): void {
+  revoke(sid: string, at: number, ref: string | null = null, scope: { program?: string | null; until?: number; reason?: string } = {}): void {
     const prev = this.revoked.get(sid);
     const entry: Entry = {
       at: prev?.at ?? at,
       ref: ref ?? prev?.ref ?? null,
+      reason: scope.reason ?? prev?.reason ?? null,
       program: scope.program ?? prev?.program ?? null,
       until: Math.max(prev?.until ?? 0, scope.until ?? validUntil(at)),
     };
@@ -64,6 +67,12 @@ export class Revocations {
 
   ref(sid: string): string | null {
     return this.revoked.get(sid)?.ref ?? null;
+  }
+
+  /** The disconnect that revoked `sid` (its id and reason), when it was a kick. */
+  kickOf(sid: string): { ref: string; reason: string } | null {
+    const e = this.revoked.get(sid);
+    return e?.ref && e.reason !== null ? { ref: e.ref, reason: e.reason } : null;
   }
 
   get size(): number {

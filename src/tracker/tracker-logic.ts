@@ -9,6 +9,7 @@ import type { OutageView } from '../core/outage.js';
 import { ClientError, InternalError } from '../core/errors.js';
 import type { SwarmStore } from '../core/ports.js';
 import type { ScrapeRequest } from '../protocol/announce.js';
+import type { Qoe } from '../protocol/qoe.js';
 import type { ChannelHolds } from './channel-holds.js';
 import type { ControlKey } from './control-key.js';
 import type { Membership } from './membership.js';
@@ -39,8 +40,22 @@ export class TrackerLogic {
       outage: OutageView;
       clock: Clock;
       answers: PushAnswers;
+      /** Where heartbeats' QoE reports go (qoe-relay.ts); none: they are ignored. */
+      qoe?: { report(sid: string, qoe: Qoe): unknown };
     },
   ) {}
+
+  /**
+   * The kick that revoked `sid`, for a refused announce of it on a channel
+   * that proved its key: the client hears its disconnect again (it ends as
+   * kicked, step C) rather than a bare refusal. A kicked client meets this
+   * when it comes back after a tracker restart or a lost channel.
+   */
+  kickOf(sid: string): { ref: string; reason: string } | null {
+    // A session still held is being sent its disconnect by the chain already (retried until it stops).
+    if (this.deps.registry.get(sid)) return null;
+    return this.deps.revocations.kickOf(sid);
+  }
 
   /** The client key of a session this tracker holds (what its channel proved), for the peers answer. */
   clientKeyOf(sid: string): string | undefined {
@@ -58,9 +73,9 @@ export class TrackerLogic {
   /**
    * A channel's heartbeat (the channel is bound to `sid`: it proved the key);
    * `token`, when given, is the session's renewed token: same session, same
-   * client key.
+   * client key. `qoe`: the client's figures, kept once the heartbeat is accepted.
    */
-  async heartbeat(sid: string, token: string | null): Promise<void> {
+  async heartbeat(sid: string, token: string | null, qoe: Qoe | null = null): Promise<void> {
     const { registry, revocations, key, clock, membership, holds } = this.deps;
     if (revocations.has(sid)) throw new ClientError('token_revoked', 'session revoked');
     const session = registry.get(sid);
@@ -74,6 +89,8 @@ export class TrackerLogic {
       if (session.transport === 'ws') holds.hold(sid, session.tokenExpiresAt);
     }
     await membership.touch(session);
+    // Not for a session that left while the store was written: its report was already dropped.
+    if (qoe !== null && registry.get(sid) === session) this.deps.qoe?.report(sid, qoe);
   }
 
   /**

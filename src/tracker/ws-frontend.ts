@@ -217,6 +217,11 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
     try {
       const out = await logic.announce(ctx);
       sid = out.claims.sid;
+    } catch (err) {
+      // A kicked session coming back (after a tracker restart, say) proved its key: it hears its disconnect again.
+      const kick = isClientError(err) && err.code === 'token_revoked' && ctx.proven ? logic.kickOf(ctx.proven.sid) : null;
+      if (kick) channel.send({ type: 'disconnect', id: kick.ref, reason: kick.reason });
+      throw err;
     } finally {
       // A proof that checked out counts even when the announce is refused: a revoked session,
       // refused, still answers its disconnect with `stopped` by ref on this channel.
@@ -248,7 +253,7 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
           channel.send({ type: 'error', code: 'invalid_request', message: 'heartbeat before any accepted announce on this channel' });
           return;
         }
-        await logic.heartbeat(sid, msg.token ?? null);
+        await logic.heartbeat(sid, msg.token ?? null, msg.qoe ?? null);
         return;
       case 'stopped':
         if (sid === null && proven === null) throw new ClientError('proof_invalid', "this channel has proved no session's key: announce with a proof first");

@@ -147,10 +147,11 @@ describe('disconnect chain (tracker side)', () => {
     assert.ok(ofType(rogue, 'error').some((m) => m['code'] === 'token_revoked'), 'its heartbeats are refused');
     assert.deepEqual(r.tracker.sessions(), ['fine']);
     assert.equal(r.tracker.pendingDisconnects(), 0);
-    // Its announces stay refused, on any channel.
+    // Its announces stay refused, on any channel, and it hears its disconnect again (it proved its key).
     const again = await openChannel(r.wsUrl);
     open.push(again);
     again.send(announce('re', await r.token({ sid: 'rogue', prg: 'live' }), 1));
+    assert.deepEqual(await again.next(), { type: 'disconnect', id: 'dc-3', reason: 'operator' });
     assert.deepEqual(await again.next(), { type: 'error', id: 're', code: 'token_revoked', message: 'session revoked' });
     // It is never listed again.
     const newcomer = await openChannel(r.wsUrl);
@@ -266,9 +267,10 @@ describe('disconnect across a tracker restart', () => {
       assert.equal(leave.type === 'leave' && `${leave.reason}/${leave.ref}`, 'revoked/dc-r');
       await rig.control.flush();
       assert.equal(fresh.pendingReports(), 0, 'the leave was acked');
-      // The old client comes back with its still-valid token: refused.
+      // The old client comes back with its still-valid token: told of its kick (so it ends as kicked), and refused.
       const back = await openChannel(wsUrl);
       back.send(announce('b', await rig.token({ sid: 'kick', prg: 'live' }), 1));
+      assert.deepEqual(await back.next(), { type: 'disconnect', id: 'dc-r', reason: 'operator' });
       assert.deepEqual(await back.next(), { type: 'error', id: 'b', code: 'token_revoked', message: 'session revoked' });
       await back.close();
     } finally {
