@@ -19,6 +19,7 @@ import {
   type ClientToTracker,
   type TrackerToClient,
 } from '../protocol/tracker-channel.js';
+import type { Qoe } from '../protocol/qoe.js';
 
 export interface TrackerClientOptions {
   wsUrl: string;
@@ -73,10 +74,17 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   private readonly seenPushes = new Set<string>();
   /** Resolves the pending connect() once the welcome is in. */
   private welcomed: (() => void) | null = null;
+  /** What each heartbeat reports (setQoe); none by default. */
+  private qoe: (() => Qoe | null) | null = null;
 
   constructor(private readonly opts: TrackerClientOptions) {
     super();
     this.replyTimeoutMs = opts.replyTimeoutMs ?? 5_000;
+  }
+
+  /** From now on every heartbeat carries what `provider` gives (null: nothing this time). */
+  setQoe(provider: () => Qoe | null): void {
+    this.qoe = provider;
   }
 
   get connected(): boolean {
@@ -280,11 +288,13 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
     this.stopHeartbeat();
     this.heartbeat = this.opts.clock.setInterval(() => {
       const token = this.opts.token();
+      const qoe = this.qoe?.() ?? null;
+      const withQoe = qoe ? { qoe } : {};
       if (token !== this.lastToken) {
         this.lastToken = token;
-        this.send({ type: 'heartbeat', token });
+        this.send({ type: 'heartbeat', token, ...withQoe });
       } else {
-        this.send({ type: 'heartbeat' });
+        this.send({ type: 'heartbeat', ...withQoe });
       }
     }, Math.max(200, everyMs));
   }

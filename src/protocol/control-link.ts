@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { jsonCodec } from './json-messages.js';
+import { QOE_ITEMS_MAX, QoeItem } from './qoe.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 
@@ -36,6 +37,8 @@ export const TrackerToControl = Type.Union([
     at: Type.Integer(),
   }),
   Type.Object({ type: Type.Literal('ack'), id: Id }),
+  /** Clients' latest QoE reports. Latest wins: no id, no ack, no resend (a lost frame is replaced by the next). */
+  Type.Object({ type: Type.Literal('qoe'), items: Type.Array(QoeItem, { minItems: 1, maxItems: QOE_ITEMS_MAX }) }),
 ]);
 export type TrackerToControl = Static<typeof TrackerToControl>;
 

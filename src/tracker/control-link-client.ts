@@ -16,6 +16,7 @@ import type { MessageFaults } from '../core/faults.js';
 import type { ControlOutage } from '../core/outage.js';
 import { certificateProblem } from '../protocol/certificate-problem.js';
 import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
+import type { QoeItem } from '../protocol/qoe.js';
 import type { SessionReporter } from './types.js';
 
 /**
@@ -112,6 +113,13 @@ export class ControlLinkClient implements SessionReporter {
 
   leave(l: { sid: string; reason: string; ref?: string; at: number }): void {
     this.report({ type: 'leave', id: randomUUID(), ...l });
+  }
+
+  /** Clients' QoE reports (qoe-relay.ts): sent once, never resent (latest wins); false while the link is down. */
+  sendQoe(items: QoeItem[]): boolean {
+    if (!this.welcomed || this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.send({ type: 'qoe', items });
+    return true;
   }
 
   private report(msg: Report): void {

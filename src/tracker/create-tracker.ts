@@ -23,6 +23,7 @@ import { Membership } from './membership.js';
 import { createProgramHook } from './program-hook.js';
 import { createResponseHook } from './response-hook.js';
 import { createPossessionHook } from './possession-hook.js';
+import { QoeRelay } from './qoe-relay.js';
 import { Revocations, validUntil } from './revocations.js';
 import { SessionRegistry } from './session-registry.js';
 import { createSwarmHook } from './swarm-hook.js';
@@ -111,9 +112,14 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
   const programs = new SwarmPrograms();
   // The link is built at start(), when the URLs are known; reports made before go nowhere (none can be: nobody is admitted without a key).
   let link: ControlLinkClient | null = null;
+  // Clients' QoE from their heartbeats, relayed to the control server in batches; dropped when a session leaves.
+  const qoe = new QoeRelay({ clock, send: (items) => link?.sendQoe(items) ?? false });
   const reporter = {
     join: (j: Parameters<ControlLinkClient['join']>[0]) => link?.join(j),
-    leave: (l: Parameters<ControlLinkClient['leave']>[0]) => link?.leave(l),
+    leave: (l: Parameters<ControlLinkClient['leave']>[0]) => {
+      qoe.forget(l.sid);
+      link?.leave(l);
+    },
   };
   const pushes = new ChannelPushes({ clock, retryMs: opts.clientRetryMs ?? CLIENT_RETRY_MS });
   const chain: DisconnectChain = new DisconnectChain({
@@ -155,6 +161,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     outage,
     clock,
     answers: chain,
+    qoe,
   });
 
   let readyResolve!: () => void;
@@ -255,6 +262,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
       });
       void link.ready.then(readyResolve);
       link.start();
+      qoe.start();
       logger.info({ announce: urls.announceUrl, ws: urls.wsUrl }, 'tracker listening');
       return urls;
     },
@@ -262,6 +270,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     async stop() {
       sweeper?.cancel();
       sweeper = null;
+      qoe.stop();
       chain.close();
       pushes.close();
       await link?.stop();
