@@ -7,6 +7,7 @@ import { Broadcaster } from '../broadcast/source-peer.js';
 import { SeqStateFile, seqStatePath } from '../broadcast/seq-state-file.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { DEFAULTS } from '../core/config.js';
+import { pieceIntervalMs } from '../core/piece.js';
 import { EXIT } from './exit-codes.js';
 import { LoginStore, type StoredLogin } from './login-store.js';
 import { trustFlag, CA_HELP, envUrl, exitOnError, fail, intOption, urlOption, onSignals, rateOption, requireEnv } from './common.js';
@@ -98,6 +99,13 @@ export function registerBroadcastCommand(program: Command): void {
           ? `first piece ${start.firstSeq}, continuing the program's sequence (${seqStatePath(keyPath)})\n`
           : `first piece ${start.firstSeq}, from the clock (${start.reason})\n`,
       );
+      const perSecond = 1_000 / pieceIntervalMs(b.metadata);
+      if (start.from === 'clock' && perSecond > 10) {
+        process.stderr.write(
+          `warning: this program makes ${perSecond.toFixed(1)} pieces a second, and numbering from the clock is only safe up to 10: ` +
+            `a later restart without ${seqStatePath(keyPath)} could reuse piece numbers, so keep that file\n`,
+        );
+      }
       b.on('error', (err) => {
         process.stderr.write(`error: ${err.message}\n`);
         void b.stop().finally(() => process.exit(EXIT.error));
