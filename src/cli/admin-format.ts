@@ -1,4 +1,7 @@
 /** Plain-text tables for `gatecast admin` listings. */
+import type { SessionView } from '../control/schemas.js';
+import { formatBitRate } from '../peer/status-line.js';
+
 export function table(headers: string[], rows: string[][]): string {
   if (rows.length === 0) return '(none)\n';
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -47,4 +50,29 @@ export function disconnectTable(list: DisconnectLine[]): string {
 export function kickLine(d: DisconnectLine): string {
   const what = d.state === 'pending' ? 'told to end' : d.outcome === 'not_joined' ? 'ended at once (it had not joined a swarm)' : `already ended (${d.outcome ?? '?'})`;
   return `  session ${d.session} (user ${d.user}, program ${d.program}): ${what} [disconnect ${d.id}]\n`;
+}
+
+const pct = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(digits)}%`);
+
+/** `gatecast admin sessions`: who is in the system, and how well it plays for them (the client's latest QoE report). */
+export function sessionTable(list: SessionView[]): string {
+  return table(
+    ['SESSION', 'USER', 'PROGRAM', 'STATE', 'FROM', 'SINCE', 'CONTINUITY', 'BEHIND', 'FROM PEERS', 'DOWN', 'PEERS'],
+    list.map((s) => {
+      const q = s.qoe ?? null;
+      return [
+        s.id,
+        s.user,
+        s.program,
+        s.state === 'ended' && s.end_reason ? `ended (${s.end_reason})` : s.state,
+        s.ip === null ? '-' : `${s.ip.includes(':') ? `[${s.ip}]` : s.ip}:${s.port ?? '?'}`,
+        shortTime(s.since),
+        pct(q?.continuity, 1),
+        q?.behind_live_s === null || q?.behind_live_s === undefined ? '-' : `${q.behind_live_s.toFixed(1)} s`,
+        pct(q?.from_peers_share),
+        q ? formatBitRate(q.down_bps) : '-',
+        q ? String(q.peers) : '-',
+      ];
+    }),
+  );
 }

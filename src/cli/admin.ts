@@ -14,7 +14,7 @@ import { loadTrust } from './trust.js';
 import { defaultSourceKeyPath, newSourceKeyFile } from './source-key-file.js';
 import { adminClient, type AdminClient } from './control-client.js';
 import { configDir, LoginStore } from './login-store.js';
-import { disconnectTable, kickLine, shortTime, table } from './admin-format.js';
+import { disconnectTable, kickLine, sessionTable, shortTime, table } from './admin-format.js';
 import type { DisconnectView } from './control-client.js';
 
 export const DEFAULT_CONTROL_URL = 'http://127.0.0.1:8700';
@@ -326,21 +326,7 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
     .action((flags: { json?: boolean; all?: boolean }, cmd: Command) =>
       run(cmd, async (c) => {
         const list = await c.listSessions({ all: flags.all === true });
-        io.out(
-          flags.json
-            ? json(list)
-            : table(
-                ['SESSION', 'USER', 'PROGRAM', 'STATE', 'FROM', 'SINCE'],
-                list.map((s) => [
-                  s.id,
-                  s.user,
-                  s.program,
-                  s.state === 'ended' && s.end_reason ? `ended (${s.end_reason})` : s.state,
-                  s.ip === null ? '-' : `${s.ip.includes(':') ? `[${s.ip}]` : s.ip}:${s.port ?? '?'}`,
-                  shortTime(s.since),
-                ]),
-              ),
-        );
+        io.out(flags.json ? json(list) : sessionTable(list));
       }),
     );
 }

@@ -18,6 +18,7 @@ import { deviceAdminRoutes } from './device-routes.js';
 import type { LoginLimits } from './login-throttle.js';
 import { adminRoutes } from './routes-admin.js';
 import { publicRoutes } from './routes-public.js';
+import { QoeBoard } from './qoe-board.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { SessionLimit, type OnLimit } from './session-limit.js';
 import { TrackerLink } from './tracker-link.js';
@@ -67,6 +68,8 @@ export interface ControlServer {
   link: TrackerLink;
   /** Ends sessions through the tracker (steps A–E); kicks, revocations and expiries go through it. */
   orchestrator: DisconnectOrchestrator;
+  /** Clients' latest QoE per session and per program (programStats), for the console and /metrics. */
+  qoe: QoeBoard;
 }
 
 async function ensureAdmin(store: ControlStore, password: string, now: number): Promise<void> {
@@ -151,6 +154,9 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     staleAdmittedMs,
   });
   link.setHooks(orchestrator.linkHooks());
+  const qoe = new QoeBoard({ clock, sessions: (program) => store.listSessions({ program }) });
+  link.on('qoe', (ev) => qoe.record(ev.trackerId, ev.items));
+  link.on('left', (ev) => qoe.ended(ev.sid));
 
   const health = new ControlHealthCheck({
     clock,
@@ -160,7 +166,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     pendingDisconnects: () => orchestrator.pendingCount,
   });
   await app.register(publicRoutes({ admission, health }));
-  await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator }));
+  await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator, qoe }));
   await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
   link.attach(app.server);
   // The link's WebSockets hold the HTTP server open, so they go before it closes
@@ -178,6 +184,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     app,
     link,
     orchestrator,
+    qoe,
     controlKey: signingKey.publicKey,
     trackers: () => trackers.list(),
     // fastify names the scheme after its own https option, which a server factory does not set.

@@ -22,6 +22,7 @@ import {
   NameParams,
   PatchProgramBody,
   PatchUserBody,
+  ProgramStatsView,
   ProgramView,
   PutSubscriptionBody,
   SessionsQuery,
@@ -37,6 +38,7 @@ import { registerDisconnectRoutes } from './routes-disconnects.js';
 import { ed25519PublicKey } from '../core/piece.js';
 import { REASON_REKEYED, REASON_REVOKED, REASON_USER_REMOVED } from './subscription-watch.js';
 import type { TrackerRegistry } from './tracker-registry.js';
+import type { QoeBoard } from './qoe-board.js';
 import { disconnectView, programView, sessionView, subscriptionView, trackerView, userView } from './views.js';
 
 export interface AdminRoutesDeps {
@@ -45,10 +47,12 @@ export interface AdminRoutesDeps {
   admission: Admission;
   trackers: TrackerRegistry;
   orchestrator: DisconnectOrchestrator;
+  /** Clients' latest QoE reports, per session and per program. */
+  qoe: QoeBoard;
 }
 
 export function adminRoutes(deps: AdminRoutesDeps) {
-  const { store, clock, admission, orchestrator } = deps;
+  const { store, clock, admission, orchestrator, qoe } = deps;
   return async (app: FastifyInstance): Promise<void> => {
     app.addHook('onRequest', adminAuthHook(admission));
 
@@ -137,6 +141,15 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       },
     );
 
+    app.get<{ Params: Static<typeof IdParams> }>(
+      '/v1/admin/programs/:id/stats',
+      { schema: { params: IdParams, response: { 200: ProgramStatsView } } },
+      async (request) => {
+        if (!(await store.getProgram(request.params.id))) throw new ClientError('unknown_program', `no such program: ${request.params.id}`);
+        return qoe.programStats(request.params.id);
+      },
+    );
+
     app.delete<{ Params: Static<typeof IdParams> }>('/v1/admin/programs/:id', { schema: { params: IdParams } }, async (request, reply) => {
       if (!(await store.deleteProgram(request.params.id))) {
         throw new ClientError('unknown_program', `no such program: ${request.params.id}`);
@@ -211,7 +224,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       async (request) => {
         const { all, user, program } = request.query;
         const sessions = await store.listSessions({ user, program, includeEnded: all === '1' || all === 'true' });
-        return { sessions: sessions.map(sessionView) };
+        return { sessions: sessions.map((s) => sessionView(s, qoe.view(s))) };
       },
     );
 

@@ -106,6 +106,44 @@ export const SubscriptionView = Type.Object({
 });
 export type SubscriptionView = Static<typeof SubscriptionView>;
 
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+/** A session's latest client-measured QoE (docs/API.md); null until its first report. */
+export const SessionQoeView = Type.Object({
+  continuity: Type.Number({ description: 'pieces on time by their playback deadline ÷ pieces due (0..1)' }),
+  stalled_s: Type.Number({ description: 'seconds the player waited for late pieces' }),
+  startup_s: Type.Union([Type.Number(), Type.Null()], { description: 'program request → first byte played; null before playback' }),
+  behind_live_s: Type.Union([Type.Number(), Type.Null()], { description: 'how far playback is behind the source' }),
+  down_bps: Type.Number(),
+  up_bps: Type.Number(),
+  from_peers_share: Type.Union([Type.Number(), Type.Null()], { description: 'share of downloaded bytes that came from viewers (0..1)' }),
+  peers: Type.Integer(),
+  updated_at: IsoTime,
+});
+export type SessionQoeView = Static<typeof SessionQoeView>;
+
+/** GET /v1/admin/programs/:id/stats: the program's QoE aggregates over its viewers' fresh reports. */
+export const ProgramStatsView = Type.Object({
+  program: Type.String(),
+  updated_at: IsoTime,
+  viewers: Type.Integer({ description: 'open viewer sessions' }),
+  reporting: Type.Integer({ description: 'viewers whose latest report is at most fresh_s old; the figures below are theirs' }),
+  fresh_s: Type.Number(),
+  continuity_median: NullableNumber,
+  continuity_worst: NullableNumber,
+  startup_median_s: NullableNumber,
+  stalled_median_s: NullableNumber,
+  behind_live_median_s: NullableNumber,
+  behind_live_threshold_s: Type.Number(),
+  behind_live_over: Type.Integer({ description: 'reporting viewers further behind live than behind_live_threshold_s' }),
+  from_peers_share: Type.Union([Type.Number(), Type.Null()], { description: 'bytes from peers ÷ bytes downloaded, over the reporting viewers' }),
+  down_bps: Type.Number(),
+  up_bps: Type.Number(),
+  source_bps: Type.Number({ description: 'what the source uploads to the reporting viewers (sum of their rates from it)' }),
+  peers_median: NullableNumber,
+});
+export type ProgramStatsView = Static<typeof ProgramStatsView>;
+
 export const SessionView = Type.Object({
   id: Type.String(),
   user: Type.String(),
@@ -119,6 +157,8 @@ export const SessionView = Type.Object({
   joined_at: NullableIso,
   ended_at: NullableIso,
   end_reason: Type.Union([Type.String(), Type.Null()]),
+  /** The client's latest QoE report; null until the first. Optional only for servers from before it existed. */
+  qoe: Type.Optional(Type.Union([SessionQoeView, Type.Null()])),
 });
 export type SessionView = Static<typeof SessionView>;
 

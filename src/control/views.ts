@@ -4,7 +4,7 @@ import type { DisconnectRecord, Program, SessionRecord, Subscription, User } fro
 import { iso, isoOrNull } from './dates.js';
 import { dataSize, programInfoHash } from './metadata.js';
 import { isSubscriptionActive } from './admission.js';
-import type { DisconnectView, ProgramView, SessionView, SubscriptionView, UserView } from './schemas.js';
+import type { DisconnectView, ProgramView, SessionQoeView, SessionView, SubscriptionView, UserView } from './schemas.js';
 import type { TrackerInfo } from './tracker-registry.js';
 
 export const userView = (u: User): UserView => ({ name: u.name, is_admin: u.isAdmin, created_at: iso(u.createdAt), max_sessions: u.maxSessions ?? null });
@@ -31,7 +31,8 @@ export const subscriptionView = (s: Subscription, now: number): SubscriptionView
   max_sessions: s.maxSessions ?? null,
 });
 
-export const sessionView = (s: SessionRecord): SessionView => ({
+/** `qoe`: the session's latest report (QoeBoard.view), null until its first. */
+export const sessionView = (s: SessionRecord, qoe: SessionQoeView | null): SessionView => ({
   id: s.id,
   user: s.user,
   program: s.program,
@@ -44,6 +45,7 @@ export const sessionView = (s: SessionRecord): SessionView => ({
   joined_at: isoOrNull(s.joinedAt),
   ended_at: isoOrNull(s.endedAt),
   end_reason: s.endReason,
+  qoe,
 });
 
 export const trackerView = (t: TrackerInfo): { id: string; announce_url: string; ws_url: string; connected_at: string } => ({

@@ -92,7 +92,7 @@ describe('gatecast admin', () => {
       tracker.send({ type: 'join', id: 'j', sid, ip: '192.0.2.7', port: 6881, at: Date.now() });
       await tracker.next();
       const table = await adminCli(['sessions'], env);
-      assert.match(table.out, /^SESSION\s+USER\s+PROGRAM\s+STATE\s+FROM\s+SINCE\n/);
+      assert.match(table.out, /^SESSION\s+USER\s+PROGRAM\s+STATE\s+FROM\s+SINCE\s+CONTINUITY\s+BEHIND\s+FROM PEERS\s+DOWN\s+PEERS\n/);
       assert.match(table.out, new RegExp(`${sid}\\s+bob\\s+sport\\s+joined\\s+192\\.0\\.2\\.7:6881\\s+\\S+Z`));
       tracker.send({ type: 'leave', id: 'l', sid, reason: 'stopped', at: Date.now() });
       await tracker.next();
