@@ -1,0 +1,76 @@
+/**
+ * QoE through a real tracker: heartbeats' reports reach the control link as
+ * `qoe` frames; a report of a session that left is never relayed; a bad
+ * report costs its heartbeat, not the channel.
+ */
+import { describe, it, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TrackerToControl } from '../../src/protocol/control-link.js';
+import { sampleQoe } from '../helpers/qoe-sample.js';
+import { advanceUntil, infoHashOf, openChannel, peerIdOf, startRig, type ChannelClient, type Rig } from './helpers.js';
+
+const H = infoHashOf('live').toString('hex');
+type QoeFrame = Extract<TrackerToControl, { type: 'qoe' }>;
+const isQoe = (m: TrackerToControl): m is QoeFrame => m.type === 'qoe';
+
+describe('QoE through the tracker', () => {
+  let rig: Rig | undefined;
+  const open: ChannelClient[] = [];
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.close();
+    await rig?.close();
+    rig = undefined;
+  });
+  const channelFor = async (r: Rig, sid: string, n: number): Promise<ChannelClient> => {
+    const c = await openChannel(r.wsUrl);
+    open.push(c);
+    const token = await r.token({ sid, prg: 'live', role: 'viewer' });
+    c.send({ type: 'announce', id: `a-${sid}`, token, info_hash: H, peer_id: peerIdOf(n).toString('hex'), port: 8000 + n });
+    assert.equal((await c.next())['type'], 'peers');
+    return c;
+  };
+  const qoeFor = (r: Rig, sid: string): Promise<TrackerToControl> =>
+    r.control.received.waitFor((m) => isQoe(m) && m.items.some((i) => i.sid === sid));
+
+  it("relays a heartbeat's report to the control server, with its age", async () => {
+    rig = await startRig();
+    const r = rig;
+    const c = await channelFor(r, 'v1', 1);
+    c.send({ type: 'heartbeat', qoe: sampleQoe({ continuity: 0.97, peers: 6 }) });
+    const frame = await advanceUntil(r.clock, qoeFor(r, 'v1'));
+    assert.ok(isQoe(frame));
+    assert.equal(frame.items.length, 1);
+    const [item] = frame.items;
+    assert.deepEqual(item?.qoe, sampleQoe({ continuity: 0.97, peers: 6 }));
+    assert.ok(item && item.age_ms >= 0 && item.age_ms <= 1_000, `age ${item?.age_ms}`);
+  });
+
+  it('never relays the report of a session that has left', async () => {
+    rig = await startRig();
+    const r = rig;
+    const gone = await channelFor(r, 'gone', 1);
+    const stays = await channelFor(r, 'stays', 2);
+    // In order on the channel: the report is held when `stopped` is handled, and dropped with the session.
+    gone.send({ type: 'heartbeat', qoe: sampleQoe() });
+    gone.send({ type: 'stopped', id: 'bye' });
+    assert.deepEqual(await gone.next(), { type: 'ack', id: 'bye' });
+    stays.send({ type: 'heartbeat', qoe: sampleQoe() });
+    await advanceUntil(r.clock, qoeFor(r, 'stays'));
+    const relayed = r.control.received.items.filter(isQoe).flatMap((m) => m.items.map((i) => i.sid));
+    assert.deepEqual(relayed, ['stays']);
+  });
+
+  it('refuses a heartbeat with a malformed report and keeps the channel', async () => {
+    rig = await startRig();
+    const r = rig;
+    const c = await channelFor(r, 'v1', 1);
+    c.send({ type: 'heartbeat', qoe: { ...sampleQoe(), continuity: 3 } });
+    const err = await c.next();
+    assert.equal(err['type'], 'error');
+    assert.equal(err['code'], 'invalid_request');
+    c.send({ type: 'heartbeat', qoe: sampleQoe({ peers: 2 }) });
+    const frame = await advanceUntil(r.clock, qoeFor(r, 'v1'));
+    assert.ok(isQoe(frame));
+    assert.equal(frame.items[0]?.qoe.peers, 2);
+  });
+});
