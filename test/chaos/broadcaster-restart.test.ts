@@ -19,7 +19,7 @@ const MAX_SKIP_MS = 2_000;
 let sys: ChaosSystem;
 
 before(async () => {
-  sys = await ChaosSystem.start('broadcaster-restart', ['ann', 'ben', 'cat', 'kim']);
+  sys = await ChaosSystem.start('broadcaster-restart', ['ann', 'ben', 'kim']);
 });
 
 after(async () => {
@@ -27,8 +27,8 @@ after(async () => {
 });
 
 test('broadcaster kill -9 + restart after 5 s: viewers play on, stall no longer than the restart, at most 2 s skipped, kicks still end', async (t) => {
-  const [ann, ben, cat] = ['ann', 'ben', 'cat'].map((u) => sys.viewer(u)) as [ChaosViewer, ChaosViewer, ChaosViewer];
-  const keep = [ann, ben, cat];
+  const [ann, ben] = ['ann', 'ben'].map((u) => sys.viewer(u)) as [ChaosViewer, ChaosViewer];
+  const keep = [ann, ben];
   const doomed = sys.viewer('kim');
   const snap = await snapshot(sys, keep);
   await waitListsAgree(sys, sys.viewers, 15_000, snap.sourceSid);
@@ -55,8 +55,9 @@ test('broadcaster kill -9 + restart after 5 s: viewers play on, stall no longer 
     return true;
   }, 30_000);
 
-  // A slow machine may take longer than 2 s to bring the broadcaster back: the stall may be as long as the restart.
-  const maxStall = Math.max(MAX_STALL_MS, downMs + 1_000);
+  // A loaded machine may take longer than 2 s to bring the broadcaster back (process start, admission, first
+  // piece): the stall may then be as long as the restart plus the new source's first piece reaching the viewers.
+  const maxStall = Math.max(MAX_STALL_MS, downMs + 1_500);
   for (const v of keep) {
     const a = before.get(v)!;
     const b = await v.stats();
@@ -71,7 +72,7 @@ test('broadcaster kill -9 + restart after 5 s: viewers play on, stall no longer 
   assertAlive([sys.tracker, sys.broadcaster], 'a broadcaster restart');
   await waitListsAgree(sys, keep, 15_000);
 
-  await kickAndExpectExit4(sys, cat, 'kicked after the broadcaster restart');
-  await waitListsAgree(sys, [ann, ben], 10_000);
-  await waitGrowing([ann, ben], 10_000);
+  await kickAndExpectExit4(sys, ben, 'kicked after the broadcaster restart');
+  await waitListsAgree(sys, [ann], 10_000);
+  await waitGrowing([ann], 10_000);
 });

@@ -12,12 +12,12 @@ import { ChaosSystem, PROGRAM, waitFor, type ChaosViewer } from './harness.js';
 import { assertAlive, assertKept, kickAndExpectExit4, snapshot, waitGrowing, waitListsAgree } from './checks.js';
 
 /** How soon after the restarted server answers an admission must go through (the tracker reconnects within 1 s). */
-const ADMISSION_BACK_MS = 3_000;
+const ADMISSION_BACK_MS = 4_000;
 
 let sys: ChaosSystem;
 
 before(async () => {
-  sys = await ChaosSystem.start('control-restart', ['ann', 'ben', 'cat']);
+  sys = await ChaosSystem.start('control-restart', ['ann', 'ben']);
 });
 
 after(async () => {
@@ -25,7 +25,7 @@ after(async () => {
 });
 
 test('control kill -9 and restart: nobody is ended, admissions work again within seconds, a new viewer plays and is kicked with exit 4', async () => {
-  const keep = ['ann', 'ben', 'cat'].map((u) => sys.viewer(u));
+  const keep = ['ann', 'ben'].map((u) => sys.viewer(u));
   const snap = await snapshot(sys, keep);
   await waitListsAgree(sys, keep, 15_000, snap.sourceSid);
 

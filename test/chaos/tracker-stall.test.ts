@@ -12,7 +12,7 @@ import { assertAlive, assertKept, awaitExit4, kickAndExpectExit4, snapshot, wait
 let sys: ChaosSystem;
 
 before(async () => {
-  sys = await ChaosSystem.start('stall', ['ann', 'ben', 'cat', 'kim']);
+  sys = await ChaosSystem.start('stall', ['ann', 'ben', 'kim']);
 });
 
 after(async () => {
@@ -20,7 +20,7 @@ after(async () => {
 });
 
 test('tracker SIGSTOP 10 s then SIGCONT: nobody is ended, outputs grow, lists agree, kicks during and after still end', async () => {
-  const keep = ['ann', 'ben', 'cat'].map((u) => sys.viewer(u));
+  const keep = ['ann', 'ben'].map((u) => sys.viewer(u));
   const doomed = sys.viewer('kim');
   const snap = await snapshot(sys, keep);
   await waitListsAgree(sys, sys.viewers, 15_000, snap.sourceSid);
@@ -37,8 +37,8 @@ test('tracker SIGSTOP 10 s then SIGCONT: nobody is ended, outputs grow, lists ag
   assertAlive([sys.tracker, sys.broadcaster], 'a 10 s tracker stall');
   await waitListsAgree(sys, keep, 15_000, snap.sourceSid);
 
-  const [ann, ben, cat] = keep as [ChaosViewer, ChaosViewer, ChaosViewer];
-  await kickAndExpectExit4(sys, cat, 'kicked after the stall', { cli: true });
-  await waitListsAgree(sys, [ann, ben], 10_000, snap.sourceSid);
-  await waitGrowing([ann, ben], 10_000);
+  const [ann, ben] = keep as [ChaosViewer, ChaosViewer];
+  await kickAndExpectExit4(sys, ben, 'kicked after the stall', { cli: true });
+  await waitListsAgree(sys, [ann], 10_000, snap.sourceSid);
+  await waitGrowing([ann], 10_000);
 });
