@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { Viewer, type ViewerEnd } from '../peer/viewer.js';
 import { createPlaybackServer } from '../peer/playback-server.js';
+import type { PlaybackEnd } from '../peer/player-status.js';
 import type { ClientTrust } from '../core/ports.js';
 import { fileSink, type PlaybackSink } from '../peer/playback-sinks.js';
 import { StatusLine, formatStatus } from '../peer/status-line.js';
@@ -62,7 +63,7 @@ async function watch(programId: string, flags: WatchFlags & { user: string; pass
   const sinks: PlaybackSink[] = [];
   let viewerRef: Viewer | null = null;
   const server = flags.http
-    ? createPlaybackServer({ webServer: webServerFactory(), port: flags.httpPort, host: flags.playbackHost, title: programId, status: () => viewerRef?.stats() ?? {} })
+    ? createPlaybackServer({ webServer: webServerFactory(), port: flags.httpPort, host: flags.playbackHost, title: programId, status: () => viewerRef?.stats() ?? {}, viewerStats: () => viewerRef?.stats() ?? null })
     : null;
   if (server) sinks.push(server);
   if (flags.output) {
@@ -126,18 +127,23 @@ async function watch(programId: string, flags: WatchFlags & { user: string; pass
   });
   const end = await done;
   clearInterval(timer);
+  const ending = endMessage(end);
+  if (end.kind !== 'stopped') say(ending.message);
+  // An open player page learns why before we go (at once without one, at most a couple of seconds with one).
+  await server?.end(ending);
   await Promise.all(sinks.map((s) => s.close()));
+  process.exit(end.kind === 'kicked' ? EXIT.kicked : end.kind === 'session_ended' ? EXIT.sessionEnded : EXIT.ok);
+}
+
+/** What `watch` prints and the player page shows when the session ends. */
+function endMessage(end: ViewerEnd): PlaybackEnd {
   switch (end.kind) {
     case 'kicked':
       // Ended through the chain: by the operator, or by the session limit when the user signed in elsewhere.
-      say(end.reason === REASON_OTHER_DEVICE ? `session ended: ${end.reason}` : `session ended by the operator: ${end.reason}`);
-      process.exit(EXIT.kicked);
-      break;
+      return { ...end, message: end.reason === REASON_OTHER_DEVICE ? `session ended: ${end.reason}` : `session ended by the operator: ${end.reason}` };
     case 'session_ended':
-      say(`session ended: ${end.reason}`);
-      process.exit(EXIT.sessionEnded);
-      break;
+      return { ...end, message: `session ended: ${end.reason}` };
     case 'stopped':
-      process.exit(EXIT.ok);
+      return { ...end, message: `the viewer stopped: ${end.reason}` };
   }
 }

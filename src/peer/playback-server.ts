@@ -1,22 +1,36 @@
 /**
- * The local playback URL that VLC, mpv, ffplay and ffmpeg open. A listener
- * may connect at any time: it starts at the latest random access point (RAP)
- * kept in a small replay cache, so the decoder starts cleanly, then follows
- * live output. A listener that stops reading is dropped once its queue passes
- * a cap, so a stuck player never grows our memory.
+ * The local playback URL that VLC, mpv, ffplay and ffmpeg open, and at its
+ * root the player page (player-page.ts, src/web/player/) with its live status
+ * (status-events.ts). A listener may connect at any time: it starts at the
+ * latest random access point (RAP) kept in a small replay cache, so the
+ * decoder starts cleanly, then follows live output. A listener that stops
+ * reading is dropped once its queue passes a cap, so a stuck player never
+ * grows our memory.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { WebServerFactory } from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../protocol/system-clock.js';
 import type { PlaybackSink } from './playback-sinks.js';
+import { COMMON_HEADERS, PAGE_HEADERS, loadPlayerAssets } from './player-page.js';
+import { playerStatus, type PlaybackEnd } from './player-status.js';
+import { StatusEvents } from './status-events.js';
+import type { ViewerStats } from './viewer.js';
 
 export interface PlaybackServerOptions {
   port?: number;
   host?: string;
   title?: string;
-  /** What GET /status.json returns. */
+  /** What GET /status.json returns (with `end` added once the session ended). */
   status?: () => object;
+  /** The viewer's stats for the player page's status events (null: not admitted yet). */
+  viewerStats?: () => ViewerStats | null;
+  /** Timers of the status events (default: the system clock). */
+  clock?: Clock;
+  /** Longest wait in end() for open player pages to take the end event (default 2 s). */
+  endLingerMs?: number;
   /** Bytes queued for one listener past which it is dropped (default 4 MiB, about 16 s at 2 Mbit/s). */
   maxListenerQueueBytes?: number;
   /** Upper bound of the replay cache when RAPs are rare (default 2 MiB, never above half the listener cap). */
@@ -39,6 +53,12 @@ export interface PlaybackServer extends PlaybackSink {
   stats(): PlaybackServerStats;
   /** Called when a listener is dropped for being too slow. */
   onDrop: ((stats: PlaybackServerStats) => void) | null;
+  /**
+   * The session is over: status.json and the player pages say why, streams
+   * end. Resolves once every open page has the reason (at once with none
+   * open, never later than endLingerMs); the server still answers until close().
+   */
+  end(end: PlaybackEnd): Promise<void>;
 }
 
 interface Segment {
@@ -65,6 +85,13 @@ export function createPlaybackServer(opts: PlaybackServerOptions): PlaybackServe
   let dropped = 0;
   let baseUrl: string | null = null;
   let closed = false;
+  let ended: PlaybackEnd | null = null;
+  const assets = loadPlayerAssets();
+  const events = new StatusEvents({
+    clock: opts.clock ?? systemClock,
+    lingerMs: opts.endLingerMs,
+    status: () => playerStatus(opts.viewerStats?.() ?? null, ended),
+  });
 
   const stats = (): PlaybackServerStats => ({ listeners: listeners.size, dropped, cachedBytes });
 
@@ -95,9 +122,9 @@ export function createPlaybackServer(opts: PlaybackServerOptions): PlaybackServe
   };
 
   const streamRoute = (req: IncomingMessage, res: ServerResponse): void => {
-    res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-store' });
     res.socket?.setNoDelay(true);
-    if (req.method === 'HEAD') {
+    if (req.method === 'HEAD' || ended) {
       res.end();
       return;
     }
@@ -111,14 +138,33 @@ export function createPlaybackServer(opts: PlaybackServerOptions): PlaybackServe
   const statusRoute = (res: ServerResponse): void => {
     let body: string;
     try {
-      body = JSON.stringify(opts.status?.() ?? {});
+      const status = opts.status?.() ?? {};
+      body = JSON.stringify(ended ? { ...status, end: ended } : status);
     } catch {
-      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.writeHead(500, { ...COMMON_HEADERS, 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'internal', message: 'status unavailable' } }));
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     res.end(body);
+  };
+
+  const pageRoute = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    if (path === '/') {
+      // The Host was checked: it is one of our own names, so the commands name the URL the viewer typed.
+      const streamUrl = `${opts.webServer.scheme}://${req.headers.host ?? ''}/stream.ts`;
+      res.writeHead(200, { ...PAGE_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : assets.page(title, streamUrl));
+      return;
+    }
+    const file = assets.file(path);
+    if (!file) {
+      res.writeHead(404, { ...COMMON_HEADERS, 'Content-Type': 'text/plain' });
+      res.end('not found: try /, /stream.ts, /status.json or /events\n');
+      return;
+    }
+    res.writeHead(200, { ...PAGE_HEADERS, 'Content-Type': file.type, 'Cache-Control': 'no-cache', 'Content-Length': String(file.body.length) });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
   };
 
   const http = opts.webServer.create((req, res) => {
@@ -135,13 +181,15 @@ export function createPlaybackServer(opts: PlaybackServerOptions): PlaybackServe
     }
     if (path === '/stream.ts') return streamRoute(req, res);
     if (path === '/status.json') return statusRoute(res);
-    if (path === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : playerPage(title));
-      return;
+    if (path === '/events') {
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end();
+        return;
+      }
+      return events.add(res, COMMON_HEADERS);
     }
-    res.writeHead(404, { 'Content-Type': 'text/plain' });
-    res.end('not found: try /stream.ts, /status.json or /\n');
+    pageRoute(req, res, path ?? '/');
   });
 
   // DNS rebinding: a web page whose name resolves to us would send its own name as Host. Only our address and
@@ -155,6 +203,15 @@ export function createPlaybackServer(opts: PlaybackServerOptions): PlaybackServe
       return baseUrl;
     },
     stats,
+    async end(end) {
+      if (ended) return;
+      ended = end;
+      // Pages first (their player then stops on purpose), then the streams end: players see their end of file.
+      const told = events.finish(end);
+      for (const l of listeners) l.res.end();
+      listeners.clear();
+      await told;
+    },
     listen() {
       return new Promise<string>((resolve, reject) => {
         http.once('error', reject);
@@ -187,6 +244,7 @@ export function createPlaybackServer(opts: PlaybackServerOptions): PlaybackServe
     },
     async close() {
       closed = true;
+      events.close();
       for (const l of listeners) l.res.end();
       listeners.clear();
       cache = [];
@@ -209,37 +267,4 @@ function ownNames(host: string): string[] {
     for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.push(wrap(a.address));
   }
   return names;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function playerPage(title: string): string {
-  const t = escapeHtml(title);
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${t}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:.1rem .3rem}pre{background:#f4f4f4;padding:.6rem}</style>
-</head>
-<body>
-<h1>${t}</h1>
-<p>The live stream (MPEG-TS) is at <a id="stream" href="stream.ts">stream.ts</a>. Open it in a player:</p>
-<pre id="cmds">vlc STREAM
-mpv STREAM
-ffplay STREAM</pre>
-<p>Viewer status: <a href="status.json">status.json</a></p>
-<pre id="status">loading…</pre>
-<script>
-const url = new URL('stream.ts', location.href).href;
-document.getElementById('cmds').textContent = ['vlc', 'mpv', 'ffplay'].map((p) => p + ' ' + url).join('\\n');
-async function poll() {
-  try { document.getElementById('status').textContent = JSON.stringify(await (await fetch('status.json')).json(), null, 2); }
-  catch { document.getElementById('status').textContent = 'viewer not reachable'; }
-}
-poll(); setInterval(poll, 2000);
-</script>
-</body>
-</html>
-`;
 }
