@@ -169,13 +169,13 @@ export function createPlaybackServer(opts: PlaybackServerOptions): PlaybackServe
 
   const http = opts.webServer.create((req, res) => {
     if (!hostAllowed(req.headers.host)) {
-      res.writeHead(421, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.writeHead(421, { ...COMMON_HEADERS, 'Content-Type': 'text/plain', Connection: 'close' });
       res.end(`misdirected request: this playback server answers only to Host ${[...allowedHosts].join(', ')}\n`);
       return;
     }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' });
+      res.writeHead(405, { ...COMMON_HEADERS, Allow: 'GET, HEAD', 'Content-Type': 'text/plain' });
       res.end('method not allowed\n');
       return;
     }

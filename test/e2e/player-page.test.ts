@@ -3,8 +3,9 @@
  * `gatecast watch` process serves its playback URL; Debian's Chromium opens
  * the page, whose <video> plays the live stream through mpegts.js (its
  * currentTime advances by 3 s or more within 10 s, with no media error and
- * with sound); the operator kicks the viewer, and the page says why while the
- * process exits with its kick code. Screenshots go to test-output/.
+ * with sound; in a browser that wants a click first, muted until one click on
+ * the page's button); the operator kicks the viewer, and every open page says
+ * why while the process exits with its kick code. Screenshots go to test-output/.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,8 +25,10 @@ const REASON = 'player page test: <b>payment</b> failed';
 let sys: LocalSystem | null = null;
 let watch: ChildProcess | null = null;
 let browser: Browser | null = null;
+let strict: Browser | null = null;
 after(async () => {
   await browser?.close();
+  await strict?.close();
   if (watch && watch.exitCode === null && watch.signalCode === null) watch.kill('SIGKILL');
   await sys?.stop();
 });
@@ -107,12 +110,26 @@ test('the player page plays the live stream in Chromium and says why after a kic
   mkdirSync(OUT, { recursive: true });
   await page.screenshot({ path: `${OUT}player.png` });
 
+  // A browser that wants a click before sound: the page plays muted and one click on its button turns the sound on.
+  strict = await launchBrowser({ extraArgs: ['--autoplay-policy=document-user-activation-required'], viewport: { width: 1100, height: 900 } });
+  const quiet = await strict.context.newPage();
+  await quiet.goto(`${base}/`);
+  await quiet.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 60_000 });
+  assert.equal(await quiet.evaluate(() => document.querySelector('video')?.muted), true);
+  await quiet.locator('#unmute').click({ timeout: 10_000 });
+  assert.equal(await quiet.evaluate(() => document.querySelector('video')?.muted), false);
+  assert.equal(await quiet.locator('#unmute').isVisible(), false);
+  assert.equal(await quiet.evaluate(() => document.querySelector('video')?.paused), false);
+
   await controlRequest(s.controlUrl, '/v1/admin/kick', { method: 'POST', body: { user: 'pat', reason: REASON }, basic: { user: 'admin', password: s.adminPassword } });
   await page.waitForFunction(() => document.body.dataset['state'] === 'ended', undefined, { timeout: 15_000 });
   // The reason is shown as the characters it is, never as markup.
   assert.equal(await page.locator('#end').innerText(), `session ended by the operator: ${REASON}`);
   assert.equal(await page.locator('#end b').count(), 0);
   await page.screenshot({ path: `${OUT}player-ended.png` });
+  // Every open page learns why, not only the first.
+  await quiet.waitForFunction(() => document.body.dataset['state'] === 'ended', undefined, { timeout: 15_000 });
+  assert.equal(await quiet.locator('#end').innerText(), `session ended by the operator: ${REASON}`);
   const [code] = await within('watch to exit', exited, 15_000);
   assert.equal(code, 4, log);
   assert.deepEqual(problems.filter((p) => !/stream\.ts|ERR_|net::/.test(p)), [], 'no script errors or CSP violations');

@@ -109,9 +109,11 @@ function browserLagS() {
 }
 
 /**
- * @param {{ peers?: number, fromPeersShare?: number | null, continuity?: number, behindLiveS?: number | null }} s
+ * @param {{ session?: string | null, peers?: number, fromPeersShare?: number | null, continuity?: number, behindLiveS?: number | null }} status
  */
-function showStatus(s) {
+function showStatus(status) {
+  // Before admission (no session yet) there are no figures to show, only dashes.
+  const s = typeof status.session === 'string' ? status : {};
   byId('s-peers').textContent = `peers ${show(s.peers, (v) => String(v))}`;
   byId('s-share').textContent = `from peers ${show(s.fromPeersShare, (v) => `${Math.round(v * 100)}%`)}`;
   byId('s-continuity').textContent = `continuity ${show(s.continuity, (v) => `${(v * 100).toFixed(1)}%`)}`;
