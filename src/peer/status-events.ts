@@ -22,6 +22,8 @@ export interface StatusEventsOptions {
 
 export const STATUS_EVENTS_INTERVAL_MS = 1_000;
 export const STATUS_EVENTS_LINGER_MS = 2_000;
+/** Unsent bytes past which a page that does not read its events is dropped. */
+const MAX_QUEUED_BYTES = 64 * 1024;
 
 export class StatusEvents {
   private readonly pages = new Set<ServerResponse>();
@@ -105,6 +107,11 @@ export class StatusEvents {
 
   private send(res: ServerResponse, event: string, data: unknown): void {
     if (res.destroyed || res.writableEnded) return;
+    // A page that stopped reading would queue a few hundred bytes a second for ever: drop it (its EventSource reconnects).
+    if (res.writableLength > MAX_QUEUED_BYTES) {
+      res.destroy();
+      return;
+    }
     // JSON has no raw newlines, so one data line carries it.
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }

@@ -200,6 +200,41 @@ test('end() with no page open resolves at once; a page that never takes its end 
   assert.equal(done, true);
 });
 
+test('a page that stops reading its events is dropped once its unsent bytes pass the cap, not kept growing', () => {
+  const clock = new ManualClock();
+  const events = new StatusEvents({ clock, status: () => playerStatus(stats(), null), intervalMs: 1_000 });
+  const page = Object.assign(new EventEmitter(), {
+    writes: 0,
+    writableLength: 0,
+    destroyed: false,
+    writableEnded: false,
+    socket: null,
+    writeHead() {
+      return this;
+    },
+    write() {
+      this.writes++;
+      return false;
+    },
+    end() {
+      this.writableEnded = true;
+    },
+    destroy() {
+      this.destroyed = true;
+      this.emit('close');
+    },
+  });
+  events.add(page as unknown as ServerResponse, {});
+  clock.advance(3_000);
+  assert.equal(page.destroyed, false, 'a little queued is fine');
+  const before = page.writes;
+  page.writableLength = 100 * 1024;
+  clock.advance(1_000);
+  assert.equal(page.destroyed, true);
+  assert.equal(page.writes, before, 'nothing more queued for it');
+  assert.equal(events.open, 0);
+});
+
 test('playerStatus: the share from peers, rounded figures, and the state', () => {
   const s = playerStatus(stats(), null);
   assert.equal(s.state, 'playing');
