@@ -203,7 +203,8 @@ test('end() with no page open resolves at once; a page that never takes its end 
 test('a page that stops reading its events is dropped once its unsent bytes pass the cap, not kept growing', () => {
   const clock = new ManualClock();
   const events = new StatusEvents({ clock, status: () => playerStatus(stats(), null), intervalMs: 1_000 });
-  const page = Object.assign(new EventEmitter(), {
+  const emitter = new EventEmitter();
+  const page = Object.assign(emitter, {
     writes: 0,
     writableLength: 0,
     destroyed: false,
@@ -221,7 +222,7 @@ test('a page that stops reading its events is dropped once its unsent bytes pass
     },
     destroy() {
       this.destroyed = true;
-      this.emit('close');
+      emitter.emit('close');
     },
   });
   events.add(page as unknown as ServerResponse, {});
