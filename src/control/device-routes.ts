@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ClientError } from '../core/errors.js';
 import type { ControlStore } from '../core/ports.js';
 import { adminAuthHook } from './admin-auth.js';
+import { ADMIN_SECURITY, documentSecurity } from './openapi.js';
 import type { Admission } from './admission.js';
 import { iso } from './dates.js';
 import type { DisconnectOrchestrator } from './disconnect-orchestrator.js';
@@ -23,10 +24,11 @@ export function deviceAdminRoutes(deps: { store: ControlStore; admission: Admiss
   const { store, admission, orchestrator } = deps;
   return async (app: FastifyInstance): Promise<void> => {
     app.addHook('onRequest', adminAuthHook(admission));
+    documentSecurity(app, ADMIN_SECURITY);
 
     app.get<{ Params: Static<typeof NameParams> }>(
       '/v1/admin/users/:name/devices',
-      { schema: { params: NameParams, response: { 200: Type.Object({ devices: Type.Array(DeviceView) }) } } },
+      { schema: { tags: ['users'], summary: "A user's device credentials", params: NameParams, response: { 200: Type.Object({ devices: Type.Array(DeviceView) }) } } },
       async (request) => {
         if (!(await store.getUser(request.params.name))) throw new ClientError('unknown_user', `no such user: ${request.params.name}`);
         const devices = await store.listDevices(request.params.name);
@@ -40,6 +42,8 @@ export function deviceAdminRoutes(deps: { store: ControlStore; admission: Admiss
       '/v1/admin/users/:name/logout-all',
       {
         schema: {
+          tags: ['users'],
+          summary: 'Sign a user out everywhere: revoke every device, end every session',
           params: NameParams,
           response: { 200: Type.Object({ user: Type.String(), devices_revoked: Type.Integer(), disconnects: Type.Array(DisconnectView) }) },
         },

@@ -11,6 +11,7 @@ import { ClientError } from '../core/errors.js';
 import type { ControlStore } from '../core/ports.js';
 import { SourceAdmissionSchema, SourceRequestBody } from '../protocol/control-api.js';
 import { adminAuthHook, adminOf } from './admin-auth.js';
+import { ADMIN_SECURITY, documentSecurity, NO_CONTENT } from './openapi.js';
 import type { Admission } from './admission.js';
 import type { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { parseIsoDate } from './dates.js';
@@ -55,15 +56,16 @@ export function adminRoutes(deps: AdminRoutesDeps) {
   const { store, clock, admission, orchestrator, qoe } = deps;
   return async (app: FastifyInstance): Promise<void> => {
     app.addHook('onRequest', adminAuthHook(admission));
+    documentSecurity(app, ADMIN_SECURITY);
 
     // --- users
-    app.get('/v1/admin/users', { schema: { response: { 200: Type.Object({ users: Type.Array(UserView) }) } } }, async () => ({
+    app.get('/v1/admin/users', { schema: { tags: ['users'], summary: 'List users', response: { 200: Type.Object({ users: Type.Array(UserView) }) } } }, async () => ({
       users: (await store.listUsers()).map(userView),
     }));
 
     app.post<{ Body: CreateUserBody }>(
       '/v1/admin/users',
-      { schema: { body: CreateUserBody, response: { 201: UserView } } },
+      { schema: { tags: ['users'], summary: 'Add a user', body: CreateUserBody, response: { 201: UserView } } },
       async (request, reply) => {
         const { name, password } = request.body;
         if (await store.getUser(name)) throw new ClientError('conflict', `user ${name} already exists`);
@@ -75,7 +77,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
 
     app.patch<{ Params: Static<typeof NameParams>; Body: PatchUserBody }>(
       '/v1/admin/users/:name',
-      { schema: { params: NameParams, body: PatchUserBody, response: { 200: UserView } } },
+      { schema: { tags: ['users'], summary: "Set a user's concurrent-session limit", params: NameParams, body: PatchUserBody, response: { 200: UserView } } },
       async (request) => {
         // Takes effect at the user's next admission; running sessions are not ended by lowering it.
         await store.setUserMaxSessions(request.params.name, request.body.max_sessions);
@@ -85,7 +87,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       },
     );
 
-    app.delete<{ Params: Static<typeof NameParams> }>('/v1/admin/users/:name', { schema: { params: NameParams } }, async (request, reply) => {
+    const removeUser = { tags: ['users'], summary: 'Remove a user, their subscriptions and sessions', params: NameParams, response: { 204: NO_CONTENT } };
+    app.delete<{ Params: Static<typeof NameParams> }>('/v1/admin/users/:name', { schema: removeUser }, async (request, reply) => {
       const user = await store.getUser(request.params.name);
       if (!user) throw new ClientError('unknown_user', `no such user: ${request.params.name}`);
       if (user.isAdmin) throw new ClientError('forbidden', `${user.name} is an admin user and cannot be removed`);
@@ -95,13 +98,13 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     });
 
     // --- programs
-    app.get('/v1/admin/programs', { schema: { response: { 200: Type.Object({ programs: Type.Array(ProgramView) }) } } }, async () => ({
+    app.get('/v1/admin/programs', { schema: { tags: ['programs'], summary: 'List programs', response: { 200: Type.Object({ programs: Type.Array(ProgramView) }) } } }, async () => ({
       programs: (await store.listPrograms()).map(programView),
     }));
 
     app.post<{ Body: CreateProgramBody }>(
       '/v1/admin/programs',
-      { schema: { body: CreateProgramBody, response: { 201: ProgramView } } },
+      { schema: { tags: ['programs'], summary: 'Add a program with its source public key', body: CreateProgramBody, response: { 201: ProgramView } } },
       async (request, reply) => {
         const b = request.body;
         if (await store.getProgram(b.id)) throw new ClientError('conflict', `program ${b.id} already exists`);
@@ -129,7 +132,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     // and the program's open sessions, admitted to the old info hash, are ended through the chain.
     app.patch<{ Params: Static<typeof IdParams>; Body: PatchProgramBody }>(
       '/v1/admin/programs/:id',
-      { schema: { params: IdParams, body: PatchProgramBody, response: { 200: ProgramView } } },
+      { schema: { tags: ['programs'], summary: 'Rekey a program (ends its sessions)', params: IdParams, body: PatchProgramBody, response: { 200: ProgramView } } },
       async (request) => {
         const sourceKey = checkSourceKey(request.body.source_key);
         await store.setProgramSourceKey(request.params.id, sourceKey);
@@ -143,14 +146,15 @@ export function adminRoutes(deps: AdminRoutesDeps) {
 
     app.get<{ Params: Static<typeof IdParams> }>(
       '/v1/admin/programs/:id/stats',
-      { schema: { params: IdParams, response: { 200: ProgramStatsView } } },
+      { schema: { tags: ['programs'], summary: "A program's QoE aggregates", params: IdParams, response: { 200: ProgramStatsView } } },
       async (request) => {
         if (!(await store.getProgram(request.params.id))) throw new ClientError('unknown_program', `no such program: ${request.params.id}`);
         return qoe.programStats(request.params.id);
       },
     );
 
-    app.delete<{ Params: Static<typeof IdParams> }>('/v1/admin/programs/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const removeProgram = { tags: ['programs'], summary: 'Remove a program and its subscriptions', params: IdParams, response: { 204: NO_CONTENT } };
+    app.delete<{ Params: Static<typeof IdParams> }>('/v1/admin/programs/:id', { schema: removeProgram }, async (request, reply) => {
       if (!(await store.deleteProgram(request.params.id))) {
         throw new ClientError('unknown_program', `no such program: ${request.params.id}`);
       }
@@ -159,7 +163,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
 
     app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof SourceRequestBody> }>(
       '/v1/admin/programs/:id/source',
-      { schema: { params: IdParams, body: SourceRequestBody, response: { 200: SourceAdmissionSchema } } },
+      { schema: { tags: ['programs'], summary: 'Admit a broadcaster to a program', params: IdParams, body: SourceRequestBody, response: { 200: SourceAdmissionSchema } } },
       async (request) => {
         const result = await admission.admitSource(request.params.id, adminOf(request).name, request.body.client_key);
         request.log.info({ program: request.params.id, session: result.session }, 'source admitted');
@@ -170,7 +174,14 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     // --- subscriptions
     app.get<{ Querystring: Static<typeof SubscriptionsQuery> }>(
       '/v1/admin/subscriptions',
-      { schema: { querystring: SubscriptionsQuery, response: { 200: Type.Object({ subscriptions: Type.Array(SubscriptionView) }) } } },
+      {
+        schema: {
+          tags: ['subscriptions'],
+          summary: 'List subscriptions',
+          querystring: SubscriptionsQuery,
+          response: { 200: Type.Object({ subscriptions: Type.Array(SubscriptionView) }) },
+        },
+      },
       async (request) => {
         const now = clock.now();
         const subs = await store.listSubscriptions({ user: request.query.user, program: request.query.program });
@@ -180,7 +191,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
 
     app.put<{ Body: PutSubscriptionBody }>(
       '/v1/admin/subscriptions',
-      { schema: { body: PutSubscriptionBody, response: { 200: SubscriptionView } } },
+      { schema: { tags: ['subscriptions'], summary: 'Grant or change a subscription', body: PutSubscriptionBody, response: { 200: SubscriptionView } } },
       async (request) => {
         const { user, program, until } = request.body;
         let untilMs: number | null = null;
@@ -202,6 +213,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       '/v1/admin/subscriptions/:user/:program',
       {
         schema: {
+          tags: ['subscriptions'],
+          summary: 'Revoke a subscription (ends its sessions)',
           params: SubscriptionParams,
           response: { 200: Type.Object({ user: Type.String(), program: Type.String(), disconnects: Type.Array(DisconnectView) }) },
         },
@@ -220,7 +233,14 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     // --- the list of clients in the system, and the trackers
     app.get<{ Querystring: Static<typeof SessionsQuery> }>(
       '/v1/admin/sessions',
-      { schema: { querystring: SessionsQuery, response: { 200: Type.Object({ sessions: Type.Array(SessionView) }) } } },
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: 'The list of clients in the system',
+          querystring: SessionsQuery,
+          response: { 200: Type.Object({ sessions: Type.Array(SessionView) }) },
+        },
+      },
       async (request) => {
         const { all, user, program } = request.query;
         const sessions = await store.listSessions({ user, program, includeEnded: all === '1' || all === 'true' });
@@ -230,7 +250,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
 
     registerDisconnectRoutes(app, { store, orchestrator });
 
-    app.get('/v1/admin/trackers', { schema: { response: { 200: Type.Object({ trackers: Type.Array(TrackerView) }) } } }, async () => ({
+    app.get('/v1/admin/trackers', { schema: { tags: ['trackers'], summary: 'Connected trackers', response: { 200: Type.Object({ trackers: Type.Array(TrackerView) }) } } }, async () => ({
       trackers: deps.trackers.list().map(trackerView),
     }));
   };

@@ -19,7 +19,7 @@ const MAX_LIMIT = 10_000;
 export function registerDisconnectRoutes(app: FastifyInstance, deps: { store: ControlStore; orchestrator: DisconnectOrchestrator }): void {
   const { store, orchestrator } = deps;
 
-  app.post<{ Body: KickBody }>('/v1/admin/kick', { schema: { body: KickBody, response: { 200: DisconnectList } } }, async (request) => {
+  app.post<{ Body: KickBody }>('/v1/admin/kick', { schema: { tags: ['disconnects'], summary: "Kick a session or all of a user's sessions (steps A–E)", body: KickBody, response: { 200: DisconnectList } } }, async (request) => {
     const { user, session } = request.body;
     const reason = request.body.reason ?? DEFAULT_KICK_REASON;
     if ((user === undefined) === (session === undefined)) {
@@ -39,7 +39,7 @@ export function registerDisconnectRoutes(app: FastifyInstance, deps: { store: Co
 
   app.get<{ Querystring: Static<typeof DisconnectsQuery> }>(
     '/v1/admin/disconnects',
-    { schema: { querystring: DisconnectsQuery, response: { 200: DisconnectList } } },
+    { schema: { tags: ['disconnects'], summary: 'List disconnects, newest first', querystring: DisconnectsQuery, response: { 200: DisconnectList } } },
     async (request) => {
       const { pending, session } = request.query;
       const limit = request.query.limit === undefined ? DEFAULT_LIMIT : Number(request.query.limit);
@@ -51,7 +51,7 @@ export function registerDisconnectRoutes(app: FastifyInstance, deps: { store: Co
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/v1/admin/disconnects/:id',
-    { schema: { params: IdParams, response: { 200: DisconnectView } } },
+    { schema: { tags: ['disconnects'], summary: 'One disconnect and its timeline', params: IdParams, response: { 200: DisconnectView } } },
     async (request) => {
       const d = await store.getDisconnect(request.params.id);
       if (!d) throw new ClientError('not_found', `no such disconnect: ${request.params.id}`);

@@ -13,6 +13,7 @@ import {
 } from '../protocol/control-api.js';
 import { Type } from '@sinclair/typebox';
 import { DEVICE_REFUSED } from './login-authenticator.js';
+import { DEVICE_SECURITY, NO_CONTENT } from './openapi.js';
 import type { Admission } from './admission.js';
 import type { ControlHealthCheck } from './health.js';
 import { IdParams, ServiceInfo, SidParams } from './schemas.js';
@@ -28,7 +29,7 @@ export interface PublicRoutesDeps {
 
 export function publicRoutes(deps: PublicRoutesDeps) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.get('/', { schema: { response: { 200: ServiceInfo } } }, async () => ({
+    app.get('/', { schema: { tags: ['service'], summary: 'Service name, version and links', response: { 200: ServiceInfo } } }, async () => ({
       service: 'gatecast control server',
       version: VERSION,
       links: {
@@ -43,14 +44,22 @@ export function publicRoutes(deps: PublicRoutesDeps) {
     }));
 
     // 200 for degraded too: the process answers, and none of the reasons is cured by restarting it (docs/API.md).
-    app.get('/v1/health', { schema: { response: { 200: ControlHealthSchema } } }, async (_request, reply) => {
+    app.get('/v1/health', { schema: { tags: ['service'], summary: 'Health: ok or degraded, with reasons', response: { 200: ControlHealthSchema } } }, async (_request, reply) => {
       void reply.header('cache-control', 'no-store');
       return deps.health.report();
     });
 
     app.post<{ Params: Static<typeof IdParams>; Body: ProgramRequestBody }>(
       '/v1/programs/:id/request',
-      { schema: { params: IdParams, body: ProgramRequestBody, response: { 200: AdmissionResultSchema } } },
+      {
+        schema: {
+          tags: ['admission'],
+          summary: "Request a program: the user's credentials for its metadata and an access token (steps a–b)",
+          params: IdParams,
+          body: ProgramRequestBody,
+          response: { 200: AdmissionResultSchema },
+        },
+      },
       async (request) => {
         const { user, password, device, device_secret, client_key } = request.body;
         const byDevice = device !== undefined && device_secret !== undefined;
@@ -67,7 +76,7 @@ export function publicRoutes(deps: PublicRoutesDeps) {
     // Device credentials: `gatecast login` trades the password for one, `gatecast logout` revokes it.
     app.post<{ Body: DeviceLoginBody }>(
       '/v1/devices',
-      { schema: { body: DeviceLoginBody, response: { 201: DeviceLoginResultSchema } } },
+      { schema: { tags: ['devices'], summary: 'Device login: trade a password for a device credential', body: DeviceLoginBody, response: { 201: DeviceLoginResultSchema } } },
       async (request, reply) => {
         const { user, password, label } = request.body;
         const issued = await deps.admission.logins.login(user, password, request.ip, label ?? '');
@@ -76,7 +85,14 @@ export function publicRoutes(deps: PublicRoutesDeps) {
       },
     );
 
-    app.delete<{ Params: Static<typeof DeviceParams> }>('/v1/devices/:device', { schema: { params: DeviceParams } }, async (request, reply) => {
+    const deviceLogout = {
+      tags: ['devices'],
+      summary: 'Device logout: revoke this device credential',
+      security: DEVICE_SECURITY,
+      params: DeviceParams,
+      response: { 204: NO_CONTENT },
+    };
+    app.delete<{ Params: Static<typeof DeviceParams> }>('/v1/devices/:device', { schema: deviceLogout }, async (request, reply) => {
       const m = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(request.headers.authorization ?? '');
       if (!m?.[1]) throw new ClientError('login_required', DEVICE_REFUSED);
       await deps.admission.logins.logout(request.params.device, m[1]);
@@ -86,7 +102,15 @@ export function publicRoutes(deps: PublicRoutesDeps) {
 
     app.post<{ Params: Static<typeof SidParams>; Body: RenewBody }>(
       '/v1/sessions/:sid/renew',
-      { schema: { params: SidParams, body: RenewBody, response: { 200: RenewResultSchema } } },
+      {
+        schema: {
+          tags: ['admission'],
+          summary: "Renew a session's access token (signed with its client key)",
+          params: SidParams,
+          body: RenewBody,
+          response: { 200: RenewResultSchema },
+        },
+      },
       async (request) => deps.admission.renew(request.params.sid, request.body.ts, request.body.sig),
     );
   };
