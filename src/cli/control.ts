@@ -10,6 +10,8 @@ import { systemClock } from '../protocol/system-clock.js';
 import { SqliteControlStore } from '../store/sqlite-control-store.js';
 import { DatabaseCorruptError, isCorruption } from '../store/sqlite-errors.js';
 import { EXIT } from './exit-codes.js';
+import { ControlMetrics } from '../control/metrics.js';
+import { METRICS_TOKEN_HELP, processRegistry, readMetricsToken } from './metrics-flags.js';
 import { webServerFactory } from './web-server.js';
 
 /** The refusal to serve from a damaged database: what is wrong, with which file, and what to do. */
@@ -34,6 +36,7 @@ interface ControlFlags {
   tlsKey?: string;
   onLimit: 'replace-oldest' | 'refuse';
   maxSessions?: number;
+  metricsToken?: string;
 }
 
 
@@ -55,10 +58,12 @@ export function registerControlCommand(program: Command): void {
     )
     .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS only (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--metrics-token <token>', METRICS_TOKEN_HELP)
     .addHelpText(
       'after',
       '\nEnvironment:\n  GATECAST_ADMIN_PASSWORD   password of the "admin" user (required)\n' +
         '  GATECAST_TRACKER_SECRET   secret trackers present on the control link (required; must differ from the admin password)\n' +
+        '  GATECAST_METRICS_TOKEN    bearer token for /metrics (as --metrics-token)\n' +
         '  GATECAST_LOG_LEVEL        pino log level (default warn)\n',
     )
     .action(async (flags: ControlFlags, cmd: Command) => {
@@ -73,6 +78,8 @@ export function registerControlCommand(program: Command): void {
       if (trackerSecret === adminPassword) {
         cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
+      const metricsToken = readMetricsToken(flags.metricsToken, [adminPassword, trackerSecret]);
+      if ('error' in metricsToken) cmd.error(`error: ${metricsToken.error}`, { exitCode: 2 });
       const tls = readTlsFlags(flags);
       let store: SqliteControlStore;
       try {
@@ -97,6 +104,8 @@ export function registerControlCommand(program: Command): void {
           onLimit: flags.onLimit,
           maxSessions: flags.maxSessions ?? null,
           isDatabaseCorrupt: isCorruption,
+          metrics: new ControlMetrics(processRegistry()),
+          metricsToken: metricsToken.token,
           // Logs go to stderr so stdout carries only the lines a script may read.
           logger: { name: 'gatecast-control', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn', stream: process.stderr },
         });

@@ -9,6 +9,8 @@ import { DEFAULTS } from '../core/config.js';
 import { MemorySwarmStore } from '../store/memory-swarm-store.js';
 import { CLIENT_RETRY_MS, createTracker } from '../tracker/create-tracker.js';
 import { webServerFactory } from './web-server.js';
+import { TrackerMetrics } from '../tracker/metrics.js';
+import { METRICS_TOKEN_HELP, processRegistry, readMetricsToken } from './metrics-flags.js';
 
 
 
@@ -22,6 +24,7 @@ interface TrackerFlags {
   tlsCert?: string;
   tlsKey?: string;
   ca?: string;
+  metricsToken?: string;
 }
 
 export function registerTrackerCommand(program: Command): void {
@@ -37,6 +40,7 @@ export function registerTrackerCommand(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate (chain): serve announce and channel over HTTPS and WSS only (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--ca <file>', CA_HELP)
+    .option('--metrics-token <token>', METRICS_TOKEN_HELP)
     .action(async (flags: TrackerFlags, cmd: Command) => {
       const control = flags.control ?? envUrl('GATECAST_CONTROL');
       if (!control) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
@@ -47,6 +51,8 @@ export function registerTrackerCommand(program: Command): void {
       if (secret === process.env['GATECAST_ADMIN_PASSWORD']) {
         cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
+      const metricsToken = readMetricsToken(flags.metricsToken, [secret, process.env['GATECAST_ADMIN_PASSWORD']]);
+      if ('error' in metricsToken) cmd.error(`error: ${metricsToken.error}`, { exitCode: 2 });
       const tls = readTlsFlags(flags);
       const trust = trustFlag(flags.ca);
       const logger = pino({ name: 'gatecast', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn' });
@@ -63,6 +69,8 @@ export function registerTrackerCommand(program: Command): void {
         ca: trust.ca,
         store,
         logger,
+        metrics: new TrackerMetrics(processRegistry()),
+        metricsToken: metricsToken.token,
       });
       let urls: { announceUrl: string; wsUrl: string };
       try {

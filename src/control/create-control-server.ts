@@ -12,11 +12,11 @@ import { Admission, RENEW_SKEW_MS } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
 import { answerFrameworkError, MAX_PARAM_LENGTH } from './framework-errors.js';
-import { registerOpenApi } from './openapi.js';
 import { ControlHealthCheck, DatabaseWatch, type CorruptionTest } from './health.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { deviceAdminRoutes } from './device-routes.js';
 import type { LoginLimits } from './login-throttle.js';
+import { ControlMetrics, countAdmissions, metricsRoute } from './metrics.js';
 import { adminRoutes } from './routes-admin.js';
 import { publicRoutes } from './routes-public.js';
 import { QoeBoard } from './qoe-board.js';
@@ -55,6 +55,10 @@ export interface ControlServerOptions {
   webServer: WebServerFactory;
   /** Tells a store error that means a damaged database (store/sqlite-errors.ts isCorruption): health turns degraded. */
   isDatabaseCorrupt?: CorruptionTest;
+  /** /metrics' registry and counters (a fresh registry when absent; process metrics are the caller's to add). */
+  metrics?: ControlMetrics;
+  /** Bearer token /metrics demands; null (default): loopback clients only (core/metrics-access.ts). */
+  metricsToken?: string | null;
 }
 
 export interface ControlServer {
@@ -71,6 +75,8 @@ export interface ControlServer {
   orchestrator: DisconnectOrchestrator;
   /** Clients' latest QoE per session and per program (programStats), for the console and /metrics. */
   qoe: QoeBoard;
+  /** What /metrics serves. */
+  metrics: ControlMetrics;
 }
 
 async function ensureAdmin(store: ControlStore, password: string, now: number): Promise<void> {
@@ -123,18 +129,18 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     serverFactory: (handler) => opts.webServer.create(handler),
     logger: opts.logger ?? false,
     bodyLimit: BODY_LIMIT,
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    maxParamLength: MAX_PARAM_LENGTH,
     // A broken percent-encoding or an over-long path parameter, in the API's error shape too.
     frameworkErrors: answerFrameworkError,
     // Wrong types are refused, not coerced: "123" is not a number.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
   });
   installErrorHandling(app, BODY_LIMIT);
+  const metrics = opts.metrics ?? new ControlMetrics();
+  countAdmissions(app, metrics);
   // Every body is JSON: fastify's built-in text/plain parser would hand a string to the routes (a 400
   // from the schema); without it a text/plain body is refused like any other type (415).
   app.removeContentTypeParser('text/plain');
-  // Before the routes: the OpenAPI document is generated from each route's schema as it is added.
-  await registerOpenApi(app);
 
   const link = new TrackerLink({
     store,
@@ -155,6 +161,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     retryMs: opts.disconnectRetryMs,
     expiryCheckMs: opts.expiryCheckMs,
     staleAdmittedMs,
+    observer: metrics,
   });
   link.setHooks(orchestrator.linkHooks());
   const qoe = new QoeBoard({ clock, sessions: (program) => store.listSessions({ program }) });
@@ -171,6 +178,14 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   await app.register(publicRoutes({ admission, health }));
   await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator, qoe }));
   await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
+  metrics.bind({
+    sessions: () => store.listSessions(),
+    trackers: () => trackers.list().length,
+    pendingDisconnects: () => orchestrator.pendingCount,
+    awaitingRejoin: () => link.awaitingRejoin,
+    programQoe: (program) => qoe.programStats(program),
+  });
+  await app.register(metricsRoute(metrics, opts.metricsToken ?? null));
   link.attach(app.server);
   // The link's WebSockets hold the HTTP server open, so they go before it closes
   // (preClose); the orchestrator stops after, once queued link messages are done.
@@ -188,6 +203,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     link,
     orchestrator,
     qoe,
+    metrics,
     controlKey: signingKey.publicKey,
     trackers: () => trackers.list(),
     // fastify names the scheme after its own https option, which a server factory does not set.

@@ -28,6 +28,22 @@ export interface DisconnectSender {
   send(trackerId: string, msg: ControlToTracker): boolean;
 }
 
+/**
+ * What the chain tells an onlooker (/metrics: control/metrics.ts) as it
+ * happens. Calls are synchronous and must not throw.
+ */
+export interface DisconnectObserver {
+  /** A session was set out to be ended by kick() (an operator kick, a revoked or expired subscription, a limit). */
+  started(): void;
+  /** A timeline step landed (command_sent, tracker_ack, client_stopped, …, control_ack), `ms` after its disconnect began. */
+  step(event: string, ms: number): void;
+  /** A command was sent again: step A's timer ran out, or its tracker said hello. */
+  retried(): void;
+  completed(outcome: DisconnectOutcome): void;
+}
+
+const NO_OBSERVER: DisconnectObserver = { started() {}, step() {}, retried() {}, completed() {} };
+
 export interface DisconnectOrchestratorOptions {
   store: ControlStore;
   clock: Clock;
@@ -39,10 +55,12 @@ export interface DisconnectOrchestratorOptions {
   expiryCheckMs?: number | null;
   /** The same check ends viewer sessions still `admitted` this long after admission and after start(); absent: never. */
   staleAdmittedMs?: number;
+  observer?: DisconnectObserver;
 }
 
 interface InFlight {
   sid: string;
+  createdAt: number;
   reason: string;
   trackerId: string | null;
   attempts: number;
@@ -77,9 +95,11 @@ export class DisconnectOrchestrator {
   private watch: TimerHandle | null = null;
   private checking = false;
   private startedAt = -Infinity;
+  private readonly observer: DisconnectObserver;
 
   constructor(private readonly opts: DisconnectOrchestratorOptions) {
     this.retryMs = opts.retryMs ?? DEFAULT_DISCONNECT_RETRY_MS;
+    this.observer = opts.observer ?? NO_OBSERVER;
   }
 
   /** Resumes the pending disconnects found in the store and starts the subscription watch. */
@@ -220,11 +240,14 @@ export class DisconnectOrchestrator {
       };
       await store.createDisconnect(done);
       await store.updateSession(sid, { state: 'ended', endedAt: now, endReason: 'not_joined' });
+      this.observer.started();
+      this.observer.completed('not_joined');
       this.opts.log.info({ sid, disconnect: done.id, reason }, 'session ended before joining');
       return done;
     }
     const d: DisconnectRecord = { ...base, state: 'pending', outcome: null, trackerId: session.trackerId, completedAt: null, timeline: [] };
     await store.createDisconnect(d); // durable before anything is sent
+    this.observer.started();
     this.opts.log.info({ sid, disconnect: d.id, tracker: d.trackerId, reason }, 'disconnecting session');
     this.track(d);
     this.transmit(d.id);
@@ -234,6 +257,7 @@ export class DisconnectOrchestrator {
   private track(d: DisconnectRecord): void {
     this.inFlight.set(d.id, {
       sid: d.sid,
+      createdAt: d.createdAt,
       reason: d.reason,
       trackerId: d.trackerId,
       attempts: d.attempts,
@@ -260,7 +284,10 @@ export class DisconnectOrchestrator {
     if (!this.opts.link.send(f.trackerId, { type: 'disconnect', id, sid: f.sid, reason: f.reason })) return;
     f.attempts += 1;
     const attempts = f.attempts;
-    const append = attempts === 1 ? [entry(this.opts.clock.now(), 'command_sent', `to ${f.trackerId}`)] : undefined;
+    const now = this.opts.clock.now();
+    if (attempts === 1) this.observer.step('command_sent', now - f.createdAt);
+    else this.observer.retried();
+    const append = attempts === 1 ? [entry(now, 'command_sent', `to ${f.trackerId}`)] : undefined;
     this.serial(() => this.opts.store.updateDisconnect(id, { attempts, append })).catch((err: unknown) =>
       this.opts.log.error({ err, disconnect: id }, 'recording a disconnect attempt failed'),
     );
@@ -274,7 +301,9 @@ export class DisconnectOrchestrator {
     f.timer = null;
     if (f.ackRecorded) return;
     f.ackRecorded = true;
-    await this.opts.store.updateDisconnect(id, { append: [entry(this.opts.clock.now(), 'tracker_ack', `from ${trackerId}`)] });
+    const now = this.opts.clock.now();
+    this.observer.step('tracker_ack', now - f.createdAt);
+    await this.opts.store.updateDisconnect(id, { append: [entry(now, 'tracker_ack', `from ${trackerId}`)] });
   }
 
   private async onLeft(ev: LeftEvent): Promise<void> {
@@ -286,6 +315,8 @@ export class DisconnectOrchestrator {
     for (const d of open) {
       this.untrack(d.id);
       await store.updateDisconnect(d.id, { state: 'completed', outcome, completedAt: now, append: [entry(now, event, `${ev.reason} (${ev.trackerId})`)] });
+      this.observer.step(event, now - d.createdAt);
+      this.observer.completed(outcome);
       this.opts.log.info({ sid: ev.sid, disconnect: d.id, outcome, ms: now - d.createdAt }, 'disconnect completed');
     }
   }
@@ -298,6 +329,7 @@ export class DisconnectOrchestrator {
       if (d.state !== 'completed' || d.outcome === 'not_joined' || d.outcome === 'lost') continue;
       if (d.timeline.some((e) => e.event === 'control_ack')) continue;
       await this.opts.store.updateDisconnect(d.id, { append: [entry(now, 'control_ack')] });
+      this.observer.step('control_ack', now - d.createdAt);
     }
   }
 

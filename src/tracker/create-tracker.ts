@@ -20,6 +20,7 @@ import { startExpiry } from './expiry.js';
 import { trackerHealth } from './health.js';
 import { createHttpHandler } from './http-frontend.js';
 import { Membership } from './membership.js';
+import { CountedTrackerLogic, TrackerMetrics } from './metrics.js';
 import { createProgramHook } from './program-hook.js';
 import { createResponseHook } from './response-hook.js';
 import { createPossessionHook } from './possession-hook.js';
@@ -66,6 +67,10 @@ export interface TrackerOptions {
   webServer: WebServerFactory;
   /** The control link's TLS `ca` (ClientTrust.ca): undefined for Node's defaults. */
   ca?: string[];
+  /** /metrics' registry and counters (a fresh registry when absent; process metrics are the caller's to add). */
+  metrics?: TrackerMetrics;
+  /** Bearer token /metrics demands; null (default): loopback clients only (core/metrics-access.ts). */
+  metricsToken?: string | null;
 }
 
 export interface Tracker {
@@ -85,6 +90,8 @@ export interface Tracker {
   pendingDisconnects(): number;
   /** `revoked` pushes not yet acked by their peers (nor given up). */
   pendingPushes(): number;
+  /** What /metrics serves. */
+  readonly metrics: TrackerMetrics;
 }
 
 export const CLIENT_RETRY_MS = 500;
@@ -134,7 +141,8 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     logger,
   });
   const membership = new Membership({ store, registry, programs, revocations, reporter, clock, onLeft: (sid) => chain.settled(sid), onStopped: (s) => chain.stopped(s) });
-  const logic: TrackerLogic = new TrackerLogic({
+  const metrics = opts.metrics ?? new TrackerMetrics();
+  const logic: TrackerLogic = new CountedTrackerLogic({
     preHooks: [
       createTokenHook({ key, clock }),
       createPossessionHook({ holds, registry, clock }),
@@ -162,7 +170,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     clock,
     answers: chain,
     qoe,
-  });
+  }, metrics);
 
   let readyResolve!: () => void;
   const ready = new Promise<void>((resolve) => {
@@ -185,9 +193,19 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     announce_interval_s: intervalS,
     heartbeat_timeout_ms: heartbeatTimeoutMs,
   });
+  metrics.bind({
+    sessions: () => registry.size,
+    swarms: () => registry.swarms,
+    linkBacklog: () => link?.pending ?? 0,
+    linkUp: () => link?.connected ?? false,
+    channels: () => channels?.size ?? 0,
+    pendingDisconnects: () => chain.size,
+    pendingPushes: () => pushes.size,
+  });
 
   return {
     ready,
+    metrics,
     revoke: (sid) => {
       const now = clock.now();
       const s = registry.get(sid);
@@ -204,7 +222,7 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
       if (urls) return urls;
       const host = opts.host ?? '127.0.0.1';
       const health = trackerHealth({ clock, link: () => link, hasKey: () => key.ready, sessions: () => registry.size, swarms: () => registry.swarms });
-      const http = opts.webServer.create(createHttpHandler({ logic, describe, health, logger }));
+      const http = opts.webServer.create(createHttpHandler({ logic, describe, health, logger, metrics, metricsToken: opts.metricsToken ?? null }));
       http.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       });

@@ -3,7 +3,7 @@
  * scrape answers are bencoded with HTTP 200 even on failure (stock clients
  * only read a `failure reason` from a 200); `GET /` describes the tracker in
  * JSON, `GET /health` says ok or degraded (tracker/health.ts), 200 either
- * way. Nothing a client sends can throw past this handler.
+ * way; `GET /metrics` is Prometheus text (tracker/metrics.ts). Nothing a client sends can throw past this handler.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -17,6 +17,7 @@ import {
   type AnnounceRequest,
 } from '../protocol/announce.js';
 import type { TrackerHealth } from './health.js';
+import type { TrackerMetrics } from './metrics.js';
 import type { TrackerLogic } from './tracker-logic.js';
 
 /** The socket's address, with IPv4-mapped IPv6 (::ffff:a.b.c.d) unwrapped. */
@@ -36,6 +37,9 @@ export function createHttpHandler(deps: {
   describe: () => Record<string, unknown>;
   health: () => TrackerHealth;
   logger: Logger;
+  metrics: TrackerMetrics;
+  /** The bearer token /metrics demands; null: loopback clients only. */
+  metricsToken: string | null;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const { logic, logger } = deps;
 
@@ -61,6 +65,7 @@ export function createHttpHandler(deps: {
     try {
       parsed = parseAnnounceQuery(rawQuery);
     } catch (err) {
+      deps.metrics.announce('http', isClientError(err) ? err.code : 'internal');
       fail(res, err);
       return;
     }
@@ -120,8 +125,11 @@ export function createHttpHandler(deps: {
         case '/health':
           send(res, 200, 'application/json', JSON.stringify(deps.health()));
           return;
+        case '/metrics':
+          deps.metrics.serve(req, res, deps.metricsToken).catch(lastResort(res));
+          return;
         default:
-          send(res, 404, 'text/plain', 'not found: this tracker answers /announce, /scrape, /health and /ws\n');
+          send(res, 404, 'text/plain', 'not found: this tracker answers /announce, /scrape, /health, /metrics and /ws\n');
       }
     } catch (err) {
       lastResort(res)(err);
