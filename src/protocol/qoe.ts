@@ -6,6 +6,7 @@
  * See docs/PROTOCOL.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 const DAY_S = 86_400;
 /** 100 Gbit/s: no client measures more. */
@@ -40,6 +41,20 @@ export const Qoe = Type.Object(
   { additionalProperties: false },
 );
 export type Qoe = Static<typeof Qoe>;
+
+const checkQoe = TypeCompiler.Compile(Qoe);
+
+/**
+ * A heartbeat's `qoe`, checked on its own: a report that does not match (a
+ * buggy client, or a newer one with fields this version does not know) is
+ * ignored, and the heartbeat that carried it still counts. QoE must never
+ * cost a session.
+ */
+export function parseQoe(v: unknown): { qoe: Qoe } | { error: string } {
+  if (checkQoe.Check(v)) return { qoe: v };
+  const first = checkQoe.Errors(v).First();
+  return { error: first ? `${first.path || '/'}: ${first.message}` : 'does not match the schema' };
+}
 
 /** One session's latest report, as the tracker relays it: `age_ms` since the tracker received it (no clock skew between hosts). */
 export const QoeItem = Type.Object(

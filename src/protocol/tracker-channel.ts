@@ -5,7 +5,6 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { jsonCodec } from './json-messages.js';
-import { Qoe } from './qoe.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const PeerIdHex = Type.String({ pattern: '^[0-9a-f]{40}$' });
@@ -57,8 +56,11 @@ export const ClientToTracker = Type.Union([
     /** Ed25519 signature by the token's client key over channelProofMessage(); refused without it. */
     proof: Type.Optional(Signature),
   }),
-  /** Keeps the session alive; `token` replaces the held token after a renewal; `qoe`: the client's latest figures (protocol/qoe.ts). */
-  Type.Object({ type: Type.Literal('heartbeat'), token: Type.Optional(Type.String({ maxLength: 4096 })), qoe: Type.Optional(Qoe) }),
+  /**
+   * Keeps the session alive; `token` replaces the held token after a renewal; `qoe`: the client's latest figures,
+   * checked on its own (qoe.ts parseQoe) so that a report the tracker cannot take never costs the heartbeat.
+   */
+  Type.Object({ type: Type.Literal('heartbeat'), token: Type.Optional(Type.String({ maxLength: 4096 })), qoe: Type.Optional(Type.Unknown()) }),
   /** Step C: the client is leaving (on its own, or answering a disconnect whose id is `ref`). */
   Type.Object({ type: Type.Literal('stopped'), id: Id, ref: Type.Optional(Id) }),
   Type.Object({ type: Type.Literal('ack'), id: Id }),

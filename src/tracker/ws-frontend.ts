@@ -30,6 +30,7 @@ import { ClientError, isClientError, ProtocolError } from '../core/errors.js';
 import type { MessageFaults } from '../core/faults.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
 import { clientToTracker, trackerToClient, type ClientToTracker, type TrackerToClient } from '../protocol/tracker-channel.js';
+import { parseQoe, type Qoe } from '../protocol/qoe.js';
 import { remoteIp } from './http-frontend.js';
 import type { TrackerLogic } from './tracker-logic.js';
 import type { AnnounceContext, ChannelHandle } from './types.js';
@@ -193,6 +194,15 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
     }
   };
 
+  /** A heartbeat's report, or null; one we cannot take is ignored (and said so): the heartbeat still counts. */
+  const takeQoe = (raw: unknown): Qoe | null => {
+    if (raw === undefined) return null;
+    const q = parseQoe(raw);
+    if ('qoe' in q) return q.qoe;
+    channel.send({ type: 'error', code: 'invalid_request', message: `heartbeat qoe ignored (${q.error})` });
+    return null;
+  };
+
   const announce = async (msg: Extract<ClientToTracker, { type: 'announce' }>): Promise<void> => {
     const ctx: AnnounceContext = {
       req: {
@@ -253,7 +263,7 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
           channel.send({ type: 'error', code: 'invalid_request', message: 'heartbeat before any accepted announce on this channel' });
           return;
         }
-        await logic.heartbeat(sid, msg.token ?? null, msg.qoe ?? null);
+        await logic.heartbeat(sid, msg.token ?? null, takeQoe(msg.qoe));
         return;
       case 'stopped':
         if (sid === null && proven === null) throw new ClientError('proof_invalid', "this channel has proved no session's key: announce with a proof first");

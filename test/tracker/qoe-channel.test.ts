@@ -1,7 +1,7 @@
 /**
  * QoE through a real tracker: heartbeats' reports reach the control link as
  * `qoe` frames; a report of a session that left is never relayed; a bad
- * report costs its heartbeat, not the channel.
+ * report is ignored, never the heartbeat that carries it.
  */
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,14 +60,22 @@ describe('QoE through the tracker', () => {
     assert.deepEqual(relayed, ['stays']);
   });
 
-  it('refuses a heartbeat with a malformed report and keeps the channel', async () => {
-    rig = await startRig();
+  it('ignores a malformed report (and says so), while the heartbeat that carried it still counts', async () => {
+    rig = await startRig({ heartbeatTimeoutMs: 2_000 });
     const r = rig;
     const c = await channelFor(r, 'v1', 1);
-    c.send({ type: 'heartbeat', qoe: { ...sampleQoe(), continuity: 3 } });
-    const err = await c.next();
-    assert.equal(err['type'], 'error');
-    assert.equal(err['code'], 'invalid_request');
+    // Three heartbeats with a bad report, 1.5 s apart: 4.5 s, past the 2 s timeout, kept alive by them alone.
+    for (let i = 0; i < 3; i++) {
+      c.send({ type: 'heartbeat', qoe: { ...sampleQoe(), continuity: 3, extra: i } });
+      const err = await c.next();
+      assert.equal(err['type'], 'error');
+      assert.equal(err['code'], 'invalid_request');
+      assert.match(String(err['message']), /heartbeat qoe ignored/);
+      r.clock.advance(1_500);
+      await r.control.flush();
+    }
+    assert.deepEqual(r.tracker.sessions(), ['v1']);
+    assert.equal(r.control.received.items.filter(isQoe).length, 0, 'nothing relayed');
     c.send({ type: 'heartbeat', qoe: sampleQoe({ peers: 2 }) });
     const frame = await advanceUntil(r.clock, qoeFor(r, 'v1'));
     assert.ok(isQoe(frame));
