@@ -78,6 +78,7 @@ export class ChaosSystem {
     const sys = new ChaosSystem(dir, await freePort(), await freePort(), opts);
     try {
       const clip = makeClip(sys.clipPath, 12);
+      clip.catch(() => undefined); // awaited below; a start-up failure first must not leave it unhandled
       await Promise.all([sys.startControl(), sys.startTracker()]);
       const key = newSourceKeyFile(defaultSourceKeyPath(sys.controlUrl, PROGRAM, sys.env()));
       await sys.admin('POST', '/v1/admin/programs', { id: PROGRAM, title: 'Chaos', bitrate_bps: CLIP_BPS, source_key: key.publicKey });
