@@ -8,8 +8,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-handler.js';
 
-/** fastify's default maxParamLength (the control server does not change it). */
-export const MAX_PARAM_LENGTH = 100;
+/** The router's limit on a path parameter: the longest the route schemas allow (schemas.ts; fastify's default is 100). */
+export const MAX_PARAM_LENGTH = 256;
 
 const ANSWERS: Record<string, { status: number; message: string }> = {
   FST_ERR_BAD_URL: { status: 400, message: 'the URL path is not valid: a percent-encoding in it is broken (e.g. "%zz" or a cut-off "%E0%A4")' },
