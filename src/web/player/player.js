@@ -43,6 +43,10 @@ function startPlayer() {
     say('This browser cannot play MPEG-TS live here (no Media Source Extensions): use one of the commands below.');
     return;
   }
+  // Its own warnings and errors only, not a line per buffer append in the console.
+  lib.LoggingControl.enableVerbose = false;
+  lib.LoggingControl.enableDebug = false;
+  lib.LoggingControl.enableInfo = false;
   const p = lib.createPlayer(
     { type: 'mpegts', isLive: true, url: streamUrl },
     {
