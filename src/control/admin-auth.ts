@@ -31,6 +31,8 @@ function deviceCredentials(header: string | undefined): { device: string; secret
 
 export function adminAuthHook(admission: Admission): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request) => {
+    // Already signed in by the console's session cookie (console-routes.ts consoleAuthHook, which ran first).
+    if (admins.has(request)) return;
     const device = deviceCredentials(request.headers.authorization);
     if (device) {
       admins.set(request, await admission.logins.adminDevice(device.device, device.secret, request.ip));
@@ -41,6 +43,11 @@ export function adminAuthHook(admission: Admission): (request: FastifyRequest, r
     // Throttled per user and address; one refusal for an unknown user, a wrong password and a non-admin.
     admins.set(request, await admission.authenticateAdmin(creds.user, creds.password, request.ip));
   };
+}
+
+/** The console's cookie stood for this admin (checked there, cross-site refused): adminAuthHook lets the request through. */
+export function setConsoleAdmin(request: FastifyRequest, user: User): void {
+  admins.set(request, user);
 }
 
 /** The admin who made this request; only valid behind adminAuthHook. */

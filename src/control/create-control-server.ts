@@ -12,6 +12,8 @@ import { Admission, RENEW_SKEW_MS } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
 import { answerFrameworkError, MAX_PARAM_LENGTH } from './framework-errors.js';
+import { consoleAuthHook, consoleRoutes } from './console-routes.js';
+import { ConsoleSessions } from './console-sessions.js';
 import { ControlHealthCheck, DatabaseWatch, type CorruptionTest } from './health.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { deviceAdminRoutes } from './device-routes.js';
@@ -175,7 +177,11 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     trackers: () => trackers.list().length,
     pendingDisconnects: () => orchestrator.pendingCount,
   });
+  // Before the admin routes: a console cookie signs a request in before their Basic check runs.
+  const consoleSessions = new ConsoleSessions({ store, clock });
+  app.addHook('onRequest', consoleAuthHook(consoleSessions));
   await app.register(publicRoutes({ admission, health }));
+  await app.register(consoleRoutes({ admission, sessions: consoleSessions, store }));
   await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator, qoe }));
   await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
   metrics.bind({

@@ -1,0 +1,101 @@
+// Overview: per program, its viewers and how well they play, polled from
+// GET /v1/admin/programs/:id/stats, with the last minutes drawn as inline SVG.
+import { api, enc, notice } from './api.js';
+import { fill, h, pct, rate, secs } from './dom.js';
+
+const POLL_MS = 2000;
+/** Points kept per program: 5 minutes at one per poll. */
+const HISTORY = 150;
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** @type {Map<string, { viewers: number, share: number | null }[]>} kept across visits of the page */
+const history = new Map();
+
+/**
+ * A small line chart: viewers (scaled to the largest seen) and share from peers (0..1).
+ * @param {{ viewers: number, share: number | null }[]} points
+ */
+function chart(points) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('viewBox', `0 0 ${HISTORY} 100`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'viewers (blue) and share from peers (green), last minutes');
+  const top = Math.max(1, ...points.map((p) => p.viewers));
+  const x0 = HISTORY - points.length;
+  /** @param {(p: { viewers: number, share: number | null }) => number | null} y @param {string} cls */
+  const line = (y, cls) => {
+    const pts = points.map((p, i) => [x0 + i, y(p)]).filter(([, v]) => v !== null).map(([x, v]) => `${x},${(100 - /** @type {number} */ (v) * 96 - 2).toFixed(1)}`);
+    const el = document.createElementNS(SVG, 'polyline');
+    el.setAttribute('points', pts.join(' '));
+    el.setAttribute('class', cls);
+    return el;
+  };
+  svg.append(line((p) => p.viewers / top, 'viewers'), line((p) => p.share, 'share'));
+  return svg;
+}
+
+/** @param {string} label @param {string} value @param {string} key */
+function figure(label, value, key) {
+  return h('div', { 'data-figure': key }, h('dt', {}, label), h('dd', {}, value));
+}
+
+/** @param {HTMLElement} view @returns {() => void} stop */
+export function showOverview(view) {
+  const cards = h('div', { class: 'cards' });
+  fill(view, h('h2', {}, 'Overview'), cards);
+  let stopped = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+
+  async function poll() {
+    try {
+      const { programs } = await api('GET', '/v1/admin/programs');
+      const stats = await Promise.all(programs.map((/** @type {any} */ p) => api('GET', `/v1/admin/programs/${enc(p.id)}/stats`).catch(() => null)));
+      if (stopped) return;
+      fill(
+        cards,
+        programs.map((/** @type {any} */ p, /** @type {number} */ i) => {
+          const s = stats[i];
+          const points = history.get(p.id) ?? [];
+          if (s) {
+            points.push({ viewers: s.viewers, share: s.from_peers_share });
+            if (points.length > HISTORY) points.splice(0, points.length - HISTORY);
+            history.set(p.id, points);
+          }
+          return h(
+            'section',
+            { class: 'card', 'data-program': p.id },
+            h('h3', {}, p.title, ' ', h('span', { class: 'hint' }, p.id)),
+            s
+              ? h(
+                  'dl',
+                  { class: 'figures' },
+                  figure('Viewers now', String(s.viewers), 'viewers'),
+                  figure('Share from peers', pct(s.from_peers_share, 0), 'share'),
+                  figure('Source upload', rate(s.source_bps), 'source'),
+                  figure('Continuity (median)', pct(s.continuity_median, 2), 'continuity'),
+                  figure('Continuity (worst)', pct(s.continuity_worst, 2), 'worst'),
+                  figure('Startup (median)', secs(s.startup_median_s), 'startup'),
+                  figure(`Behind live > ${s.behind_live_threshold_s} s`, String(s.behind_live_over), 'behind'),
+                  figure('Reporting', `${s.reporting} of ${s.viewers}`, 'reporting'),
+                  figure('Peers (median)', s.peers_median === null ? '–' : String(s.peers_median), 'peers'),
+                )
+              : h('p', { class: 'hint' }, 'no statistics'),
+            chart(points),
+          );
+        }),
+      );
+      notice();
+    } catch (err) {
+      notice(err);
+    }
+    if (!stopped) timer = setTimeout(poll, POLL_MS);
+  }
+  void poll();
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}
