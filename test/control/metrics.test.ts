@@ -10,6 +10,7 @@ import { webServerFactory } from '../../src/cli/web-server.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { parsePrometheusText, sampleValue, type Family } from '../helpers/prometheus-text.js';
 import { sampleQoe } from '../helpers/qoe-sample.js';
+import { runCli } from '../e2e/helpers.js';
 import { joinedSession, probe } from './disconnect-helpers.js';
 import { ADMIN_PASSWORD, FakeTracker, TRACKER_SECRET, newClientKey, seed, type Harness } from './helpers.js';
 
@@ -274,5 +275,20 @@ describe('metrics access rule (core/metrics-access.ts)', () => {
     // sameToken hashes both sides before timingSafeEqual, so tokens of any length compare without throwing or short-cutting.
     assert.equal(sameToken(TOKEN, TOKEN), true);
     for (const other of ['', 'x', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.replace(/.$/, 'g'), 'y'.repeat(10_000)]) assert.equal(sameToken(other, TOKEN), false, other);
+  });
+});
+
+describe('--metrics-token on the command line', () => {
+  it('refuses (exit 2) a token too short to resist guessing, or one equal to a secret that opens more', async () => {
+    const env = { GATECAST_ADMIN_PASSWORD: 'admin-password-for-cli-test', GATECAST_TRACKER_SECRET: 'tracker-secret-for-cli-test' };
+    const short = await runCli(['control', '--db', ':memory:', '--port', '0', '--metrics-token', 'short'], { env, timeoutMs: 60_000 });
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /metrics token must be 16 to 256 characters/);
+    const reused = await runCli(['tracker', '--control', 'http://127.0.0.1:9', '--port', '0'], {
+      env: { ...env, GATECAST_METRICS_TOKEN: env.GATECAST_TRACKER_SECRET },
+      timeoutMs: 60_000,
+    });
+    assert.equal(reused.code, 2);
+    assert.match(reused.stderr, /metrics token must differ from the admin password and the tracker secret/);
   });
 });
