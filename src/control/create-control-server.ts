@@ -14,6 +14,7 @@ import { installErrorHandling } from './error-handler.js';
 import { answerFrameworkError, MAX_PARAM_LENGTH } from './framework-errors.js';
 import { consoleAuthHook, consoleRoutes } from './console-routes.js';
 import { ConsoleSessions } from './console-sessions.js';
+import { registerOpenApi } from './openapi.js';
 import { ControlHealthCheck, DatabaseWatch, type CorruptionTest } from './health.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { deviceAdminRoutes } from './device-routes.js';
@@ -131,7 +132,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     serverFactory: (handler) => opts.webServer.create(handler),
     logger: opts.logger ?? false,
     bodyLimit: BODY_LIMIT,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // A broken percent-encoding or an over-long path parameter, in the API's error shape too.
     frameworkErrors: answerFrameworkError,
     // Wrong types are refused, not coerced: "123" is not a number.
@@ -143,6 +144,8 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   // Every body is JSON: fastify's built-in text/plain parser would hand a string to the routes (a 400
   // from the schema); without it a text/plain body is refused like any other type (415).
   app.removeContentTypeParser('text/plain');
+  // Before the routes: the OpenAPI document is generated from each route's schema as it is added.
+  await registerOpenApi(app);
 
   const link = new TrackerLink({
     store,

@@ -74,21 +74,37 @@ function resolvePointer(doc: Json, ref: string): Json | undefined {
 }
 
 const SCHEMA_TYPES = new Set(['object', 'array', 'string', 'number', 'integer', 'boolean']);
+/** The Schema Object's fields in OpenAPI 3.0 (no const, no patternProperties, no type "null": those are 3.1). */
+const SCHEMA_KEYWORDS = new Set(
+  ('title multipleOf maximum exclusiveMaximum minimum exclusiveMinimum maxLength minLength pattern maxItems minItems uniqueItems ' +
+    'maxProperties minProperties required enum type allOf oneOf anyOf not items properties additionalProperties description ' +
+    'format default nullable discriminator readOnly writeOnly xml externalDocs example deprecated $ref').split(' '),
+);
 
-/** Schema objects in 3.0 have no `type: "null"` (nullable instead), and their types are from a fixed set. */
-function checkSchemaTypes(node: Json, where: string, problems: string[]): void {
-  if (Array.isArray(node)) {
-    node.forEach((n, i) => checkSchemaTypes(n, `${where}/${i}`, problems));
+/** A Schema Object and those inside it. */
+function checkSchema(node: Json | undefined, where: string, problems: string[]): void {
+  if (!isObj(node)) {
+    if (node !== true && node !== undefined) problems.push(`${where}: not a schema`);
     return;
   }
-  if (!isObj(node)) return;
-  for (const [key, value] of Object.entries(node)) {
-    if (key === 'type' && (where.includes('/schema') || where.includes('/schemas/')) && !isObj(value)) {
-      if (typeof value !== 'string' || !SCHEMA_TYPES.has(value)) problems.push(`${where}: schema type ${JSON.stringify(value)} is not an OpenAPI 3.0 type`);
-    }
-    if (key === 'const' && where.includes('/schema')) problems.push(`${where}: const is not OpenAPI 3.0 (enum)`);
-    checkSchemaTypes(value, `${where}/${key}`, problems);
+  for (const key of Object.keys(node)) {
+    if (!SCHEMA_KEYWORDS.has(key) && !key.startsWith('x-')) problems.push(`${where}: ${key} is not an OpenAPI 3.0 schema field`);
   }
+  if (node.type !== undefined && (typeof node.type !== 'string' || !SCHEMA_TYPES.has(node.type))) {
+    problems.push(`${where}: schema type ${JSON.stringify(node.type)} is not an OpenAPI 3.0 type`);
+  }
+  if (isObj(node.properties)) for (const [k, v] of Object.entries(node.properties)) checkSchema(v, `${where}/properties/${k}`, problems);
+  for (const k of ['items', 'additionalProperties', 'not'] as const) if (isObj(node[k])) checkSchema(node[k], `${where}/${k}`, problems);
+  for (const k of ['allOf', 'anyOf', 'oneOf'] as const) {
+    const list = node[k];
+    if (Array.isArray(list)) list.forEach((x, i) => checkSchema(x, `${where}/${k}/${i}`, problems));
+  }
+}
+
+/** The schemas of a Media Type map (`content`). */
+function checkContent(content: Json | undefined, where: string, problems: string[]): void {
+  if (!isObj(content)) return;
+  for (const [type, media] of Object.entries(content)) if (isObj(media)) checkSchema(media.schema, `${where}/${type}`, problems);
 }
 
 /** A small structural check of an OpenAPI 3.0 document: the parts a reader or a code generator relies on. */
@@ -115,8 +131,7 @@ export function openApiProblems(doc: Obj): string[] {
     for (const [k, v] of Object.entries(node)) walkRefs(v, `${where}/${k}`);
   };
   walkRefs(doc, '#');
-  checkSchemaTypes(doc.paths, '#/paths', problems);
-  if (isObj(components.schemas)) checkSchemaTypes(components.schemas, '#/components/schemas', problems);
+  if (isObj(components.schemas)) for (const [k, v] of Object.entries(components.schemas)) checkSchema(v, `#/components/schemas/${k}`, problems);
 
   for (const [path, item] of Object.entries(doc.paths)) {
     if (!path.startsWith('/')) problems.push(`${path}: a path starts with /`);
@@ -146,6 +161,7 @@ export function openApiProblems(doc: Obj): string[] {
         if (p.in === 'path' && p.required !== true) problems.push(`${name}: path parameter ${p.name} must be required`);
         if (p.in === 'path' && !templated.includes(p.name)) problems.push(`${name}: path parameter ${p.name} is not in the path`);
         if (!isObj(p.schema) && !isObj(p.content)) problems.push(`${name}: parameter ${key} has neither schema nor content`);
+        checkSchema(p.schema, `${name} parameter ${key}`, problems);
       }
       for (const t of templated) if (!seen.has(`path:${t}`)) problems.push(`${name}: {${t}} has no path parameter`);
       const responses = op.responses;
@@ -155,9 +171,11 @@ export function openApiProblems(doc: Obj): string[] {
           if (!/^([1-5](\d\d|XX)|default)$/.test(code)) problems.push(`${name}: response key ${code}`);
           const r = isObj(res) && typeof res.$ref === 'string' ? resolvePointer(doc, res.$ref) : res;
           if (!isObj(r) || typeof r.description !== 'string') problems.push(`${name}: response ${code} without a description`);
+          else checkContent(r.content, `${name} response ${code}`, problems);
         }
       }
       if (op.requestBody !== undefined && (!isObj(op.requestBody) || !isObj(op.requestBody.content))) problems.push(`${name}: requestBody without content`);
+      else if (isObj(op.requestBody)) checkContent(op.requestBody.content, `${name} body`, problems);
       for (const requirement of Array.isArray(op.security) ? op.security : []) {
         for (const scheme of isObj(requirement) ? Object.keys(requirement) : ['?']) {
           if (!Object.hasOwn(schemes, scheme)) problems.push(`${name}: security scheme ${scheme} is not in components.securitySchemes`);

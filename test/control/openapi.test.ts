@@ -191,7 +191,7 @@ describe('the checks themselves', () => {
     assert.deepEqual([...routesNamedIn(md)].sort(), ['DELETE /v1/admin/things/{}', 'GET /v1/admin/things', 'POST /v1/things/{}/go']);
   });
 
-  it('find a dangling $ref, a path parameter missing, an undeclared scheme and a 3.1-only null type', () => {
+  it('find a dangling $ref, a path parameter missing, an undeclared scheme, a 3.1-only null type and a non-3.0 schema field', () => {
     const bad = {
       openapi: '3.0.3',
       info: { title: 't', version: '1' },
@@ -214,5 +214,7 @@ describe('the checks themselves', () => {
     assert.ok(problems.some((p) => p.includes('{id} has no path parameter')), problems.join('\n'));
     assert.ok(problems.some((p) => p.includes('security scheme nope')), problems.join('\n'));
     assert.ok(problems.some((p) => p.includes('"null" is not an OpenAPI 3.0 type')), problems.join('\n'));
+    const withRecord = { ...bad, components: { schemas: { R: { type: 'object', patternProperties: { '^a': { type: 'string' } } } } } };
+    assert.ok(openApiProblems(withRecord).some((p) => p.includes('patternProperties is not an OpenAPI 3.0 schema field')));
   });
 });
