@@ -69,7 +69,7 @@ async function demo(flags: DemoFlags): Promise<void> {
       })}\n`,
     );
   } else {
-    say(`open a viewer's URL in VLC, mpv or ffplay, e.g.  ffplay ${viewers[0]?.play ?? ''}`);
+    say(`open a viewer's URL in VLC, mpv or ffplay (or its root in a browser), e.g.  ffplay ${viewers[0]?.play ?? ''}`);
     say(`more viewers: gatecast admin --control ${system.controlUrl} users add NAME --password PW; ... grant NAME ${flags.program}; gatecast watch ...`);
     say('Ctrl-C to stop');
     // What P2P buys: the share of the viewers' bytes that came from other viewers.

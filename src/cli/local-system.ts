@@ -148,9 +148,22 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
       const users = await admin.listUsers();
       if (!users.some((u) => u.name === user)) await admin.addUser(user, password);
       await admin.grant(user, program, null);
-      const play = vopts.http === false ? null : createPlaybackServer({ webServer: webServerFactory(), host: '127.0.0.1', title: program });
+      // The player page's overlay and its end notice read the viewer, which exists only once admitted.
+      let admitted: Viewer | null = null;
+      const play =
+        vopts.http === false
+          ? null
+          : createPlaybackServer({
+              webServer: webServerFactory(),
+              host: '127.0.0.1',
+              title: program,
+              status: () => admitted?.stats() ?? {},
+              viewerStats: () => admitted?.stats() ?? null,
+            });
       const sinks = [...(play ? [play] : []), ...(vopts.sinks ?? [])];
       const viewer = await Viewer.start({ controlUrl, program, user, password, host, ...vopts, sinks });
+      admitted = viewer;
+      viewer.once('ended', (end) => void play?.end({ kind: end.kind, reason: end.reason, message: `session ended: ${end.reason}` }));
       const playUrl = play ? `${(await play.listen()).replace(/\/$/, '')}/stream.ts` : null;
       viewers.push({ viewer, play, sinks });
       return { viewer, play, playUrl };
