@@ -18,7 +18,7 @@ import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
 import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
-import type { QoeItem } from '../protocol/qoe.js';
+import { takeQoeItems, type QoeItem } from '../protocol/qoe.js';
 import { addressKey } from '../core/address.js';
 import { LoginThrottle, DEFAULT_LOGIN_LIMITS } from './login-throttle.js';
 import { RejoinWatch } from './rejoin-watch.js';
@@ -274,9 +274,13 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
         this.emit('acked', ev);
         return;
       }
-      case 'qoe':
-        this.emit('qoe', { trackerId: conn.info.id, items: msg.items });
+      case 'qoe': {
+        // Checked item by item: one this version cannot take (a newer tracker's) is dropped, not counted as a bad frame.
+        const { items, dropped } = takeQoeItems(msg.items);
+        if (dropped > 0) this.opts.log.debug({ tracker: conn.info.id, dropped }, 'control link: qoe items dropped');
+        if (items.length > 0) this.emit('qoe', { trackerId: conn.info.id, items });
         return;
+      }
     }
   }
 
@@ -318,7 +322,7 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     const now = this.opts.clock.now();
     // After the resync, so sessions just found lost are refused too.
     const revoked = await revokedSessions(this.opts.store, now, this.opts.tokenTtlMs ?? DEFAULTS.tokenTtlS * 1000);
-    conn.send({ type: 'welcome', control_key: this.opts.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs, revoked });
+    conn.send({ type: 'welcome', control_key: this.opts.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs, revoked, qoe: true });
     this.opts.log.info(
       { tracker: msg.tracker_id, announce: msg.announce_url, sessions: msg.sessions.length, awaited: awaited.length, revoked: revoked.length },
       'tracker connected',

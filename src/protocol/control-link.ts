@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { jsonCodec } from './json-messages.js';
-import { QOE_ITEMS_MAX, QoeItem } from './qoe.js';
+import { QOE_ITEMS_MAX } from './qoe.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 
@@ -37,8 +37,12 @@ export const TrackerToControl = Type.Union([
     at: Type.Integer(),
   }),
   Type.Object({ type: Type.Literal('ack'), id: Id }),
-  /** Clients' latest QoE reports. Latest wins: no id, no ack, no resend (a lost frame is replaced by the next). */
-  Type.Object({ type: Type.Literal('qoe'), items: Type.Array(QoeItem, { minItems: 1, maxItems: QOE_ITEMS_MAX }) }),
+  /**
+   * Clients' latest QoE reports (each a qoe.ts QoeItem, checked one by one: an item the control server cannot take is
+   * dropped, never the frame or the link). Latest wins: no id, no ack, no resend (a lost frame is replaced by the next).
+   * Sent only to a control server whose welcome said `qoe: true`.
+   */
+  Type.Object({ type: Type.Literal('qoe'), items: Type.Array(Type.Unknown(), { minItems: 1, maxItems: QOE_ITEMS_MAX }) }),
 ]);
 export type TrackerToControl = Static<typeof TrackerToControl>;
 
@@ -54,6 +58,8 @@ export const ControlToTracker = Type.Union([
     control_key: Type.String(),
     heartbeat_timeout_ms: Type.Optional(Type.Integer()),
     revoked: Type.Optional(Type.Array(Type.String({ maxLength: 128 }))),
+    /** The control server takes `qoe` frames (one without this flag would count them as bad frames). */
+    qoe: Type.Optional(Type.Boolean()),
   }),
   /** Step A: end session `sid`. Retried until acked. */
   Type.Object({ type: Type.Literal('disconnect'), id: Id, sid: Type.String(), reason: Type.String() }),

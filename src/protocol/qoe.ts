@@ -67,6 +67,15 @@ export const QoeItem = Type.Object(
 );
 export type QoeItem = Static<typeof QoeItem>;
 
+const checkItem = TypeCompiler.Compile(QoeItem);
+
+/** The items of a control-link `qoe` frame that match QoeItem; the others are counted, not taken. */
+export function takeQoeItems(items: unknown[]): { items: QoeItem[]; dropped: number } {
+  const ok: QoeItem[] = [];
+  for (const item of items) if (checkItem.Check(item)) ok.push(item);
+  return { items: ok, dropped: items.length - ok.length };
+}
+
 /** At most this many items in one control-link `qoe` frame (about 300 bytes each: well under the 64 KiB frame limit). */
 export const QOE_ITEMS_MAX = 100;
 

@@ -63,6 +63,8 @@ export function controlLinkUrl(controlUrl: string): string {
 export class ControlLinkClient implements SessionReporter {
   private ws: WebSocket | null = null;
   private welcomed = false;
+  /** The control server's welcome said it takes `qoe` frames. */
+  private takesQoe = false;
   private stopped = false;
   private backoffMs = LINK_BACKOFF_MIN_MS;
   private redial: TimerHandle | null = null;
@@ -115,10 +117,13 @@ export class ControlLinkClient implements SessionReporter {
     this.report({ type: 'leave', id: randomUUID(), ...l });
   }
 
-  /** Clients' QoE reports (qoe-relay.ts): sent once, never resent (latest wins); false while the link is down. */
+  /**
+   * Clients' QoE reports (qoe-relay.ts): sent once, never resent (latest wins); false while the link is down. A
+   * control server that does not take them (no `qoe` in its welcome) would count them as bad frames: they are dropped.
+   */
   sendQoe(items: QoeItem[]): boolean {
     if (!this.welcomed || this.ws?.readyState !== WebSocket.OPEN) return false;
-    this.send({ type: 'qoe', items });
+    if (this.takesQoe) this.send({ type: 'qoe', items });
     return true;
   }
 
@@ -212,6 +217,7 @@ export class ControlLinkClient implements SessionReporter {
           revoked: msg.revoked ?? [],
         });
         if (this.stopped) return;
+        this.takesQoe = msg.qoe === true;
         this.welcomed = true;
         this.backoffMs = LINK_BACKOFF_MIN_MS;
         this.opts.outage?.contact();

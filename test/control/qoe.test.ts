@@ -206,12 +206,19 @@ describe('QoE over the control link and the admin API', () => {
     assert.equal((res.body.error as { code: string }).code, 'unknown_program');
   });
 
-  it('treats a malformed qoe frame as a bad frame: nothing recorded, the link stays up', async () => {
-    const before = h.server.qoe.size;
-    h.tracker.send({ type: 'qoe', items: [{ sid: 'x', qoe: { ...sampleQoe(), continuity: 7 }, age_ms: 0 }] } as never);
+  it('takes the good items of a qoe frame and drops the others, without counting them as bad frames', async () => {
     const sid = await admit();
     h.tracker.send({ type: 'join', id: 'j2', sid, ip: '10.0.0.9', port: 6882, at: h.clock.now() });
     assert.deepEqual(await h.tracker.next(), { type: 'ack', id: 'j2' });
-    assert.equal(h.server.qoe.size, before);
+    // More frames than the bad-frame limit (5), each with an item this server cannot take.
+    for (let i = 0; i < 8; i++) {
+      h.tracker.send({ type: 'qoe', items: [{ sid: 'x', qoe: { ...sampleQoe(), continuity: 7 }, age_ms: 0 }, { sid, qoe: sampleQoe({ peers: i }), age_ms: 0 }] });
+    }
+    // The link is still up (a join is acked after them, in order), and the good items were taken.
+    h.tracker.send({ type: 'join', id: 'j3', sid, ip: '10.0.0.9', port: 6882, at: h.clock.now() });
+    assert.deepEqual(await h.tracker.next(), { type: 'ack', id: 'j3' });
+    const qoe = (await sessions()).find((s) => s.id === sid)?.qoe;
+    assert.equal(qoe?.peers, 7);
+    assert.equal(h.server.qoe.entry({ id: 'x', trackerId: 'tracker-1' }), null);
   });
 });

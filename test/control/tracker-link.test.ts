@@ -41,7 +41,7 @@ describe('tracker link', () => {
     const t = await FakeTracker.connect(url);
     try {
       const welcome = await t.hello('t-hello');
-      assert.deepEqual(welcome, { type: 'welcome', control_key: h.server.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs, revoked: [] });
+      assert.deepEqual(welcome, { type: 'welcome', control_key: h.server.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs, revoked: [], qoe: true });
       assert.deepEqual(
         h.server.trackers().map((x) => [x.id, x.announceUrl, x.wsUrl]),
         [['t-hello', 'http://127.0.0.1:6969/announce', 'ws://127.0.0.1:6969/ws']],

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientToTracker } from '../../src/protocol/tracker-channel.js';
 import { trackerToControl } from '../../src/protocol/control-link.js';
-import { parseQoe, QOE_ITEMS_MAX } from '../../src/protocol/qoe.js';
+import { parseQoe, QOE_ITEMS_MAX, takeQoeItems } from '../../src/protocol/qoe.js';
 import { QoeReporter } from '../../src/peer/qoe-report.js';
 import type { ViewerStats } from '../../src/peer/viewer.js';
 import { sampleQoe } from '../helpers/qoe-sample.js';
@@ -53,12 +53,16 @@ describe('control link qoe', () => {
     assert.ok(text.length < 64 * 1024, `a full frame is ${text.length} bytes`);
     assert.equal(trackerToControl.parse(text).type, 'qoe');
   });
-  it('refuses an empty or over-long batch, a negative age and a bad report', () => {
+  it('refuses an empty or over-long batch', () => {
     assert.throws(() => trackerToControl.parse(JSON.stringify({ type: 'qoe', items: [] })), /bad message/);
     const over = { type: 'qoe', items: Array.from({ length: QOE_ITEMS_MAX + 1 }, (_, i) => ({ sid: `s${i}`, qoe: sampleQoe(), age_ms: 0 })) };
     assert.throws(() => trackerToControl.parse(JSON.stringify(over)), /bad message/);
-    assert.throws(() => trackerToControl.parse(JSON.stringify({ type: 'qoe', items: [{ ...item('s'), age_ms: -5 }] })), /bad message/);
-    assert.throws(() => trackerToControl.parse(JSON.stringify({ type: 'qoe', items: [{ ...item('s'), qoe: sampleQoe({ continuity: -0.1 }) }] })), /bad message/);
+  });
+  it('takes the items that match one by one and counts the others (a negative age, a bad report, a newer field)', () => {
+    const bad = [{ ...item('a'), age_ms: -5 }, { ...item('b'), qoe: sampleQoe({ continuity: -0.1 }) }, { ...item('c'), qoe: { ...sampleQoe(), newer: 1 } }, 'x', null];
+    const frame = trackerToControl.parse(JSON.stringify({ type: 'qoe', items: [item('ok'), ...bad] }));
+    assert.equal(frame.type, 'qoe');
+    if (frame.type === 'qoe') assert.deepEqual(takeQoeItems(frame.items), { items: [item('ok')], dropped: bad.length });
   });
 });
 

@@ -56,6 +56,8 @@ export interface FakeControl {
   welcome: boolean;
   /** Sent in the welcome's `revoked` field when set. */
   welcomeRevoked: string[] | null;
+  /** The welcome says the control server takes `qoe` frames (as gatecast's does); false: an older one. */
+  welcomeQoe: boolean;
   send(msg: ControlToTracker): void;
   /** Cuts the current link from the control side. */
   kick(): void;
@@ -83,6 +85,7 @@ export async function startFakeControl(opts: { welcome?: boolean; dropFirstAck?:
     dropFirstAck: opts.dropFirstAck ?? false,
     welcome: opts.welcome ?? true,
     welcomeRevoked: null,
+    welcomeQoe: true,
     connections: 0,
     linksClosed: new Recorder(),
     send(msg) {
@@ -121,7 +124,7 @@ export async function startFakeControl(opts: { welcome?: boolean; dropFirstAck?:
         fake.received.push(msg);
         if (msg.type === 'hello' && fake.welcome) {
           const revoked = fake.welcomeRevoked ? { revoked: fake.welcomeRevoked } : {};
-          ws.send(controlToTracker.encode({ type: 'welcome', control_key: fake.controlKey, ...revoked }));
+          ws.send(controlToTracker.encode({ type: 'welcome', control_key: fake.controlKey, ...revoked, ...(fake.welcomeQoe ? { qoe: true } : {}) }));
         }
         if (msg.type === 'join' || msg.type === 'leave') {
           if (fake.dropFirstAck && !seen.has(msg.id)) {

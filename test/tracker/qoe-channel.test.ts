@@ -6,12 +6,15 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrackerToControl } from '../../src/protocol/control-link.js';
+import type { QoeItem } from '../../src/protocol/qoe.js';
 import { sampleQoe } from '../helpers/qoe-sample.js';
 import { advanceUntil, infoHashOf, openChannel, peerIdOf, startRig, type ChannelClient, type Rig } from './helpers.js';
 
 const H = infoHashOf('live').toString('hex');
 type QoeFrame = Extract<TrackerToControl, { type: 'qoe' }>;
 const isQoe = (m: TrackerToControl): m is QoeFrame => m.type === 'qoe';
+/** What the tracker sends is QoeItems (the control server checks each). */
+const itemsOf = (m: QoeFrame): QoeItem[] => m.items as QoeItem[];
 
 describe('QoE through the tracker', () => {
   let rig: Rig | undefined;
@@ -30,7 +33,7 @@ describe('QoE through the tracker', () => {
     return c;
   };
   const qoeFor = (r: Rig, sid: string): Promise<TrackerToControl> =>
-    r.control.received.waitFor((m) => isQoe(m) && m.items.some((i) => i.sid === sid));
+    r.control.received.waitFor((m) => isQoe(m) && itemsOf(m).some((i) => i.sid === sid));
 
   it("relays a heartbeat's report to the control server, with its age", async () => {
     rig = await startRig();
@@ -40,7 +43,7 @@ describe('QoE through the tracker', () => {
     const frame = await advanceUntil(r.clock, qoeFor(r, 'v1'));
     assert.ok(isQoe(frame));
     assert.equal(frame.items.length, 1);
-    const [item] = frame.items;
+    const [item] = itemsOf(frame);
     assert.deepEqual(item?.qoe, sampleQoe({ continuity: 0.97, peers: 6 }));
     assert.ok(item && item.age_ms >= 0 && item.age_ms <= 1_000, `age ${item?.age_ms}`);
   });
@@ -56,7 +59,7 @@ describe('QoE through the tracker', () => {
     assert.deepEqual(await gone.next(), { type: 'ack', id: 'bye' });
     stays.send({ type: 'heartbeat', qoe: sampleQoe() });
     await advanceUntil(r.clock, qoeFor(r, 'stays'));
-    const relayed = r.control.received.items.filter(isQoe).flatMap((m) => m.items.map((i) => i.sid));
+    const relayed = r.control.received.items.filter(isQoe).flatMap((m) => itemsOf(m).map((i) => i.sid));
     assert.deepEqual(relayed, ['stays']);
   });
 
@@ -79,6 +82,24 @@ describe('QoE through the tracker', () => {
     c.send({ type: 'heartbeat', qoe: sampleQoe({ peers: 2 }) });
     const frame = await advanceUntil(r.clock, qoeFor(r, 'v1'));
     assert.ok(isQoe(frame));
-    assert.equal(frame.items[0]?.qoe.peers, 2);
+    assert.equal(itemsOf(frame)[0]?.qoe.peers, 2);
+  });
+
+  it('sends no qoe frames to a control server whose welcome does not say it takes them (an older one would count them as bad frames)', async () => {
+    rig = await startRig({ welcome: false });
+    const r = rig;
+    r.control.welcome = true;
+    r.control.welcomeQoe = false;
+    r.control.kick();
+    await advanceUntil(r.clock, r.tracker.ready);
+    const c = await channelFor(r, 'v1', 1);
+    c.send({ type: 'heartbeat', qoe: sampleQoe() });
+    // The join that follows the heartbeat's announce shows the link works; a few flush periods pass.
+    await r.control.received.waitFor((m) => m.type === 'join' && m.sid === 'v1');
+    for (let i = 0; i < 5; i++) {
+      r.clock.advance(1_000);
+      await r.control.flush();
+    }
+    assert.equal(r.control.received.items.filter(isQoe).length, 0);
   });
 });
