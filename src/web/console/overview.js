@@ -26,7 +26,10 @@ function chart(points) {
   const x0 = HISTORY - points.length;
   /** @param {(p: { viewers: number, share: number | null }) => number | null} y @param {string} cls */
   const line = (y, cls) => {
-    const pts = points.map((p, i) => [x0 + i, y(p)]).filter(([, v]) => v !== null).map(([x, v]) => `${x},${(100 - /** @type {number} */ (v) * 96 - 2).toFixed(1)}`);
+    // One point draws no line: start it one step earlier.
+    const drawn = points.length === 1 ? [points[0], points[0]] : points;
+    const start = points.length === 1 ? x0 - 1 : x0;
+    const pts = drawn.map((p, i) => [start + i, y(/** @type {{ viewers: number, share: number | null }} */ (p))]).filter(([, v]) => v !== null).map(([x, v]) => `${x},${(100 - /** @type {number} */ (v) * 96 - 2).toFixed(1)}`);
     const el = document.createElementNS(SVG, 'polyline');
     el.setAttribute('points', pts.join(' '));
     el.setAttribute('class', cls);
@@ -84,6 +87,7 @@ export function showOverview(view) {
                 )
               : h('p', { class: 'hint' }, 'no statistics'),
             chart(points),
+            h('p', { class: 'hint legend' }, h('span', { class: 'key viewers' }, '■'), ` viewers (top: ${Math.max(1, ...points.map((x) => x.viewers))})  `, h('span', { class: 'key share' }, '■'), ' share from peers (0–100 %), last 5 min'),
           );
         }),
       );
