@@ -192,9 +192,12 @@ export function metricsRoute(metrics: ControlMetrics, token: string | null) {
       tags: ['service'],
       summary: 'Prometheus metrics (text format 0.0.4): a bearer --metrics-token, or loopback clients only when none is set',
       response: {
-        200: { type: 'string', description: 'Prometheus text exposition format (text/plain; version=0.0.4)' },
-        401: ErrorBodySchema,
-        403: ErrorBodySchema,
+        200: {
+          description: 'the metrics in Prometheus text exposition format 0.0.4',
+          content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } },
+        },
+        401: { ...ErrorBodySchema, description: 'a --metrics-token is set and the request does not bear it' },
+        403: { ...ErrorBodySchema, description: 'no token is set and the client is not on loopback, or came through a proxy' },
       },
     };
     app.get(METRICS_PATH, { schema }, async (request, reply) => {
