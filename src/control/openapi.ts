@@ -20,11 +20,11 @@ type Security = NonNullable<FastifySchema['security']>;
 export const ADMIN_SECURITY: Security = [{ admin_basic: [] }, { admin_device: [] }, { console_session: [] }];
 /** The console's own session routes: its cookie. */
 export const CONSOLE_SECURITY: Security = [{ console_session: [] }];
-/** The response schema of a 204: no body. */
-export const NO_CONTENT = { type: 'null', description: 'done; no body' } as const;
-
 /** Device logout: the device's own secret. */
 export const DEVICE_SECURITY: Security = [{ device_secret: [] }];
+
+/** The response schema of a 204: no body. */
+export const NO_CONTENT = { type: 'null', description: 'done; no body' } as const;
 
 const TAGS = [
   { name: 'service', description: 'What the server is, how well it works, and this document' },
