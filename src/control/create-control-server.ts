@@ -13,6 +13,7 @@ import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
 import { answerFrameworkError, MAX_PARAM_LENGTH } from './framework-errors.js';
 import { consoleAuthHook, consoleRoutes } from './console-routes.js';
+import { consoleEvents } from './console-events.js';
 import { ConsoleSessions } from './console-sessions.js';
 import { registerOpenApi } from './openapi.js';
 import { ControlHealthCheck, DatabaseWatch, type CorruptionTest } from './health.js';
@@ -185,6 +186,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   app.addHook('onRequest', consoleAuthHook(consoleSessions));
   await app.register(publicRoutes({ admission, health }));
   await app.register(consoleRoutes({ admission, sessions: consoleSessions, store }));
+  await app.register(consoleEvents({ sessions: consoleSessions, store, qoe, clock }));
   await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator, qoe }));
   await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
   metrics.bind({

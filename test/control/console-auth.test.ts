@@ -196,3 +196,30 @@ test('console pages carry a strict CSP, no framing, and nosniff', async () => {
   assert.equal(redirect.status, 308);
   assert.equal(redirect.headers.get('location'), '/console/');
 });
+
+test('the overview event stream: 401 without a session, stats while signed in, an end event once signed out', async () => {
+  assertErrorShape(await call('GET', '/v1/console/events'), 401, 'login_required');
+  const { cookie } = await signIn();
+  assertErrorShape(await call('GET', '/v1/console/events', { cookie, headers: { 'sec-fetch-site': 'cross-site' } }), 403, 'forbidden');
+  const res = await fetch(`${base}/v1/console/events`, { headers: { cookie } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const until = async (what: RegExp): Promise<void> => {
+    while (!what.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended before ${what}: ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
+  };
+  await until(/event: stats\ndata: (\{.*\})\n\n/);
+  const first = /event: stats\ndata: (\{.*\})\n\n/.exec(text);
+  assert.ok(Array.isArray((JSON.parse(first?.[1] ?? '{}') as { programs?: unknown }).programs));
+  assert.equal((await call('DELETE', '/v1/console/session', { cookie })).status, 204);
+  h.clock.advance(1500);
+  await until(/event: end\n/);
+  const { done } = await reader.read();
+  assert.equal(done, true, 'the stream closes after its end event');
+});

@@ -86,6 +86,7 @@ test('signing in shows the program with its viewers now and their share from pee
     45_000,
   );
   assert.match((await card.locator('h3').textContent()) ?? '', /Channel One/);
+  assert.equal(await page.locator('#live').textContent(), 'live', 'fed by the server-sent events of /v1/console/events');
   assert.equal(await card.locator('svg.chart polyline').count(), 2);
   await waitFor('a few minutes of chart (three points)', async () => ((await card.locator('svg.chart polyline.viewers').getAttribute('points')) ?? '').split(' ').length >= 3, 20_000);
   await page.screenshot({ path: join(OUT, 'console-overview.png'), fullPage: true });

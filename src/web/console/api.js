@@ -54,6 +54,11 @@ export async function api(method, path, body) {
   return json;
 }
 
+/** The session is gone (an event stream ended, a check failed): every listener shows the sign-in form. */
+export function signedOutNow() {
+  for (const fn of signedOutListeners) fn();
+}
+
 /** @param {string} s */
 export const enc = (s) => encodeURIComponent(s);
 

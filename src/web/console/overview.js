@@ -1,11 +1,10 @@
-// Overview: per program, its viewers and how well they play, polled from
-// GET /v1/admin/programs/:id/stats, with the last minutes drawn as inline SVG.
-import { api, enc, notice } from './api.js';
+// Overview: per program, its viewers and how well they play, live from the server-sent events of
+// GET /v1/console/events (the figures of GET /v1/admin/programs/:id/stats), the last minutes drawn as inline SVG.
+import { api, signedOutNow } from './api.js';
 import { fill, h, pct, rate, secs } from './dom.js';
 
-const POLL_MS = 2000;
-/** Points kept per program: 5 minutes at one per poll. */
-const HISTORY = 150;
+/** Points kept per program: 5 minutes at one event a second. */
+const HISTORY = 300;
 const SVG = 'http://www.w3.org/2000/svg';
 
 /** @type {Map<string, { viewers: number, share: number | null }[]>} kept across visits of the page */
@@ -47,59 +46,58 @@ function figure(label, value, key) {
 /** @param {HTMLElement} view @returns {() => void} stop */
 export function showOverview(view) {
   const cards = h('div', { class: 'cards' });
-  fill(view, h('h2', {}, 'Overview'), cards);
-  let stopped = false;
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  let timer;
+  const live = h('span', { class: 'hint', id: 'live' }, 'connecting…');
+  fill(view, h('h2', {}, 'Overview ', live), cards);
+  // Server-sent events: one `stats` event a second with every program's figures.
+  const events = new window.EventSource('/v1/console/events');
+  events.addEventListener('stats', (ev) => {
+    fill(live, 'live');
+    render(JSON.parse(/** @type {MessageEvent} */ (ev).data).programs);
+  });
+  events.addEventListener('end', () => {
+    events.close();
+    signedOutNow();
+  });
+  events.addEventListener('error', () => {
+    fill(live, 'reconnecting…');
+    // Closed for good (a refusal, e.g. the session ended): find out whether we are still signed in.
+    if (events.readyState === window.EventSource.CLOSED) api('GET', '/v1/console/session').catch(() => signedOutNow());
+  });
 
-  async function poll() {
-    try {
-      const { programs } = await api('GET', '/v1/admin/programs');
-      const stats = await Promise.all(programs.map((/** @type {any} */ p) => api('GET', `/v1/admin/programs/${enc(p.id)}/stats`).catch(() => null)));
-      if (stopped) return;
-      fill(
-        cards,
-        programs.map((/** @type {any} */ p, /** @type {number} */ i) => {
-          const s = stats[i];
-          const points = history.get(p.id) ?? [];
-          if (s) {
-            points.push({ viewers: s.viewers, share: s.from_peers_share });
-            if (points.length > HISTORY) points.splice(0, points.length - HISTORY);
-            history.set(p.id, points);
-          }
-          return h(
-            'section',
-            { class: 'card', 'data-program': p.id },
-            h('h3', {}, p.title, ' ', h('span', { class: 'hint' }, p.id)),
-            s
-              ? h(
-                  'dl',
-                  { class: 'figures' },
-                  figure('Viewers now', String(s.viewers), 'viewers'),
-                  figure('Share from peers', pct(s.from_peers_share, 0), 'share'),
-                  figure('Source upload', rate(s.source_bps), 'source'),
-                  figure('Continuity (median)', pct(s.continuity_median, 2), 'continuity'),
-                  figure('Continuity (worst)', pct(s.continuity_worst, 2), 'worst'),
-                  figure('Startup (median)', secs(s.startup_median_s), 'startup'),
-                  figure(`Behind live > ${s.behind_live_threshold_s} s`, String(s.behind_live_over), 'behind'),
-                  figure('Reporting', `${s.reporting} of ${s.viewers}`, 'reporting'),
-                  figure('Peers (median)', s.peers_median === null ? '–' : String(s.peers_median), 'peers'),
-                )
-              : h('p', { class: 'hint' }, 'no statistics'),
-            chart(points),
-            h('p', { class: 'hint legend' }, h('span', { class: 'key viewers' }, '■'), ` viewers (top: ${Math.max(1, ...points.map((x) => x.viewers))})  `, h('span', { class: 'key share' }, '■'), ' share from peers (0–100 %), last 5 min'),
-          );
-        }),
-      );
-      notice();
-    } catch (err) {
-      notice(err);
-    }
-    if (!stopped) timer = setTimeout(poll, POLL_MS);
+  /** @param {{ id: string, title: string, stats: any }[]} programs */
+  function render(programs) {
+    fill(
+      cards,
+      programs.map((p) => {
+        const s = p.stats;
+        const points = history.get(p.id) ?? [];
+        points.push({ viewers: s.viewers, share: s.from_peers_share });
+        if (points.length > HISTORY) points.splice(0, points.length - HISTORY);
+        history.set(p.id, points);
+        return h(
+          'section',
+          { class: 'card', 'data-program': p.id },
+          h('h3', {}, p.title, ' ', h('span', { class: 'hint' }, p.id)),
+          h(
+            'dl',
+            { class: 'figures' },
+            figure('Viewers now', String(s.viewers), 'viewers'),
+            figure('Share from peers', pct(s.from_peers_share, 0), 'share'),
+            figure('Source upload', rate(s.source_bps), 'source'),
+            figure('Continuity (median)', pct(s.continuity_median, 2), 'continuity'),
+            figure('Continuity (worst)', pct(s.continuity_worst, 2), 'worst'),
+            figure('Startup (median)', secs(s.startup_median_s), 'startup'),
+            figure(`Behind live > ${s.behind_live_threshold_s} s`, String(s.behind_live_over), 'behind'),
+            figure('Reporting', `${s.reporting} of ${s.viewers}`, 'reporting'),
+            figure('Peers (median)', s.peers_median === null ? '–' : String(s.peers_median), 'peers'),
+          ),
+          chart(points),
+          h('p', { class: 'hint legend' }, h('span', { class: 'key viewers' }, '■'), ` viewers (top: ${Math.max(1, ...points.map((x) => x.viewers))})  `, h('span', { class: 'key share' }, '■'), ' share from peers (0–100 %), last 5 min'),
+        );
+      }),
+    );
+    if (programs.length === 0) fill(cards, h('p', { class: 'hint' }, 'No programs yet.'));
   }
-  void poll();
-  return () => {
-    stopped = true;
-    if (timer !== undefined) clearTimeout(timer);
-  };
+
+  return () => events.close();
 }
