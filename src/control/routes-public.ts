@@ -40,6 +40,10 @@ export function publicRoutes(deps: PublicRoutesDeps) {
         admin: '/v1/admin/',
         tracker_link: DEFAULTS.controlLinkPath,
         docs: 'docs/API.md',
+        openapi: '/openapi.json',
+        api_browser: '/docs',
+        console: '/console/',
+        metrics: '/metrics',
       },
     }));
 

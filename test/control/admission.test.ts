@@ -182,6 +182,9 @@ describe('malformed requests', () => {
     assert.equal(root.service, 'gatecast control server');
     assert.match(root.version, /^\d+\.\d+\.\d+/);
     assert.equal(root.links['health'], '/v1/health');
+    assert.equal(root.links['openapi'], '/openapi.json');
+    const doc = await h.server.app.inject({ method: 'GET', url: root.links['openapi'] as string });
+    assert.equal(doc.statusCode, 200);
     const health = (await h.server.app.inject({ method: 'GET', url: '/v1/health' })).json() as { status: string; trackers: number };
     assert.deepEqual({ status: health.status, trackers: health.trackers }, { status: 'degraded', trackers: 0 });
   });
