@@ -5,9 +5,9 @@ import { api, enc, notice } from './api.js';
 import { fill, h, pct, rate, secs, table, when } from './dom.js';
 
 const REFRESH_MS = 2000;
-const KICK_POLL_MS = 350;
+const KICK_POLL_MS = 300;
 /** How long a kicked row stays, its timeline complete, before it leaves. */
-const LINGER_MS = 1000;
+const LINGER_MS = 700;
 
 const STEP_NAMES = {
   command_sent: 'A command sent',
