@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startLocalSystem, type LocalSystem } from '../../src/cli/local-system.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { rawPublicKey } from '../../src/core/piece.js';
 import { hashPassword } from '../../src/control/passwords.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
@@ -41,6 +43,11 @@ before(async () => {
   browser = await launchBrowser();
   page = await browser.context.newPage();
   page.on('dialog', (d) => {
+    // The console's own "Remove …?" confirmations are answered yes; anything else (an injected alert) is recorded.
+    if (d.type() === 'confirm' && d.message().startsWith('Remove ')) {
+      void d.accept();
+      return;
+    }
     dialogs.push(d.message());
     void d.dismiss();
   });
@@ -51,6 +58,10 @@ after(async () => {
   await sys?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
+
+function newSourceKey(): string {
+  return rawPublicKey(generateKeyPairSync('ed25519').privateKey);
+}
 
 async function signIn(password: string): Promise<void> {
   await page.fill('#sign-in input[name=name]', 'admin');
@@ -150,6 +161,47 @@ test('grant and revoke through the console change what gatecast admin reports', 
   await grant.locator('input[name=program]').fill('no-such-program');
   await grant.locator('button[type=submit]').click();
   await grant.locator('.error', { hasText: 'no such program: no-such-program' }).waitFor({ timeout: 10_000 });
+});
+
+test('users and programs through the console: add, set password and limit, remove; a program with its public source key', { timeout: 120_000 }, async () => {
+  await page.click('nav button[data-view=users]');
+  const add = page.locator('form.add-user');
+  await add.waitFor();
+  await add.locator('input[name=name]').fill('gina');
+  await add.locator('input[name=password]').fill('pw-gina');
+  await add.locator('input[name=max_sessions]').fill('2');
+  await add.locator('button[type=submit]').click();
+  const row = page.locator('tr[data-user=gina]');
+  await row.waitFor({ timeout: 10_000 });
+  assert.equal((await sys.admin.listUsers()).find((u) => u.name === 'gina')?.max_sessions, 2);
+  await row.locator('input[placeholder=max]').fill('3');
+  await row.locator('button', { hasText: 'Set max' }).click();
+  await waitFor('limit 3', async () => (await sys.admin.listUsers()).find((u) => u.name === 'gina')?.max_sessions === 3, 10_000);
+  await page.locator('tr[data-user=gina] input[type=password]').fill('pw-gina-2');
+  await page.locator('tr[data-user=gina] button', { hasText: 'Set password' }).click();
+  const login = (password: string) =>
+    fetch(`${sys.controlUrl}/v1/devices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'gina', password }) }).then((r) => r.status);
+  await waitFor('the new password logs gina in', async () => (await login('pw-gina-2')) === 201, 10_000);
+  assert.equal(await login('pw-gina'), 401, 'the old password no longer does');
+  await page.locator('tr[data-user=gina] button', { hasText: 'Remove' }).click();
+  await page.locator('tr[data-user=gina]').waitFor({ state: 'detached', timeout: 10_000 });
+  assert.equal((await sys.admin.listUsers()).some((u) => u.name === 'gina'), false);
+
+  await page.click('nav button[data-view=programs]');
+  const addProgram = page.locator('form.add-program');
+  await addProgram.waitFor();
+  const key = newSourceKey();
+  await addProgram.locator('input[name=id]').fill('ch2');
+  await addProgram.locator('input[name=title]').fill('Channel Two');
+  await addProgram.locator('input[name=bitrate]').fill('1500000');
+  await addProgram.locator('input[name=source_key]').fill(key);
+  await addProgram.locator('button[type=submit]').click();
+  const program = page.locator('tr[data-program=ch2]');
+  await program.waitFor({ timeout: 10_000 });
+  assert.equal(await program.locator('code[title]').getAttribute('title'), key);
+  const listed = await admin(['programs', 'list', '--json']);
+  const ch2 = (JSON.parse(listed.stdout) as { id: string; source_key: string; bitrate_bps: number; title: string }[]).find((p) => p.id === 'ch2');
+  assert.deepEqual([ch2?.title, ch2?.bitrate_bps, ch2?.source_key], ['Channel Two', 1_500_000, key]);
 });
 
 test('a user named like markup is shown as those characters, and nothing runs', { timeout: 120_000 }, async () => {
