@@ -44,23 +44,27 @@ async function demo(flags: DemoFlags): Promise<void> {
   };
   onSignals(stop);
   system = await startLocalSystem({ adminPassword });
-  say(`control server: ${system.controlUrl}   (admin user "admin", password "${adminPassword}")`);
+  const consoleUrl = `${system.controlUrl.replace(/\/+$/, '')}/console/`;
+  say(`console:        ${consoleUrl}   (sign in as "admin", password "${adminPassword}")`);
+  say(`control server: ${system.controlUrl}`);
   say(`tracker:        ${system.trackerUrl}`);
   say('plain HTTP on loopback, no TLS: a demo only (see "TLS" in docs/OPERATIONS.md for a real set-up)');
   const broadcaster = await system.broadcast(flags.program, { kind: 'test-pattern', bitrateBps: flags.bitrate }, { title: 'gatecast demo channel' });
   say(`broadcasting program "${flags.program}" (ffmpeg test pattern, ${(flags.bitrate / 1e6).toFixed(1)} Mbit/s)`);
-  const viewers: Array<{ user: string; play: string }> = [];
+  const viewers: Array<{ user: string; play: string; page: string }> = [];
   const running: Viewer[] = [];
   for (let i = 1; i <= flags.viewers; i++) {
     const user = `viewer${i}`;
     const v = await system.viewer(user, flags.program);
     running.push(v.viewer);
-    viewers.push({ user, play: v.playUrl ?? '' });
-    say(`${user}: ${v.playUrl}`);
+    const page = (v.playUrl ?? '').replace(/stream\.ts$/, '');
+    viewers.push({ user, play: v.playUrl ?? '', page });
+    say(`${user}: ${page}  (player page; the stream alone: ${v.playUrl})`);
   }
   if (flags.json) {
     process.stdout.write(
       `${JSON.stringify({
+        console: consoleUrl,
         control: system.controlUrl,
         tracker: system.trackerUrl,
         admin: { user: 'admin', password: adminPassword },
@@ -69,7 +73,7 @@ async function demo(flags: DemoFlags): Promise<void> {
       })}\n`,
     );
   } else {
-    say(`open a viewer's URL in VLC, mpv or ffplay (or its root in a browser), e.g.  ffplay ${viewers[0]?.play ?? ''}`);
+    say(`open a viewer's page in a browser, or its stream in VLC, mpv or ffplay, e.g.  ffplay ${viewers[0]?.play ?? ''}`);
     say(`more viewers: gatecast admin --control ${system.controlUrl} users add NAME --password PW; ... grant NAME ${flags.program}; gatecast watch ...`);
     say('Ctrl-C to stop');
     // What P2P buys: the share of the viewers' bytes that came from other viewers.
