@@ -320,7 +320,7 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     this.rejoin.expect(msg.tracker_id, awaited);
     for (const sid of held) this.rejoin.forget(sid);
     const now = this.opts.clock.now();
-    // After the resync, so sessions just found lost are refused too.
+    // Sessions ended while their tokens may still be valid: the (restarted) tracker keeps refusing them.
     const revoked = await revokedSessions(this.opts.store, now, this.opts.tokenTtlMs ?? DEFAULTS.tokenTtlS * 1000);
     conn.send({ type: 'welcome', control_key: this.opts.controlKey, heartbeat_timeout_ms: DEFAULTS.heartbeatTimeoutMs, revoked, qoe: true });
     this.opts.log.info(
