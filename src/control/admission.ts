@@ -4,7 +4,7 @@
  * login-authenticator.ts), checks the subscription, opens a session and signs
  * the access token bound to it. HTTP-free, so routes only parse and answer.
  */
-import { randomBytes, verify } from 'node:crypto';
+import { verify } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import { ed25519PublicKey } from '../core/piece.js';
@@ -19,6 +19,7 @@ import type { LoginLimits } from './login-throttle.js';
 import type { SessionLimit } from './session-limit.js';
 import type { SigningKey } from './signing-key.js';
 import type { TrackerInfo, TrackerRegistry } from './tracker-registry.js';
+import { newId } from './ids.js';
 
 /** How far a renewal proof's timestamp may be from the server's clock. */
 export const RENEW_SKEW_MS = 60_000;
@@ -165,7 +166,7 @@ export class Admission {
   ): Promise<AdmissionResult> {
     const now = this.deps.clock.now();
     const session: SessionRecord = {
-      id: randomBytes(16).toString('base64url'),
+      id: newId(16),
       user,
       program: program.id,
       role,

@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { ControlStore } from '../core/ports.js';
 import type { DeviceRecord } from '../core/types.js';
+import { newId } from './ids.js';
 
 export interface DeviceCredentialsDeps {
   store: ControlStore;
@@ -42,7 +43,7 @@ export class DeviceCredentials {
     await store.deleteDevicesOfUser(user, { expiredAt: now });
     const existing = await store.listDevices(user);
     for (const old of existing.slice(0, Math.max(0, existing.length - this.maxPerUser + 1))) await store.deleteDevice(old.id);
-    const device = randomBytes(16).toString('base64url');
+    const device = newId(16);
     const secret = randomBytes(32).toString('base64url');
     const record: DeviceRecord = { id: device, user, secretHash: hashSecret(secret).toString('hex'), label, createdAt: now, expiresAt: now + this.ttlMs };
     await store.createDevice(record);

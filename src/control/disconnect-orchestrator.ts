@@ -10,7 +10,6 @@
  * Every change goes through one queue, so the store sees the steps of a
  * disconnect in the order they happened and handlers never race each other.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
@@ -19,6 +18,7 @@ import type { DisconnectOutcome, DisconnectRecord, SessionRecord, TimelineEntry 
 import type { ControlToTracker } from '../protocol/control-link.js';
 import { checkSubscriptions } from './subscription-watch.js';
 import type { LeftEvent, TrackerLinkHooks } from './tracker-link.js';
+import { newId } from './ids.js';
 
 export const DEFAULT_DISCONNECT_RETRY_MS = 1_000;
 export const DEFAULT_EXPIRY_CHECK_MS = 5_000;
@@ -228,7 +228,7 @@ export class DisconnectOrchestrator {
       throw new ClientError('session_ended', `session ${sid} has already ended${session.endReason ? ` (${session.endReason})` : ''}`);
     }
     const now = clock.now();
-    const base = { id: randomBytes(12).toString('base64url'), sid, user: session.user, program: session.program, reason, createdAt: now, attempts: 0 };
+    const base = { id: newId(12), sid, user: session.user, program: session.program, reason, createdAt: now, attempts: 0 };
     if (session.state === 'admitted') {
       const done: DisconnectRecord = {
         ...base,
@@ -361,7 +361,7 @@ export class DisconnectOrchestrator {
     const [last] = await store.listDisconnects({ sid, limit: 1 });
     const now = clock.now();
     const d: DisconnectRecord = {
-      id: randomBytes(12).toString('base64url'),
+      id: newId(12),
       sid,
       user: session.user,
       program: session.program,
