@@ -45,10 +45,6 @@ export class RejoinWatch {
     return this.waiting.size;
   }
 
-  has(sid: string): boolean {
-    return this.waiting.has(sid);
-  }
-
   stop(): void {
     for (const w of this.waiting.values()) w.timer.cancel();
     this.waiting.clear();
