@@ -50,6 +50,59 @@ export const DEFAULTS = {
   peerPendingPerAddress: 8,
   /** A revoked peer's connection stays open this long (nothing sent to it) so its `leaving` is heard. */
   revokeGraceMs: 1_000,
+  /**
+   * The peer engine's timings and limits, one set (docs/OPERATIONS.md "Peer engine" lists them). The swarm,
+   * picker, choker, connections and the client lifecycle read them from here; none is a literal in policy code.
+   */
+  peer: {
+    /** The swarm's timer: timed-out requests released and a pass of the picker. */
+    tickMs: 50,
+    /** The choker's round. */
+    rechokeMs: 1_000,
+    /** The optimistic unchoke slot rotates this often. */
+    optimisticUnchokeMs: 3_000,
+    /** Requests one viewer may have outstanding at another viewer, in pieces; at the source, one. */
+    maxInFlight: 3,
+    maxInFlightAtSource: 1,
+    /** A request unanswered this long is released so another peer can serve it. */
+    requestTimeoutMs: 3_000,
+    /** Pieces due within this of the playhead are urgent (earliest deadline first); the rest go rarest first. */
+    urgencyHorizonMs: 2_000,
+    /** A viewer asks the source for a piece another viewer holds only when it is due within this. */
+    sourceUrgencyMs: 400,
+    /** A piece in flight may be asked of a second peer when due within this... */
+    endgameMs: 1_000,
+    /** ...and once the first request has been out this long (whichever answers first wins; the other gets a cancel). */
+    endgameAfterMs: 250,
+    /** At most this many peers are asked for one piece at once. */
+    maxRequestsPerPiece: 2,
+    /** Pieces further than this beyond the playhead are not picked (bounds the work of one pass). */
+    maxLookahead: 1_024,
+    /** A viewer's have or window further than this beyond the live edge is ignored (no honest viewer is that far ahead). */
+    maxLeap: 4_096,
+    /** The source tells this many viewers of a new piece at once (its first tier, rotating)... */
+    sourceTier: 1,
+    /** ...and the rest this much later, unless they heard of it from a viewer first. */
+    sourceHaveDelayMs: 1_000,
+    /** The source's connection and upload slot limits. */
+    sourceMaxPeers: 200,
+    sourceUploadSlots: 200,
+    /** Viewers a (re)starting source asks the tracker for and dials at once. */
+    sourceNumwant: 50,
+    /** Keep-alive on an idle authenticated peer connection... */
+    keepAliveMs: 30_000,
+    /** ...and a connection that received nothing this long is closed. */
+    idleTimeoutMs: 120_000,
+    /** A closed connection's socket lingers this long so the last frames (a `leaving`) get out. */
+    closeLingerMs: 2_000,
+    /** A viewer with fewer than half its peers re-announces this often for more. */
+    reannounceMs: 3_000,
+    /** The player is fed this often. */
+    playbackTickMs: 50,
+    /** A lost tracker channel is reopened after this, then retried this often until it is back. */
+    trackerReconnectMs: 1_000,
+    trackerRetryMs: 2_000,
+  },
   /** Playback looks for its first random access point this far behind the live edge... */
   startLagMs: 1_000,
   /** ...starts at one at least this far behind it, once this much stream from it is held. */
