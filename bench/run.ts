@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --scenario swarm|flash-crowd|churn|tracker|kick|admission|all]
- * [--viewers N] [--duration S] [--concurrency N] [--json] [--profile]`
+ * [--viewers N] [--duration S] [--concurrency N] [--json] [--profile] [--no-install]`
  *
  * With no flags: a quick swarm of 20 viewers for 20 s. Each run writes
  * bench/results/<scenario>-<timestamp>.json, <scenario>.md and <scenario>.svg;
@@ -47,6 +47,7 @@ const program = new Command('bench')
   .option('--concurrency <n>', 'admission: requests in flight', positiveInt, 8)
   .option('--profile', 'run workers under --cpu-prof and summarize the top self-time functions', false)
   .option('--json', 'print the JSON result as the last line of stdout', false)
+  .option('--no-install', "tracker: skip comparison servers that are missing instead of installing them (apt-get as root; bench/vendor's npm install)")
   .parse();
 
 const opts = program.opts<{
@@ -59,6 +60,7 @@ const opts = program.opts<{
   concurrency: number;
   profile: boolean;
   json: boolean;
+  install: boolean;
 }>();
 
 if (opts.scenario !== undefined && !(SCENARIOS as readonly string[]).includes(opts.scenario)) {
@@ -95,7 +97,7 @@ async function one(name: Exclude<Scenario, 'all'>): Promise<Record<string, unkno
     const durationS = opts.duration ?? 10;
     const cmd = command(name, ['--duration', String(durationS)]);
     log(`tracker: ${durationS} s of announces per tracker`);
-    const result = await runTracker({ durationS, log });
+    const result = await runTracker({ durationS, install: opts.install, log });
     const out = { ...result, detail: { ...result.detail, command: cmd, machine, started } };
     const paths = writeResults(name, out, trackerMarkdown(result, cmd), trackerSvg(result));
     log(`wrote ${paths.json}`);

@@ -4,6 +4,10 @@
  * the same load generator (wrk), the same request mix (announce-mix.ts) and a
  * new TCP connection per request. Then the WebSocket announce rate of ours,
  * and the tracker's memory per peer at 100k peers.
+ *
+ * Missing comparison programs are installed when they can be
+ * (prerequisites.ts); a row whose program is still missing is skipped and
+ * says why in `detail.skipped` and the Markdown, rather than ending the run.
  */
 import { fork } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -13,11 +17,12 @@ import { startLocalSystem } from '../../src/cli/local-system.js';
 import { rawPublicKey } from '../../src/core/piece.js';
 import { requestProgram } from '../../src/protocol/control-api.js';
 import { pctHex, type MixEntry } from '../lib/announce-mix.js';
-import { haveOpentracker, startOpentracker } from '../lib/opentracker.js';
+import { startOpentracker } from '../lib/opentracker.js';
+import { ensureBittorrentTracker, ensureDebianTool, type InstallPolicy } from '../lib/prerequisites.js';
 import { mdTable, verdict } from '../lib/report.js';
 import { round } from '../lib/stats.js';
 import { barPanel, figure } from '../lib/svg.js';
-import { haveWrk, runWrk, type LoadResult } from '../lib/wrk.js';
+import { runWrk, type LoadResult } from '../lib/wrk.js';
 
 const PROGRAMS = 4;
 const USERS = 25;
@@ -59,9 +64,22 @@ function child<T>(script: string, args: string[], execArgv: string[] = ['--impor
   });
 }
 
-export async function runTracker(o: { durationS: number; log: (l: string) => void }): Promise<TrackerResult> {
-  if (!haveWrk()) throw new Error('the tracker scenario needs wrk: apt-get install -y wrk');
-  const detail: Record<string, unknown> = { load: { tool: 'wrk', ...WRK, duration_s: o.durationS, new_connection_per_request: true } };
+export async function runTracker(o: { durationS: number; install: boolean; log: (l: string) => void }): Promise<TrackerResult> {
+  const policy: InstallPolicy = { install: o.install, log: o.log };
+  const wrk = ensureDebianTool('wrk', 'wrk', ['--version'], policy);
+  const opentracker = ensureDebianTool('opentracker', 'opentracker', ['-h'], policy);
+  const btTracker = ensureBittorrentTracker(policy);
+  const detail: Record<string, unknown> = {
+    load: { tool: 'wrk', ...WRK, duration_s: o.durationS, new_connection_per_request: true },
+    prerequisites: { wrk: wrk.note, opentracker: opentracker.note, bittorrent_tracker: btTracker.note },
+  };
+  // Rows not measured, and why: without wrk no HTTP row is (the WebSocket rate and memory still are).
+  const skipped: Record<string, string> = {};
+  const skip = (row: string, why: string): void => {
+    skipped[row] = why;
+    o.log(`skipped ${row}: ${why}`);
+  };
+  detail['skipped'] = skipped;
   const runs: Record<string, LoadResult> = {};
 
   // Ours: a control server and tracker, programs, and one session token per user and program.
@@ -94,8 +112,12 @@ export async function runTracker(o: { durationS: number; log: (l: string) => voi
     detail['mix'] = { info_hashes: PROGRAMS, sessions: entries.length, token_chars: entries[0]?.token.length ?? 0 };
     for (const e of entries) await probe(announceUrl, e);
     o.log(`ours: ${announceUrl}, ${entries.length} sessions over ${PROGRAMS} info hashes`);
-    runs['ours'] = await runWrk({ url: announceUrl, entries, durationS: o.durationS, ...WRK });
-    o.log(`ours: ${runs['ours'].rps} announces/s`);
+    if (wrk.ready) {
+      runs['ours'] = await runWrk({ url: announceUrl, entries, durationS: o.durationS, ...WRK });
+      o.log(`ours: ${runs['ours'].rps} announces/s`);
+    } else {
+      skip('ours', wrk.note);
+    }
 
     const ws = await child<{ ok: number; errors: number; firstError: string | null; seconds: number }>('ws-load.ts', [
       JSON.stringify({
@@ -120,6 +142,14 @@ export async function runTracker(o: { durationS: number; log: (l: string) => voi
     ['node_net_floor', 'bare-server.ts', ['net']],
   ];
   for (const [name, script, args] of servers) {
+    if (!wrk.ready) {
+      skip(name, wrk.note);
+      continue;
+    }
+    if (name === 'bittorrent_tracker' && !btTracker.ready) {
+      skip(name, btTracker.note);
+      continue;
+    }
     const c = fork(lib(script), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     try {
       const { port } = await new Promise<{ port: number }>((resolve, reject) => {
@@ -131,23 +161,32 @@ export async function runTracker(o: { durationS: number; log: (l: string) => voi
       const run = await runWrk({ url, entries, durationS: o.durationS, ...WRK });
       runs[name] = run;
       o.log(`${name}: ${run.rps} announces/s`);
+    } catch (err) {
+      // A comparison server that will not start or answer costs its row, not the run.
+      skip(name, `failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       c.kill('SIGTERM');
     }
   }
 
   // opentracker.
-  if (haveOpentracker()) {
-    const ot = await startOpentracker(hashes);
-    try {
-      await probe(ot.announceUrl, entries[0] as MixEntry);
-      runs['opentracker'] = await runWrk({ url: ot.announceUrl, entries, durationS: o.durationS, ...WRK });
-      o.log(`opentracker: ${runs['opentracker'].rps} announces/s`);
-    } finally {
-      await ot.stop();
-    }
+  if (!wrk.ready) {
+    skip('opentracker', wrk.note);
+  } else if (!opentracker.ready) {
+    skip('opentracker', opentracker.note);
   } else {
-    detail['opentracker'] = 'not installed: apt-get install -y opentracker';
+    try {
+      const ot = await startOpentracker(hashes);
+      try {
+        await probe(ot.announceUrl, entries[0] as MixEntry);
+        runs['opentracker'] = await runWrk({ url: ot.announceUrl, entries, durationS: o.durationS, ...WRK });
+        o.log(`opentracker: ${runs['opentracker'].rps} announces/s`);
+      } finally {
+        await ot.stop();
+      }
+    } catch (err) {
+      skip('opentracker', `failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   const mem = await child<{ peers: number; store_bytes_per_peer: number; tracker_bytes_per_peer: number }>(
@@ -187,7 +226,9 @@ export function trackerMarkdown(r: TrackerResult, cmd: string): string {
     ['memory per peer, swarm store (100k peers)', r.memory_bytes_per_peer, '≤ 200 B', verdict(r.memory_bytes_per_peer, 200, 'max')],
     ['memory per peer, store + session registry', mem?.tracker_bytes_per_peer ?? null, '', ''],
   ];
-  return `# tracker\n\n\`${cmd}\`\n\n${mdTable(['figure', 'value', 'target', 'verdict'], rows)}\n\nDetail: \`${JSON.stringify(r.detail)}\`\n`;
+  const skipped = Object.entries((r.detail['skipped'] as Record<string, string> | undefined) ?? {});
+  const notes = skipped.length === 0 ? '' : `\n\nNot measured:\n\n${skipped.map(([row, why]) => `- ${row}: ${why}`).join('\n')}`;
+  return `# tracker\n\n\`${cmd}\`\n\n${mdTable(['figure', 'value', 'target', 'verdict'], rows)}${notes}\n\nDetail: \`${JSON.stringify(r.detail)}\`\n`;
 }
 
 export function trackerSvg(r: TrackerResult): string {
