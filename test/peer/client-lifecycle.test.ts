@@ -1,0 +1,243 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { ManualClock } from '../../src/core/clock.js';
+import { DEFAULTS } from '../../src/core/config.js';
+import { ClientError, InternalError } from '../../src/core/errors.js';
+import type { ChannelPeer } from '../../src/protocol/tracker-channel.js';
+import {
+  ClientLifecycle,
+  type ClientEnd,
+  type ClientLifecycleOptions,
+  type LifecycleSession,
+  type LifecycleSwarm,
+  type LifecycleTracker,
+} from '../../src/peer/client-lifecycle.js';
+
+/** Every call the collaborators get, in order, so a test can assert step C's sequence. */
+type Calls = string[];
+
+interface TrackerEvents {
+  peers: [ChannelPeer[]];
+  disconnect: [{ id: string; reason: string }];
+  revoked: [{ id: string; sid: string }];
+  lost: [Error];
+  warning: [Error];
+}
+
+class FakeTracker extends EventEmitter<TrackerEvents> implements LifecycleTracker {
+  connected = true;
+  starts = 0;
+  announces = 0;
+  /** What the next start() does: resolve with peers, or throw. */
+  next: () => ChannelPeer[] = () => [];
+  constructor(private readonly calls: Calls) {
+    super();
+  }
+  async start(): Promise<ChannelPeer[]> {
+    this.starts++;
+    return this.next();
+  }
+  async announce(): Promise<ChannelPeer[]> {
+    this.announces++;
+    return [];
+  }
+  async stopped(ref?: string): Promise<void> {
+    this.calls.push(`tracker.stopped:${ref ?? '-'}`);
+  }
+  close(): void {
+    this.calls.push('tracker.close');
+  }
+}
+
+class FakeSession extends EventEmitter<{ ended: [ClientError]; warning: [Error] }> implements LifecycleSession {
+  started = 0;
+  constructor(private readonly calls: Calls) {
+    super();
+  }
+  start(): void {
+    this.started++;
+  }
+  stop(): void {
+    this.calls.push('session.stop');
+  }
+}
+
+class FakeSwarm implements LifecycleSwarm {
+  peerCount = 0;
+  readonly dialled: ChannelPeer[][] = [];
+  readonly revoked: string[] = [];
+  constructor(private readonly calls: Calls) {}
+  connect(peers: ChannelPeer[]): void {
+    this.dialled.push(peers);
+  }
+  revoke(sid: string): void {
+    this.revoked.push(sid);
+  }
+  leaveAll(reason: string): void {
+    this.calls.push(`swarm.leaveAll:${reason}`);
+  }
+  async close(): Promise<void> {
+    this.calls.push('swarm.close');
+  }
+}
+
+const PEER: ChannelPeer = { ip: '127.0.0.1', port: 7001, peer_id: 'ab'.repeat(20), sid: 'p1', role: 'viewer' };
+
+function rig(over: Partial<ClientLifecycleOptions> = {}): {
+  clock: ManualClock;
+  calls: Calls;
+  tracker: FakeTracker;
+  session: FakeSession;
+  swarm: FakeSwarm;
+  life: ClientLifecycle;
+  ends: ClientEnd[];
+} {
+  const clock = new ManualClock();
+  const calls: Calls = [];
+  const tracker = new FakeTracker(calls);
+  const session = new FakeSession(calls);
+  const swarm = new FakeSwarm(calls);
+  const life = new ClientLifecycle({ tracker, session, swarm, clock, reannounceBelow: 12, ...over });
+  const ends: ClientEnd[] = [];
+  life.on('ended', (e) => ends.push(e));
+  return { clock, calls, tracker, session, swarm, life, ends };
+}
+
+/** Lets settled promises' handlers run (the fakes resolve at once; nothing waits on real time). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('a lost channel is reopened after trackerReconnectMs, then retried every trackerRetryMs, one loop however often it is lost', async () => {
+  const { clock, tracker, swarm, life } = rig();
+  life.start();
+  tracker.next = () => {
+    throw new InternalError('tracker unreachable');
+  };
+  tracker.emit('lost', new Error('closed'));
+  tracker.emit('lost', new Error('closed again'));
+  clock.advance(DEFAULTS.peer.trackerReconnectMs - 1);
+  assert.equal(tracker.starts, 0, 'not before the reconnect delay');
+  clock.advance(1);
+  assert.equal(tracker.starts, 1, 'one attempt for two losses');
+  await settle();
+  tracker.emit('lost', new Error('lost while retrying'));
+  clock.advance(DEFAULTS.peer.trackerRetryMs - 1);
+  assert.equal(tracker.starts, 1, 'the retry waits trackerRetryMs');
+  clock.advance(1);
+  assert.equal(tracker.starts, 2, 'still one loop: the loss during the wait added no attempt');
+  await settle();
+  tracker.next = () => [PEER];
+  clock.advance(DEFAULTS.peer.trackerRetryMs);
+  assert.equal(tracker.starts, 3);
+  await settle();
+  assert.deepEqual(swarm.dialled, [[PEER]], 'the peers of the reopened channel are dialled');
+  clock.advance(10 * DEFAULTS.peer.trackerRetryMs);
+  assert.equal(tracker.starts, 3, 'the loop stops once the channel is back');
+  assert.equal(life.ended, false);
+});
+
+test('a ClientError on reconnect ends the session: session_ended, step C without a disconnect id, no further attempt', async () => {
+  const { clock, calls, tracker, life, ends } = rig();
+  life.start();
+  const refusal = new ClientError('session_ended', 'session s1 has ended (kicked)');
+  tracker.next = () => {
+    throw refusal;
+  };
+  tracker.emit('lost', new Error('closed'));
+  clock.advance(DEFAULTS.peer.trackerReconnectMs);
+  await settle();
+  await settle();
+  assert.deepEqual(ends, [{ kind: 'session_ended', reason: refusal.message, error: refusal }]);
+  assert.deepEqual(calls, ['session.stop', 'swarm.leaveAll:session s1 has ended (kicked)', 'tracker.stopped:-', 'swarm.close']);
+  clock.advance(60_000);
+  assert.equal(tracker.starts, 1, 'a refusal is not retried');
+  assert.equal(clock.timers, 0, 'no timer left behind');
+});
+
+test("the operator's disconnect runs step C in order (renewals stop, before-leave, peers told, tracker answered with the id, swarm closed) and ends 'kicked'", async () => {
+  const r = rig({ beforeLeave: () => void r.calls.push('beforeLeave') });
+  r.tracker.emit('disconnect', { id: 'd-0', reason: 'before start' });
+  await settle();
+  assert.deepEqual(r.calls, [], 'not acted on before start()');
+  r.life.start();
+  r.tracker.emit('disconnect', { id: 'd-42', reason: 'payment failed' });
+  await settle();
+  assert.deepEqual(r.calls, ['session.stop', 'beforeLeave', 'swarm.leaveAll:payment failed', 'tracker.stopped:d-42', 'swarm.close']);
+  assert.deepEqual(r.ends, [{ kind: 'kicked', reason: 'payment failed' }]);
+  assert.equal(r.clock.timers, 0, 'the re-announce timer is cancelled');
+});
+
+test('stop is idempotent: one step C however many stops and ends race, every caller waits for it, one ended event', async () => {
+  const { calls, tracker, session, life, ends } = rig();
+  life.start();
+  const a = life.stop('viewer stopped');
+  const b = life.stop('again');
+  tracker.emit('disconnect', { id: 'd-1', reason: 'late kick' });
+  session.emit('ended', new ClientError('session_ended', 'renewal refused'));
+  await Promise.all([a, b]);
+  await life.stop('after the end');
+  await settle();
+  assert.deepEqual(calls, ['session.stop', 'swarm.leaveAll:viewer stopped', 'tracker.stopped:-', 'swarm.close']);
+  assert.deepEqual(ends, [{ kind: 'stopped', reason: 'viewer stopped' }]);
+});
+
+test('a renewal the control server refuses ends the session as session_ended', async () => {
+  const { calls, session, life, ends } = rig();
+  life.start();
+  assert.equal(session.started, 1, 'start() starts the token renewals');
+  const err = new ClientError('session_ended', 'subscription lapsed');
+  session.emit('ended', err);
+  await settle();
+  assert.deepEqual(ends, [{ kind: 'session_ended', reason: 'subscription lapsed', error: err }]);
+  assert.equal(calls.at(-1), 'swarm.close');
+});
+
+test('short of peers, the client re-announces every reannounceMs while the channel is open; the source (null) never does', () => {
+  const { clock, tracker, swarm, life } = rig({ reannounceBelow: 12 });
+  life.start();
+  swarm.peerCount = 11;
+  clock.advance(DEFAULTS.peer.reannounceMs - 1);
+  assert.equal(tracker.announces, 0);
+  clock.advance(1);
+  assert.equal(tracker.announces, 1);
+  swarm.peerCount = 12;
+  clock.advance(DEFAULTS.peer.reannounceMs);
+  assert.equal(tracker.announces, 1, 'enough peers: no announce');
+  swarm.peerCount = 0;
+  tracker.connected = false;
+  clock.advance(DEFAULTS.peer.reannounceMs);
+  assert.equal(tracker.announces, 1, 'no announce on a closed channel (the reconnect loop reopens it)');
+
+  const src = rig({ reannounceBelow: null });
+  src.life.start();
+  src.clock.advance(10 * DEFAULTS.peer.reannounceMs);
+  assert.equal(src.tracker.announces, 0);
+  assert.equal(src.clock.timers, 0, 'no re-announce timer at all');
+});
+
+test('revocations are refused from construction on (the first announce may list some), once each; later peers lists are dialled', () => {
+  const { tracker, swarm, life } = rig();
+  tracker.emit('revoked', { id: 'revoked:s9', sid: 's9' });
+  assert.deepEqual(swarm.revoked, ['s9']);
+  life.start();
+  tracker.emit('revoked', { id: 'r-2', sid: 's8' });
+  assert.deepEqual(swarm.revoked, ['s9', 's8'], 'start() wires no second revoked listener');
+  tracker.emit('peers', [PEER]);
+  assert.deepEqual(swarm.dialled, [[PEER]]);
+});
+
+test('join dials the first peer list; when the tracker refuses, the swarm and channel are closed and the refusal thrown', async () => {
+  const ok = rig();
+  ok.tracker.next = () => [PEER];
+  await ok.life.join();
+  assert.deepEqual(ok.swarm.dialled, [[PEER]]);
+  assert.deepEqual(ok.calls, []);
+
+  const refused = rig();
+  const err = new ClientError('forbidden', 'token refused');
+  refused.tracker.next = () => {
+    throw err;
+  };
+  await assert.rejects(refused.life.join(), err);
+  assert.deepEqual(refused.calls, ['swarm.close', 'tracker.close']);
+});
