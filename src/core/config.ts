@@ -161,6 +161,12 @@ export const DEFAULTS = {
    * is not keeping up (or not answering).
    */
   healthReportBacklogMax: 1_000,
+  /** PostgreSQL control store (`--db postgres://…`): connections each control server keeps at most... */
+  controlDbPoolMax: 10,
+  /** ...how long opening one may take before the call fails (health then says database_error)... */
+  controlDbConnectTimeoutMs: 5_000,
+  /** ...and how long an idle one stays open. */
+  controlDbIdleTimeoutMs: 30_000,
 } as const;
 
 export const TS_PACKET = 188;

@@ -30,6 +30,11 @@ export function parseTimeline(text: string): TimelineEntry[] {
   } catch (err) {
     throw new InternalError('disconnect timeline is not JSON', { cause: err });
   }
+  return toTimeline(value);
+}
+
+/** A parsed timeline checked entry by entry (the PostgreSQL store's jsonb column arrives parsed). */
+export function toTimeline(value: unknown): TimelineEntry[] {
   if (!Array.isArray(value) || !value.every(isEntry)) throw new InternalError('disconnect timeline has a bad shape');
   return value.map((e) => (e.detail === undefined ? { at: e.at, event: e.event } : { at: e.at, event: e.event, detail: e.detail }));
 }

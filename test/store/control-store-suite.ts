@@ -87,6 +87,14 @@ export function runControlStoreSuite(name: string, make: () => Promise<ControlSt
         );
       });
 
+      it('lists names in byte order whatever the locale (upper case before lower, accents last)', async () => {
+        for (const name of ['bob', 'Zed', 'émile', 'alice', 'Alice']) await store.createUser(user(name));
+        assert.deepEqual(
+          (await store.listUsers()).map((u) => u.name),
+          ['Alice', 'Zed', 'alice', 'bob', 'émile'],
+        );
+      });
+
       it('keeps, sets and clears a session limit, refusing an unknown user', async () => {
         await store.createUser({ ...user('carol'), maxSessions: 2 });
         assert.equal((await store.getUser('carol'))?.maxSessions, 2);
