@@ -1,5 +1,6 @@
 /**
- * `gatecast control`: runs the control server on a SQLite file. Wiring only:
+ * `gatecast control`: runs the control server on a SQLite file or a PostgreSQL
+ * database. Wiring only:
  * flags and environment → store → createControlServer → listen → signals.
  */
 import { Option, type Command } from 'commander';
@@ -7,8 +8,9 @@ import { fail, intOption, readTlsFlags } from './common.js';
 import { DEFAULTS } from '../core/config.js';
 import { createControlServer, DEFAULT_DISCONNECT_RETRY_MS, DEFAULT_EXPIRY_CHECK_MS } from '../control/index.js';
 import { systemClock } from '../protocol/system-clock.js';
-import { SqliteControlStore } from '../store/sqlite-control-store.js';
+import { DatabaseUnavailableError, redactUrl } from '../store/pg-errors.js';
 import { DatabaseCorruptError, isCorruption } from '../store/sqlite-errors.js';
+import { DB_FLAG_HELP, isPostgresUrl, openControlStore, type OpenedControlStore } from './control-store.js';
 import { EXIT } from './exit-codes.js';
 import { ControlMetrics } from '../control/metrics.js';
 import { METRICS_TOKEN_HELP, processRegistry, readMetricsToken } from './metrics-flags.js';
@@ -22,6 +24,17 @@ function corruptMessage(file: string, problems: readonly string[]): string {
     `Stop anything else using it, keep a copy of the damaged file (with its -wal), then restore the latest backup ` +
     `(or salvage what is readable: sqlite3 ${file} .recover | sqlite3 recovered.db, and start with --db recovered.db). ` +
     'See "Damaged database" in docs/OPERATIONS.md.'
+  );
+}
+
+/** The refusal to start without the PostgreSQL database: which URL (no password), why, and what to check. */
+function unavailableMessage(err: DatabaseUnavailableError): string {
+  return (
+    `${err.message}; refusing to start without the control database.\n` +
+    (err.refused
+      ? 'The server answered but refused: check the user, the password (PGPASSWORD or ~/.pgpass), the database name and pg_hba.conf.'
+      : 'Check that PostgreSQL is running and listening there (pg_isready -h HOST -p PORT).') +
+    ' See "PostgreSQL" in docs/OPERATIONS.md.'
   );
 }
 
@@ -46,7 +59,7 @@ export function registerControlCommand(program: Command): void {
     .description('run the control server: customer database, admission, tokens, the list of clients in the system')
     .option('--port <port>', 'port to listen on', intOption(0, 65535), 8700)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--db <path>', "SQLite database file (':memory:' for a throwaway one)", './gatecast-control.db')
+    .option('--db <path|url>', DB_FLAG_HELP, './gatecast-control.db')
     .option('--token-ttl <s>', `access token lifetime in seconds (default ${DEFAULTS.tokenTtlS})`, intOption(10, 86_400))
     .option('--disconnect-retry <ms>', `resend period of an unacked disconnect command (default ${DEFAULT_DISCONNECT_RETRY_MS})`, intOption(10, 600_000))
     .option('--expiry-check <ms>', `how often sessions are checked against their subscriptions (default ${DEFAULT_EXPIRY_CHECK_MS})`, intOption(100, 86_400_000))
@@ -81,14 +94,16 @@ export function registerControlCommand(program: Command): void {
       const metricsToken = readMetricsToken(flags.metricsToken, [adminPassword, trackerSecret]);
       if ('error' in metricsToken) cmd.error(`error: ${metricsToken.error}`, { exitCode: 2 });
       const tls = readTlsFlags(flags);
-      let store: SqliteControlStore;
+      let opened: OpenedControlStore;
       try {
-        store = SqliteControlStore.open(flags.db);
+        opened = await openControlStore(flags.db);
       } catch (err) {
         // Not a usage error: fail() prints it without commander's "--help" hint.
         if (err instanceof DatabaseCorruptError) fail(corruptMessage(err.file, err.problems), EXIT.databaseCorrupt);
-        cmd.error(`error: cannot open the database ${flags.db}: ${err instanceof Error ? err.message : String(err)}`, { exitCode: EXIT.usage });
+        if (err instanceof DatabaseUnavailableError) fail(unavailableMessage(err), err.refused ? EXIT.usage : EXIT.error);
+        cmd.error(`error: cannot open the database ${isPostgresUrl(flags.db) ? redactUrl(flags.db) : flags.db}: ${err instanceof Error ? err.message : String(err)}`, { exitCode: EXIT.usage });
       }
+      const { store } = opened;
       let server: Awaited<ReturnType<typeof createControlServer>>;
       let url: string;
       try {
@@ -103,7 +118,8 @@ export function registerControlCommand(program: Command): void {
           webServer: webServerFactory({ tls }),
           onLimit: flags.onLimit,
           maxSessions: flags.maxSessions ?? null,
-          isDatabaseCorrupt: isCorruption,
+          isDatabaseCorrupt: opened.isCorrupt,
+          databaseProbe: opened.probe,
           metrics: new ControlMetrics(processRegistry()),
           metricsToken: metricsToken.token,
           // Logs go to stderr so stdout carries only the lines a script may read.
@@ -113,7 +129,7 @@ export function registerControlCommand(program: Command): void {
       } catch (err) {
         await store.close();
         // Damage quick_check cannot see (index contents) may still stop the start-up queries.
-        if (isCorruption(err) || (err instanceof Error && isCorruption(err.cause))) {
+        if (opened.kind === 'sqlite' && (isCorruption(err) || (err instanceof Error && isCorruption(err.cause)))) {
           fail(corruptMessage(flags.db, [err instanceof Error ? err.message : String(err)]), EXIT.databaseCorrupt);
         }
         cmd.error(`error: cannot start the control server: ${err instanceof Error ? err.message : String(err)}`, { exitCode: EXIT.error });

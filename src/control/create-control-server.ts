@@ -59,6 +59,8 @@ export interface ControlServerOptions {
   webServer: WebServerFactory;
   /** Tells a store error that means a damaged database (store/sqlite-errors.ts isCorruption): health turns degraded. */
   isDatabaseCorrupt?: CorruptionTest;
+  /** A round trip to a database server, made by every health report (cli/control-store.ts: PostgreSQL's SELECT 1). */
+  databaseProbe?: () => Promise<void>;
   /** /metrics' registry and counters (a fresh registry when absent; process metrics are the caller's to add). */
   metrics?: ControlMetrics;
   /** Bearer token /metrics demands; null (default): loopback clients only (core/metrics-access.ts). */
@@ -178,6 +180,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     clock,
     store,
     database,
+    probe: opts.databaseProbe,
     trackers: () => trackers.list().length,
     pendingDisconnects: () => orchestrator.pendingCount,
   });

@@ -1,8 +1,8 @@
 /**
  * What `GET /v1/health` reports: `ok`, or `degraded` with one reason per
  * problem — no tracker connected (nobody can be admitted), the database found
- * damaged at run time (SQLite said so on some query), the database unreadable
- * right now, or a backlog of disconnects (steps A–E) pending too long or too
+ * damaged at run time (SQLite or PostgreSQL said so on some query), the
+ * database unreadable or unreachable right now, or a backlog of disconnects (steps A–E) pending too long or too
  * many at once. The codes are stable (docs/OPERATIONS.md says what to do for
  * each); the messages are for people.
  */
@@ -76,6 +76,11 @@ export interface ControlHealthDeps {
   /** The (watched) store, asked for the age of pending disconnects. */
   store: ControlStore;
   database: DatabaseWatch;
+  /**
+   * A round trip to a database server (PostgreSQL's SELECT 1), made on every report: an embedded
+   * file cannot become unreachable, a server can while nothing else asks it anything.
+   */
+  probe?: () => Promise<void>;
   /** Trackers connected over the control link. */
   trackers: () => number;
   /** Disconnects not yet completed (DisconnectOrchestrator.pendingCount). */
@@ -103,11 +108,14 @@ export class ControlHealthCheck {
       reasons.push(reason('no_tracker', 'no tracker is connected: admissions are refused (503 no_tracker) until one connects'));
     }
     const pending = this.deps.pendingDisconnects();
-    const backlog = await this.backlog(pending, now).catch((err: unknown) => {
+    const unreadable = (err: unknown): HealthReason | null => {
       database.observe(err);
-      const message = err instanceof Error ? err.message : String(err);
+      const message = err instanceof Error ? err.message || err.name : String(err);
       return database.corruption ? null : reason('database_error', `the database could not be read: ${message}`);
-    });
+    };
+    const unreachable = this.deps.probe ? await this.deps.probe().then(() => null, unreadable) : null;
+    // Unreachable: the backlog query would only fail the same way.
+    const backlog = unreachable ?? (await this.backlog(pending, now).catch(unreadable));
     if (backlog) reasons.push(backlog);
     // Checked last: the backlog query above may be what finds the damage.
     const corrupt = database.corruption;

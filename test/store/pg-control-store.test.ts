@@ -3,62 +3,36 @@
  * has to get right: BIGINT epoch ms read back as exact numbers, control
  * servers migrating one database at once, a clear refusal when the server
  * cannot be reached, and surviving connections the server drops.
- *
- * Needs PostgreSQL on 127.0.0.1:5432 with a `test` database (.ci/run starts
- * it); GATECAST_TEST_PG_URL points elsewhere. Every run works in a schema of
- * its own (dropped at the end), so runs can overlap.
+ * PostgreSQL and the schemas each run works in: pg-test-db.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { PgControlStore } from '../../src/store/pg-control-store.js';
 import { DatabaseUnavailableError } from '../../src/store/pg-errors.js';
 import { runControlStoreSuite } from './control-store-suite.js';
+import { connectPgTestDb, PG_TEST_URL as URL_, type PgTestDb } from './pg-test-db.js';
 
-const URL_ = process.env['GATECAST_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const RUN = `gc_test_${randomBytes(6).toString('hex')}`;
-/** Seen by the server as this run's application_name, so a test can drop exactly this run's connections. */
-const APP = `gatecast-test-${RUN}`;
-let admin: pg.Pool | undefined;
-let schemas = 0;
+let db: PgTestDb | undefined;
+/** This run's connections as the server sees them (application_name), so a test can drop exactly those. */
+let APP = '';
 
-function adminPool(): pg.Pool {
-  if (!admin) throw new Error('the PostgreSQL admin pool is not open (the before hook failed)');
-  return admin;
+function testDb(): PgTestDb {
+  if (!db) throw new Error('PostgreSQL is not connected (the before hook failed)');
+  return db;
 }
 
 /** A store in a new, empty schema of this run. */
 async function freshStore(): Promise<PgControlStore> {
-  const schema = `${RUN}_${++schemas}`;
-  await adminPool().query(`CREATE SCHEMA ${schema}`);
-  return PgControlStore.open(URL_, { schema, applicationName: APP });
+  return PgControlStore.open(URL_, { schema: await testDb().freshSchema(), applicationName: APP });
 }
 
 before(async () => {
-  const pool = new pg.Pool({ connectionString: URL_, connectionTimeoutMillis: 5_000, max: 2 });
-  pool.on('error', () => undefined);
-  try {
-    await pool.query('SELECT 1');
-  } catch (err) {
-    await pool.end();
-    // Not a skip: these tests are part of the suite, and .ci/run starts the server.
-    throw new Error(
-      `PostgreSQL is not reachable at ${URL_} (${err instanceof Error ? err.message || err.name : String(err)}): start it ` +
-        '(`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, as .ci/run does) with a `test` database, ' +
-        'or point GATECAST_TEST_PG_URL at one',
-    );
-  }
-  admin = pool;
+  db = await connectPgTestDb();
+  APP = `gatecast-test-${db.run}`;
 });
 
 after(async () => {
-  if (!admin) return;
-  const { rows } = await admin.query<{ nspname: string }>("SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 || '\\_%'", [RUN]);
-  for (const { nspname } of rows) await admin.query(`DROP SCHEMA ${nspname} CASCADE`);
-  const left = await admin.query("SELECT 1 FROM pg_namespace WHERE nspname LIKE $1 || '%'", [RUN]);
-  await admin.end();
-  assert.equal(left.rowCount, 0, 'every schema of this run is dropped');
+  await db?.cleanup();
 });
 
 runControlStoreSuite('postgresql', freshStore);
@@ -84,12 +58,11 @@ describe('PgControlStore', () => {
   });
 
   it('lets control servers starting together migrate one database: each migration applied once', async () => {
-    const schema = `${RUN}_${++schemas}`;
-    await adminPool().query(`CREATE SCHEMA ${schema}`);
+    const schema = await testDb().freshSchema();
     const stores = await Promise.all([1, 2, 3].map(() => PgControlStore.open(URL_, { schema, applicationName: APP })));
     try {
       await Promise.all(stores.map((s) => s.migrate()));
-      const { rows } = await adminPool().query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+      const { rows } = await testDb().admin.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
       assert.deepEqual(
         rows.map((r) => r.version),
         ['0001_initial', '0002_disconnects', '0003_devices', '0004_max_sessions'],
@@ -113,7 +86,7 @@ describe('PgControlStore', () => {
 
   it('says the server refused when it answers but the database does not exist', async () => {
     const missing = new URL(URL_);
-    missing.pathname = `/${RUN}_no_such_db`;
+    missing.pathname = `/${testDb().run}_no_such_db`;
     const err = await PgControlStore.open(missing.toString()).then(
       () => assert.fail('opened a missing database'),
       (e: unknown) => e,
@@ -124,15 +97,14 @@ describe('PgControlStore', () => {
   });
 
   it('survives the server dropping its connections: no crash, and the next call reconnects', async () => {
-    const schema = `${RUN}_${++schemas}`;
-    await adminPool().query(`CREATE SCHEMA ${schema}`);
+    const schema = await testDb().freshSchema();
     let dropped!: (err: Error) => void;
     const idleError = new Promise<Error>((resolve) => (dropped = resolve));
     const store = await PgControlStore.open(URL_, { schema, applicationName: APP, onIdleError: (err) => dropped(err) });
     try {
       await store.migrate();
       await store.putSecret('k', 'v1');
-      const { rows } = await adminPool().query<{ ended: boolean }>(
+      const { rows } = await testDb().admin.query<{ ended: boolean }>(
         'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1',
         [APP],
       );
