@@ -1,16 +1,16 @@
 /**
  * Assembles pieces from 16 KiB blocks per (piece, peer) request. A piece is
  * requested whole from one peer; near its deadline a second peer may be asked
- * too, and the first complete copy wins.
+ * too, and the first complete copy wins. Blocks are kept as they arrived (no
+ * copy); the piece check joins them.
  */
 export const BLOCK = 16 * 1024;
 
 export interface Download {
   seq: number;
   peerKey: string;
-  buf: Buffer;
-  received: number;
-  blocks: Set<number>;
+  blocks: Array<Buffer | undefined>;
+  missing: number;
 }
 
 export function blocksOf(pieceLength: number): Array<{ begin: number; length: number }> {
@@ -21,8 +21,11 @@ export function blocksOf(pieceLength: number): Array<{ begin: number; length: nu
 
 export class Downloads {
   private readonly bySeq = new Map<number, Map<string, Download>>();
+  private readonly blockCount: number;
 
-  constructor(private readonly pieceLength: number) {}
+  constructor(private readonly pieceLength: number) {
+    this.blockCount = Math.ceil(pieceLength / BLOCK);
+  }
 
   start(seq: number, peerKey: string): Download {
     let m = this.bySeq.get(seq);
@@ -30,25 +33,24 @@ export class Downloads {
       m = new Map();
       this.bySeq.set(seq, m);
     }
-    const d: Download = { seq, peerKey, buf: Buffer.allocUnsafe(this.pieceLength), received: 0, blocks: new Set() };
+    const d: Download = { seq, peerKey, blocks: new Array<Buffer | undefined>(this.blockCount), missing: this.blockCount };
     m.set(peerKey, d);
     return d;
   }
 
   /**
-   * Stores a block; returns the complete piece's bytes when this block finished
-   * it, 'unexpected' for a block nobody asked this peer for, or null.
+   * Stores a block; returns the piece's blocks, in order, when this block
+   * finished it, 'unexpected' for a block nobody asked this peer for, or null.
    */
-  block(seq: number, peerKey: string, begin: number, data: Buffer): Buffer | 'unexpected' | null {
+  block(seq: number, peerKey: string, begin: number, data: Buffer): Buffer[] | 'unexpected' | null {
     const d = this.bySeq.get(seq)?.get(peerKey);
-    if (!d || begin % BLOCK !== 0 || begin + data.length > this.pieceLength || d.blocks.has(begin)) return 'unexpected';
+    if (!d || begin % BLOCK !== 0 || begin + data.length > this.pieceLength) return 'unexpected';
+    const i = begin / BLOCK;
     const expected = Math.min(BLOCK, this.pieceLength - begin);
-    if (data.length !== expected) return 'unexpected';
-    data.copy(d.buf, begin);
-    d.blocks.add(begin);
-    d.received += data.length;
-    if (d.received < this.pieceLength) return null;
-    return d.buf;
+    if (data.length !== expected || d.blocks[i] !== undefined) return 'unexpected';
+    d.blocks[i] = data;
+    if (--d.missing > 0) return null;
+    return d.blocks as Buffer[];
   }
 
   /** Forgets every request for the piece; returns the peers still asked for it. */

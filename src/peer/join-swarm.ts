@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { ClientTrust } from '../core/ports.js';
 import { DEFAULTS } from '../core/config.js';
+import { InternalError } from '../core/errors.js';
 import { ControlOutage } from '../core/outage.js';
 import { ed25519PublicKey, pieceIntervalMs } from '../core/piece.js';
 import type { TokenRole } from '../core/token.js';
@@ -14,7 +15,9 @@ import type { AdmissionResult } from '../core/types.js';
 import { renewToken } from '../protocol/control-api.js';
 import { createTokenVerifier, outageTolerant } from '../protocol/token.js';
 import { ControlSession } from './control-session.js';
+import { signedPieceCheck } from './piece-check.js';
 import { Swarm, type SwarmOptions } from './swarm.js';
+import { TcpTransport } from './tcp-transport.js';
 import { TrackerClient } from './tracker-client.js';
 
 export interface JoinOptions {
@@ -55,30 +58,41 @@ export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
     renew: (sid, ts, sig) => renewToken(opts.controlUrl, sid, ts, sig, opts.trust),
   });
   const nominal = pieceIntervalMs(md);
-  const swarm = new Swarm({
-    ...opts.swarm,
-    infoHash: Buffer.from(md.info_hash, 'hex'),
+  const infoHash = Buffer.from(md.info_hash, 'hex');
+  const sourceKey = ed25519PublicKey(md.source_key);
+  const transport = new TcpTransport({
+    host: opts.host,
+    port: opts.peerPort,
+    infoHash,
     program: md.program,
     peerId: opts.peerId,
-    sid: admission.session,
     role: opts.role,
     token: () => session.token,
     clientKey: opts.clientKey,
     verifier: outageTolerant(await createTokenVerifier(md.control_key), outage),
     outage,
     clock,
-    sourceKey: ed25519PublicKey(md.source_key),
+  });
+  const swarm = new Swarm({
+    ...opts.swarm,
+    sid: admission.session,
+    role: opts.role,
+    clock,
+    transport,
+    checkPiece: signedPieceCheck(infoHash, sourceKey),
     pieceLength: md.piece_length,
     pieceIntervalMs: opts.pieceIntervalMs ?? (() => nominal),
     windowCapacity: Math.ceil((DEFAULTS.windowS * 1000) / nominal),
   });
   // A renewed token goes to every connected peer, which would otherwise close at the old expiry.
   session.on('renewed', (token) => swarm.tokenRenewed(token));
-  const port = await swarm.listen(opts.peerPort, opts.host);
+  await swarm.start();
+  const port = transport.port;
+  if (port === null) throw new InternalError('the peer transport is not listening');
   const tracker = new TrackerClient({
     wsUrl: md.tracker.ws,
     infoHash: md.info_hash,
-    peerId: swarm.peerIdHex,
+    peerId: opts.peerId.toString('hex'),
     port,
     token: () => session.token,
     sid: admission.session,

@@ -22,6 +22,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
 import { ClientError, InternalError, ProtocolError } from '../core/errors.js';
 import { decodeLiveMessage, encodeLiveMessage, GC_LIVE_LOCAL_ID, type LiveMessage } from '../protocol/live-extension.js';
 import { Wire, type BlockRequest } from '../protocol/wire.js';
@@ -36,10 +37,12 @@ export type { RemoteIdentity } from './peer-auth.js';
 export interface PeerConnectionOptions extends PeerAuthOptions {
   /** The encrypted channel's stream (or, in tests, any stream the binding describes). */
   socket: PeerSocket;
-  /** Keep-alive period once authenticated (default 30000). */
+  /** Keep-alive period once authenticated (DEFAULTS.peer.keepAliveMs). */
   keepAliveMs?: number;
-  /** Close when nothing was received for this long (default 120000). */
+  /** Close when nothing was received for this long (DEFAULTS.peer.idleTimeoutMs). */
   idleTimeoutMs?: number;
+  /** A closed connection's socket lingers this long so its last frames get out (DEFAULTS.peer.closeLingerMs). */
+  closeLingerMs?: number;
 }
 
 export interface WindowAnnouncement {
@@ -83,8 +86,6 @@ export interface PeerConnectionEvents {
 }
 
 type DataMessage = 'choke' | 'unchoke' | 'interested' | 'not-interested' | 'have' | 'bitfield' | 'request' | 'piece' | 'cancel';
-
-const CLOSE_LINGER_MS = 2_000;
 
 export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly wire = new Wire();
@@ -240,7 +241,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     const s = this.socket;
     if (!s.destroyed) {
       // Flush what is queued (a refusal's `leaving`), then go; don't wait on a peer that stopped reading.
-      const linger = this.opts.clock.setTimeout(() => s.destroy(), CLOSE_LINGER_MS);
+      const linger = this.opts.clock.setTimeout(() => s.destroy(), this.opts.closeLingerMs ?? DEFAULTS.peer.closeLingerMs);
       s.on('close', () => linger.cancel());
       s.end();
     }
@@ -354,8 +355,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   private startKeepAlive(): void {
-    const every = this.opts.keepAliveMs ?? 30_000;
-    const idle = this.opts.idleTimeoutMs ?? 120_000;
+    const every = this.opts.keepAliveMs ?? DEFAULTS.peer.keepAliveMs;
+    const idle = this.opts.idleTimeoutMs ?? DEFAULTS.peer.idleTimeoutMs;
     this.keepAliveTimer = this.opts.clock.setInterval(() => {
       if (this.opts.clock.now() - this.lastReceivedAt > idle) {
         this.fail(new ProtocolError(`nothing received for ${idle} ms`), true);

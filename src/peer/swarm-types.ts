@@ -1,27 +1,23 @@
 /** A Swarm's shapes: what it is given (identity, collaborators, limits), what it tells, and what it keeps per peer. */
-import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import type { OutageView } from '../core/outage.js';
+import type { DEFAULTS } from '../core/config.js';
 import type { LivePiece } from '../core/piece.js';
-import type { TokenVerifier } from '../protocol/token.js';
-import type { PeerConnection } from './peer-connection.js';
+import type { PieceCheck } from './piece-check.js';
 import type { RateMeter } from './rate-meter.js';
+import type { PeerLink, Transport } from './transport.js';
+
+/** The peer engine's timings and limits (DEFAULTS.peer). */
+export type PeerSettings = { -readonly [K in keyof typeof DEFAULTS.peer]: (typeof DEFAULTS.peer)[K] };
 
 export interface SwarmOptions {
-  infoHash: Buffer;
-  program: string;
-  peerId: Buffer;
-  /** Our own session id: never dial ourselves. */
+  /** Our own session id: never dial ourselves; the tie-break between duplicate connections. */
   sid: string;
   role: 'viewer' | 'source';
-  token: () => string;
-  clientKey: KeyObject;
-  verifier: TokenVerifier;
-  /** Our view of a control outage: peers' tokens are honored past expiry while it lasts (core/outage.ts). */
-  outage?: OutageView;
   clock: Clock;
-  /** Verifies every piece. */
-  sourceKey: KeyObject;
+  /** How peers are reached: TCP (tcp-transport.ts), or in memory (memory-transport.ts). */
+  transport: Transport;
+  /** Checks a complete piece (signedPieceCheck for real); a throw bans its sender. */
+  checkPiece: PieceCheck;
   pieceLength: number;
   /** Milliseconds of stream per piece (measured by the viewer as it plays). */
   pieceIntervalMs: () => number;
@@ -30,26 +26,12 @@ export interface SwarmOptions {
   uploadSlots: number;
   /** Upload cap in bytes per second; null for none. */
   uploadRate: number | null;
-  /** Requests one peer may have outstanding, in pieces. */
-  maxInFlight?: number;
-  /** Source only: peers told of a new piece at once; the others hear of it from them, or later. */
+  /** Source only: peers told of a new piece at once (DEFAULTS.peer.sourceTier). */
   sourceTier?: number;
-  sourceHaveDelayMs?: number;
-  /** A revoked peer's connection is closed after this (nothing is sent to it meanwhile). */
+  /** A revoked peer's connection is closed after this (nothing is sent to it meanwhile). DEFAULTS.revokeGraceMs. */
   revokeGraceMs?: number;
-  /** A viewer asks the source for a piece other viewers hold only when it is due within this. */
-  sourceUrgencyMs?: number;
-  /**
-   * Inbound sockets not yet authenticated (Noise handshake and token exchange
-   * under way), at most, in total and per remote address: apart from maxPeers,
-   * so idle sockets can neither fill the peer slots nor stop us dialing out.
-   * DEFAULTS.peerPendingMax / peerPendingPerAddress.
-   */
-  pendingMax?: number;
-  pendingPerAddress?: number;
-  /** DEFAULTS.peerChannelTimeoutMs and peerAuthTimeoutMs. */
-  channelTimeoutMs?: number;
-  authTimeoutMs?: number;
+  /** Timings and limits over DEFAULTS.peer, for a test or the simulator. */
+  peer?: Partial<PeerSettings>;
   log?: (line: string) => void;
 }
 
@@ -66,12 +48,12 @@ export interface SwarmEvents {
 
 export interface Peer {
   key: string;
-  conn: PeerConnection;
+  link: PeerLink;
   sid: string;
   isSource: boolean;
   received: RateMeter;
   /** Pieces this peer is known to hold (so we don't send it a redundant have). */
   known: Set<number>;
-  /** Its socket is full: nothing more is queued to it until it drains (a peer that never reads costs us nothing). */
+  /** Its send buffer is full: nothing more is queued to it until it drains (a peer that never reads costs us nothing). */
   blocked: boolean;
 }

@@ -1,17 +1,19 @@
 /**
- * The swarm as one peer sees it (step e): the peer connections (made by
- * PeerLinks: listening, dialing, the encrypted channel), and the policy modules that decide what to ask for (picker),
+ * The swarm as one peer sees it (step e), composed from the parts it is
+ * given or builds: the transport (TCP or in memory) and the connection
+ * manager above it, the policy modules that decide what to ask for (picker),
  * whom to serve (choker) and how fast (uploader). The same engine runs a
- * viewer and, with role 'source', the broadcaster's seed.
+ * viewer and, with role 'source', the broadcaster's seed. Every timer is on
+ * the injected clock; every timing and limit comes from DEFAULTS.peer.
  */
 import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
-import { decodePiece, type LivePiece } from '../core/piece.js';
+import type { LivePiece } from '../core/piece.js';
 import type { ChannelPeer } from '../protocol/tracker-channel.js';
-import type { PeerConnection } from './peer-connection.js';
-import { PeerLinks } from './peer-links.js';
-import type { Peer, SwarmEvents, SwarmOptions } from './swarm-types.js';
+import { ConnectionManager } from './connection-manager.js';
+import type { Peer, PeerSettings, SwarmEvents, SwarmOptions } from './swarm-types.js';
+import type { PeerLink, Transport } from './transport.js';
 import { LiveWindow } from './live-window.js';
 import { PiecePicker, type AssignPeer } from './piece-picker.js';
 import { Choker } from './choker.js';
@@ -21,25 +23,24 @@ import { RelayCopies } from './relay-copies.js';
 import { Downloads, blocksOf } from './downloads.js';
 import { RateMeter } from './rate-meter.js';
 
-export type { SwarmEvents, SwarmOptions } from './swarm-types.js';
+export type { PeerSettings, SwarmEvents, SwarmOptions } from './swarm-types.js';
 
 export class Swarm extends EventEmitter<SwarmEvents> {
   readonly window: LiveWindow;
   readonly picker: PiecePicker;
-  private readonly choker = new Choker();
+  readonly transport: Transport;
+  private readonly settings: PeerSettings;
+  private readonly choker: Choker;
   private readonly uploader: Uploader;
   private readonly downloads: Downloads;
-  private readonly conns = new Set<PeerConnection>();
+  private readonly conns: ConnectionManager;
   private readonly peers = new Map<string, Peer>();
-  /** Connection management: the peer port (`links.port`), dials, the budget of unauthenticated sockets. */
-  readonly links: PeerLinks;
-  private readonly revoked = new Set<string>();
-  private readonly banned = new Set<string>();
   private ticker: TimerHandle | null = null;
   private chokeTimer: TimerHandle | null = null;
   private readonly timers = new Set<TimerHandle>();
   private tierCursor = 0;
   private closed = false;
+  private scheduled = false;
   readonly downMeter = new RateMeter();
   readonly upMeter = new RateMeter();
   private readonly copies = new RelayCopies();
@@ -48,14 +49,29 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   constructor(private readonly opts: SwarmOptions) {
     super();
-    const peerCount = (): number => this.peers.size;
-    const hasPeer = (sid: string): boolean => this.peers.has(sid);
-    const refused = (sid: string): boolean => this.revoked.has(sid) || this.banned.has(sid);
-    this.links = new PeerLinks({ opts, peerCount, hasPeer, refused, connection: (c, out) => this.adopt(c, out), log: (l) => this.log(l) });
+    const s: PeerSettings = { ...DEFAULTS.peer, ...opts.peer };
+    this.settings = s;
+    this.transport = opts.transport;
+    this.conns = new ConnectionManager({
+      sid: opts.sid,
+      maxPeers: opts.maxPeers,
+      transport: opts.transport,
+      up: (link) => this.onUp(link),
+      down: (link, reason) => this.onDown(link, reason),
+      log: (line) => this.log(line),
+    });
     this.window = new LiveWindow(opts.windowCapacity);
-    // A fresh piece asked of a peer that has not delivered within 250 ms is asked of a
-    // second holder too (whichever answers first wins; the other gets a cancel).
-    this.picker = new PiecePicker({ sourceUrgencyMs: opts.sourceUrgencyMs ?? 400, endgameAfterMs: 250 });
+    this.picker = new PiecePicker({
+      requestTimeoutMs: s.requestTimeoutMs,
+      urgencyHorizonMs: s.urgencyHorizonMs,
+      sourceUrgencyMs: s.sourceUrgencyMs,
+      endgameMs: s.endgameMs,
+      endgameAfterMs: s.endgameAfterMs,
+      maxRequestsPerPiece: s.maxRequestsPerPiece,
+      maxLookahead: s.maxLookahead,
+      maxLeap: s.maxLeap,
+    });
+    this.choker = new Choker({ optimisticIntervalMs: s.optimisticUnchokeMs });
     this.downloads = new Downloads(opts.pieceLength);
     this.uploader = new Uploader({
       bucket: new TokenBucket(opts.uploadRate, opts.uploadRate === null ? undefined : Math.max(opts.pieceLength, Math.floor(opts.uploadRate / 4))),
@@ -70,8 +86,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     });
   }
 
-  get peerIdHex(): string {
-    return this.opts.peerId.toString('hex');
+  /** The transport, under the name callers read its port by (`swarm.links.port`). */
+  get links(): Transport {
+    return this.transport;
   }
 
   get uploaded(): number {
@@ -86,21 +103,22 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return [...this.peers.values()].map((p) => ({ sid: p.sid, isSource: p.isSource }));
   }
 
-  async listen(port: number, host: string): Promise<number> {
-    const bound = await this.links.listen(port, host);
-    this.ticker = this.opts.clock.setInterval(() => this.tick(), 50);
-    this.chokeTimer = this.opts.clock.setInterval(() => this.rechoke(), 1_000);
-    return bound;
+  /** Starts accepting peers and the swarm's timers; returns the port peers reach us on (null where there are none). */
+  async start(): Promise<number | null> {
+    const port = await this.transport.listen(this.conns);
+    this.ticker = this.opts.clock.setInterval(() => this.tick(), this.settings.tickMs);
+    this.chokeTimer = this.opts.clock.setInterval(() => this.rechoke(), this.settings.rechokeMs);
+    return port;
   }
 
   /** Dials peers from a tracker list, up to the connection limit. */
   connect(list: ChannelPeer[]): void {
-    if (!this.closed) this.links.connect(list);
+    if (!this.closed) this.conns.connect(list);
   }
 
   /** Our token was renewed: every authenticated peer gets it before the old one expires. */
   tokenRenewed(token: string): void {
-    for (const p of this.peers.values()) p.conn.sendToken(token);
+    for (const p of this.peers.values()) p.link.sendToken(token);
   }
 
   /** The source adds the pieces it made. */
@@ -117,22 +135,32 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   /** Enforcement: drop and refuse this session from now on. */
   revoke(sid: string): void {
-    if (this.revoked.has(sid)) return;
-    this.revoked.add(sid);
+    if (!this.conns.revoke(sid)) return;
     const p = this.peers.get(sid);
     if (!p) return;
     // Nothing more goes to it from now on; the connection stays open a moment
     // only so its `leaving` (step C) can still be heard, then it is dropped.
-    p.conn.choke();
+    p.link.choke();
     this.uploader.clear(p.key);
     for (const seq of this.downloads.dropPeer(p.key)) this.picker.requestFailed(seq, p.key);
     this.picker.peerGone(p.key);
-    this.later(() => p.conn.close('session revoked'), this.opts.revokeGraceMs ?? DEFAULTS.revokeGraceMs);
+    this.later(() => p.link.close('session revoked'), this.opts.revokeGraceMs ?? DEFAULTS.revokeGraceMs);
   }
 
   /** Step C: tell every connected peer we are about to go. */
   leaveAll(reason: string): void {
-    for (const p of this.peers.values()) p.conn.leaving(reason);
+    for (const p of this.peers.values()) p.link.leaving(reason);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    this.ticker?.cancel();
+    this.chokeTimer?.cancel();
+    this.uploader.stop();
+    this.conns.closeAll('shutting down');
+    await this.transport.close();
   }
 
   /** A one-shot timer that close() cancels. */
@@ -144,113 +172,80 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.timers.add(handle);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const t of this.timers) t.cancel();
-    this.timers.clear();
-    this.ticker?.cancel();
-    this.chokeTimer?.cancel();
-    this.uploader.stop();
-    for (const c of this.conns) c.close('shutting down');
-    await this.links.close();
-  }
-
-  /** A connection whose channel is up (PeerLinks): the swarm hears of it once the remote is authenticated. */
-  private adopt(conn: PeerConnection, outbound: boolean): void {
-    this.conns.add(conn);
-    conn.on('authenticated', (remote) => this.onAuthenticated(conn, remote, outbound));
-    conn.on('close', (reason) => this.onClose(conn, reason));
-  }
-
-  private onAuthenticated(conn: PeerConnection, remote: { sid: string; user: string; role: 'viewer' | 'source' }, outbound: boolean): void {
-    const existing = this.peers.get(remote.sid);
-    if (existing) {
-      // Both sides dialled: keep the connection opened by the smaller sid, so both ends agree.
-      const keepNew = (outbound ? this.opts.sid : remote.sid) < (outbound ? remote.sid : this.opts.sid);
-      if (!keepNew) {
-        conn.close('duplicate connection');
-        return;
-      }
-      existing.conn.close('duplicate connection');
-      this.forget(existing);
-    }
-    const peer: Peer = { key: remote.sid, conn, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new Set(), blocked: false };
+  /** A link the connection manager kept: the peer's messages drive the picker and the uploader from now on. */
+  private onUp(link: PeerLink): void {
+    const remote = link.remote;
+    const peer: Peer = { key: remote.sid, link, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new Set(), blocked: false };
     this.peers.set(remote.sid, peer);
     this.picker.setSource(peer.key, peer.isSource);
-    this.emit('peer', remote);
+    this.emit('peer', { sid: remote.sid, user: remote.user, role: remote.role });
 
-    conn.on('window', ({ base, bits }) => {
-      if (this.revoked.has(peer.sid)) return;
+    const revoked = (): boolean => this.conns.isRevoked(peer.sid);
+    link.on('window', ({ base, bits }) => {
+      if (revoked()) return;
       this.picker.peerWindow(peer.key, base, bits);
       this.schedule();
     });
-    conn.on('have', (seq) => {
-      if (this.revoked.has(peer.sid)) return;
+    link.on('have', (seq) => {
+      if (revoked()) return;
       peer.known.add(seq);
       if (peer.known.size > 4 * this.opts.windowCapacity) peer.known.clear();
       this.picker.peerHave(peer.key, seq);
       // Most haves name a piece we already hold or are fetching: no pass of the picker for those (the tick covers endgame).
       if (!this.picker.has(seq) && !this.picker.isInFlight(seq)) this.schedule();
     });
-    conn.on('unchoke', () => this.schedule());
+    link.on('unchoke', () => this.schedule());
     // A newcomer waits for no rechoke round while a slot is free: startup is measured in milliseconds.
     const admitNewcomer = (): void => {
-      if (this.opts.role === 'viewer' && conn.remoteInterested && conn.amChoking && this.unchokedCount() < this.opts.uploadSlots) conn.unchoke();
+      if (this.opts.role === 'viewer' && link.remoteInterested && link.amChoking && this.unchokedCount() < this.opts.uploadSlots) link.unchoke();
     };
-    conn.on('interested', admitNewcomer);
-    conn.on('choke', () => {
+    link.on('interested', admitNewcomer);
+    link.on('choke', () => {
       this.downloads.dropPeer(peer.key);
       this.picker.releasePeer(peer.key);
     });
-    conn.on('request', (req) => this.onRequest(peer, req));
-    conn.on('cancel', (req) => this.uploader.cancel(peer.key, req));
-    conn.on('piece', ({ seq, begin, block }) => this.onBlock(peer, seq, begin, block));
-    conn.on('leaving', (reason) => this.emit('leaving', { sid: peer.sid, reason }));
-    conn.on('drain', () => {
+    link.on('request', (req) => this.onRequest(peer, req));
+    link.on('cancel', (req) => this.uploader.cancel(peer.key, req));
+    link.on('piece', ({ seq, begin, block }) => this.onBlock(peer, seq, begin, block));
+    link.on('leaving', (reason) => this.emit('leaving', { sid: peer.sid, reason }));
+    link.on('drain', () => {
       peer.blocked = false;
       this.uploader.pump();
     });
 
     const { base, bits } = this.window.toWindow();
-    conn.sendWindow(base, bits);
-    if (this.opts.role === 'viewer') conn.interested();
-    if (this.opts.role === 'source') conn.unchoke();
+    link.sendWindow(base, bits);
+    if (this.opts.role === 'viewer') link.interested();
+    if (this.opts.role === 'source') link.unchoke();
     admitNewcomer();
   }
 
-  private onClose(conn: PeerConnection, reason: string): void {
-    this.conns.delete(conn);
-    const remote = conn.remote;
-    if (!remote) return;
-    const peer = this.peers.get(remote.sid);
-    if (!peer || peer.conn !== conn) return;
-    this.forget(peer);
-    this.emit('peer-left', { sid: peer.sid, reason });
-    this.schedule();
-  }
-
-  private forget(peer: Peer): void {
+  private onDown(link: PeerLink, reason: string): void {
+    const peer = this.peers.get(link.remote.sid);
+    if (!peer || peer.link !== link) return;
     this.peers.delete(peer.key);
     this.copies.forgetPeer(peer.key);
     this.uploader.clear(peer.key);
     this.downloads.dropPeer(peer.key);
     this.picker.peerGone(peer.key);
+    this.emit('peer-left', { sid: peer.sid, reason });
+    this.schedule();
   }
 
   private onRequest(peer: Peer, req: UploadRequest): void {
-    if (peer.conn.amChoking || this.revoked.has(peer.sid)) return;
+    if (peer.link.amChoking || this.conns.isRevoked(peer.sid)) return;
     if (req.length <= 0 || req.begin < 0 || req.begin + req.length > this.opts.pieceLength) {
-      peer.conn.close('request outside the piece');
+      peer.link.close('request outside the piece');
       return;
     }
     if (!this.window.has(req.seq)) return;
     this.uploader.enqueue(
       {
         key: peer.key,
-        writable: () => !peer.conn.closed && !peer.blocked,
+        writable: () => !peer.link.closed && !peer.blocked,
         send: (r, block) => {
           this.upMeter.add(block.length, this.opts.clock.now());
-          const ok = peer.conn.sendPiece(r.seq, r.begin, block);
+          const ok = peer.link.sendPiece(r.seq, r.begin, block);
           if (!ok) peer.blocked = true;
           return ok;
         },
@@ -270,15 +265,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (done === 'unexpected') return; // late block of a cancelled request: harmless
     let piece: LivePiece;
     try {
-      // `done` is this download's own buffer, dropped from Downloads below: no copy needed.
-      piece = decodePiece(done, seq, this.opts.infoHash, this.opts.sourceKey);
+      piece = this.opts.checkPiece(seq, done);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       this.downloads.drop(seq, peer.key);
       this.picker.requestFailed(seq, peer.key);
-      this.banned.add(peer.sid);
+      this.conns.ban(peer.sid);
       this.log(`banned ${peer.sid}: ${reason}`);
-      peer.conn.close(`bad piece: ${reason}`);
+      peer.link.close(`bad piece: ${reason}`);
       this.emit('banned', { sid: peer.sid, reason });
       this.schedule();
       return;
@@ -286,7 +280,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const other of this.downloads.finish(seq)) {
       if (other === peer.key) continue;
       const o = this.peers.get(other);
-      if (o) for (const b of blocksOf(this.opts.pieceLength)) o.conn.cancel(seq, b.begin, b.length);
+      if (o) for (const b of blocksOf(this.opts.pieceLength)) o.link.cancel(seq, b.begin, b.length);
     }
     this.picker.received(seq, peer.key);
     if (!this.window.add(piece)) return;
@@ -299,35 +293,33 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Tells peers we hold `seq`: everyone for a viewer; a rotating tier first for the source. */
   private announce(seq: number, fromKey: string | null): void {
     if (this.opts.role === 'source') {
-      const viewers = [...this.peers.values()].filter((p) => !p.isSource && !this.revoked.has(p.sid));
-      const tier = Math.min(viewers.length, this.opts.sourceTier ?? 1);
+      const viewers = [...this.peers.values()].filter((p) => !p.isSource && !this.conns.isRevoked(p.sid));
+      const tier = Math.min(viewers.length, this.opts.sourceTier ?? this.settings.sourceTier);
       const first = new Set<string>();
       for (let i = 0; i < tier; i++) {
         const p = viewers[(this.tierCursor + i) % viewers.length];
         if (p) first.add(p.key);
       }
       this.tierCursor = viewers.length ? (this.tierCursor + tier) % viewers.length : 0;
-      for (const p of viewers) if (first.has(p.key)) p.conn.have(seq);
+      for (const p of viewers) if (first.has(p.key)) p.link.have(seq);
       const rest = viewers.filter((p) => !first.has(p.key));
       if (rest.length === 0) return;
       this.later(() => {
-        for (const p of rest) if (!p.conn.closed && !p.known.has(seq)) p.conn.have(seq);
-      }, this.opts.sourceHaveDelayMs ?? 1_000);
+        for (const p of rest) if (!p.link.closed && !p.known.has(seq)) p.link.have(seq);
+      }, this.settings.sourceHaveDelayMs);
       return;
     }
     for (const p of this.peers.values()) {
-      if (p.key === fromKey || p.known.has(seq) || p.isSource || this.revoked.has(p.sid)) continue;
-      p.conn.have(seq);
+      if (p.key === fromKey || p.known.has(seq) || p.isSource || this.conns.isRevoked(p.sid)) continue;
+      p.link.have(seq);
     }
   }
 
-  private scheduled = false;
   private schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    // Once per turn of the event loop, after every socket read of this turn:
-    // a burst of haves from many peers costs one pass of the picker, not one each.
-    setImmediate(() => {
+    // Once per turn, after every message of this turn: a burst of haves from many peers costs one pass of the picker, not one each.
+    this.opts.clock.defer(() => {
       this.scheduled = false;
       this.requestPieces();
     });
@@ -342,7 +334,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (!this.downloads.has(seq, peerKey)) return;
     this.downloads.drop(seq, peerKey);
     const p = this.peers.get(peerKey);
-    if (p) for (const b of blocksOf(this.opts.pieceLength)) p.conn.cancel(seq, b.begin, b.length);
+    if (p) for (const b of blocksOf(this.opts.pieceLength)) p.link.cancel(seq, b.begin, b.length);
   }
 
   private requestPieces(): void {
@@ -350,42 +342,42 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const now = this.opts.clock.now();
     const open: AssignPeer[] = [];
     for (const peer of this.peers.values()) {
-      if (peer.conn.remoteChoking || this.revoked.has(peer.sid)) continue;
+      if (peer.link.remoteChoking || this.conns.isRevoked(peer.sid)) continue;
       // The source is everyone's last resort: one piece at a time from it keeps its queue short.
-      open.push({ key: peer.key, maxInFlight: peer.isSource ? 1 : (this.opts.maxInFlight ?? 3), isSource: peer.isSource });
+      open.push({ key: peer.key, maxInFlight: peer.isSource ? this.settings.maxInFlightAtSource : this.settings.maxInFlight, isSource: peer.isSource });
     }
     for (const { seq, peerKey } of this.picker.assign(open, { nowMs: now, pieceIntervalMs: this.opts.pieceIntervalMs() })) {
       const peer = this.peers.get(peerKey);
       if (!peer) continue;
       this.picker.requested(seq, peerKey, now);
       this.downloads.start(seq, peerKey);
-      for (const b of blocksOf(this.opts.pieceLength)) peer.conn.request(seq, b.begin, b.length);
+      for (const b of blocksOf(this.opts.pieceLength)) peer.link.request(seq, b.begin, b.length);
     }
   }
 
   private unchokedCount(): number {
     let n = 0;
-    for (const p of this.peers.values()) if (!p.conn.amChoking && !p.isSource) n++;
+    for (const p of this.peers.values()) if (!p.link.amChoking && !p.isSource) n++;
     return n;
   }
 
   private rechoke(): void {
     const now = this.opts.clock.now();
-    const list = [...this.peers.values()].filter((p) => !this.revoked.has(p.sid));
+    const list = [...this.peers.values()].filter((p) => !this.conns.isRevoked(p.sid));
     if (this.opts.role === 'source') {
-      for (const p of list) if (p.conn.amChoking) p.conn.unchoke();
+      for (const p of list) if (p.link.amChoking) p.link.unchoke();
       return;
     }
     const unchoke = this.choker.decide(
-      list.map((p) => ({ key: p.key, interested: p.conn.remoteInterested, downloadedFromThemRate: p.received.rate(now), isSource: p.isSource })),
+      list.map((p) => ({ key: p.key, interested: p.link.remoteInterested, downloadedFromThemRate: p.received.rate(now), isSource: p.isSource })),
       this.opts.uploadSlots,
       now,
     );
     for (const p of list) {
       if (unchoke.has(p.key)) {
-        if (p.conn.amChoking) p.conn.unchoke();
-      } else if (!p.conn.amChoking) {
-        p.conn.choke();
+        if (p.link.amChoking) p.link.unchoke();
+      } else if (!p.link.amChoking) {
+        p.link.choke();
         this.uploader.clear(p.key);
       }
     }

@@ -93,6 +93,10 @@ export interface TransportHost {
 }
 
 export interface Transport {
+  /** The port peers reach us on once listening (null before, or where there are no ports). */
+  readonly port: number | null;
+  /** Inbound connections taken but not authenticated yet (TCP: sockets in their Noise or token exchange). */
+  readonly pendingInbound: number;
   /** Starts accepting. Returns the port peers reach us on, or null where there are no ports. */
   listen(host: TransportHost): Promise<number | null>;
   /** Dials one listed peer; `settled` runs once, when it authenticated, failed or was refused. */

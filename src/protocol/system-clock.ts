@@ -13,4 +13,10 @@ export const systemClock: Clock = {
     t.unref();
     return { cancel: () => clearInterval(t) };
   },
+  // setImmediate: after the I/O callbacks of this turn, so every socket read of the turn is in before it runs.
+  defer(fn) {
+    const t = setImmediate(fn);
+    t.unref();
+    return { cancel: () => clearImmediate(t) };
+  },
 };
