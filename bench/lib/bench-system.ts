@@ -3,7 +3,7 @@
  * tracker and broadcaster from startLocalSystem, plus the bench's users.
  */
 import { startLocalSystem, type LocalSystem } from '../../src/cli/local-system.js';
-import type { Broadcaster } from '../../src/broadcast/source-peer.js';
+import type { Broadcaster } from '../../src/broadcast/broadcaster.js';
 import { sleep } from './stats.js';
 
 export const PROGRAM = 'bench';

@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultSourceKeyPath, readSourceKeyFile } from './source-key-file.js';
-import { Broadcaster } from '../broadcast/source-peer.js';
+import { Broadcaster } from '../broadcast/broadcaster.js';
 import { SeqStateFile, seqStatePath } from '../broadcast/seq-state-file.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { DEFAULTS } from '../core/config.js';

@@ -12,7 +12,7 @@ import { createTracker, type Tracker } from '../tracker/create-tracker.js';
 import { SqliteControlStore } from '../store/sqlite-control-store.js';
 import { isCorruption } from '../store/sqlite-errors.js';
 import { MemorySwarmStore } from '../store/memory-swarm-store.js';
-import { Broadcaster } from '../broadcast/source-peer.js';
+import { Broadcaster } from '../broadcast/broadcaster.js';
 import type { IngestSpec } from '../broadcast/ingest.js';
 import { Viewer, type ViewerOptions } from '../peer/viewer.js';
 import { createPlaybackServer, type PlaybackServer } from '../peer/playback-server.js';

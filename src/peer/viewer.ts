@@ -2,12 +2,13 @@
  * A viewer, steps a–f end to end: program request to the control server,
  * metadata parsed, tracker channel opened with the token, peers dialled over
  * the BitTorrent wire, live pieces verified and played in order. Also the
- * receiving end of the disconnect chain (step C).
+ * receiving end of the disconnect chain (step C). It composes the parts:
+ * the swarm, the client lifecycle (tracker events, reconnect, ending) and
+ * the playback driver (step f).
  */
 import { EventEmitter } from 'node:events';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { Clock, TimerHandle } from '../core/clock.js';
-import { ClientError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { pieceIntervalMs, rawPublicKey } from '../core/piece.js';
 import type { ClientTrust } from '../core/ports.js';
@@ -18,9 +19,9 @@ import type { ControlSession } from './control-session.js';
 import type { TrackerClient } from './tracker-client.js';
 import type { Swarm } from './swarm.js';
 import { joinSwarm } from './join-swarm.js';
-import { PlaybackBuffer } from './playback-buffer.js';
-import { PlayerClock } from './player-clock.js';
-import { PlayoutMeter, catchUpTarget, type LatePiece } from './playout-meter.js';
+import { ClientLifecycle } from './client-lifecycle.js';
+import { PlaybackDriver, playbackTimings } from './playback-driver.js';
+import type { LatePiece } from './playout-meter.js';
 import type { PlaybackSink } from './playback-sinks.js';
 import { QoeReporter } from './qoe-report.js';
 
@@ -112,17 +113,10 @@ export interface ViewerStats {
 }
 
 export class Viewer extends EventEmitter<ViewerEvents> {
-  private buffer: PlaybackBuffer | null = null;
-  private tick: TimerHandle | null = null;
-  private reannounce: TimerHandle | null = null;
-  private reconnectTimer: TimerHandle | null = null;
-  private ended = false;
   private listedAt: number | null = null;
-  private readonly latencies: number[] = [];
-  readonly playerClock: PlayerClock;
-  private readonly playout: PlayoutMeter;
-  /** The first piece the player got. */
-  private firstSeq: number | null = null;
+  /** Step f: start point, feeding the sinks, holes, catch-up, continuity. */
+  readonly playback: PlaybackDriver;
+  private readonly lifecycle: ClientLifecycle;
 
   private constructor(
     readonly admission: AdmissionResult,
@@ -134,8 +128,31 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     private readonly admittedAt: number,
   ) {
     super();
-    this.playerClock = new PlayerClock(pieceIntervalMs(admission.metadata));
-    this.playout = new PlayoutMeter(this.playerClock);
+    this.playback = new PlaybackDriver({
+      swarm,
+      clock: opts.clock,
+      nominalIntervalMs: pieceIntervalMs(admission.metadata),
+      timings: playbackTimings({
+        startLagMs: opts.startLagMs,
+        prerollMs: opts.prerollMs,
+        minLeadMs: opts.minLeadMs,
+        maxStallMs: opts.maxStallMs,
+        catchUpMs: opts.catchUpMs,
+      }),
+      sinks: opts.sinks ?? [],
+      onPlaying: () => this.emit('playing'),
+      log: opts.log,
+    });
+    this.lifecycle = new ClientLifecycle({
+      tracker,
+      swarm,
+      session,
+      clock: opts.clock,
+      log: opts.log,
+      // Short of half our peers: ask the tracker for more.
+      reannounceBelow: (opts.maxPeers ?? DEFAULTS.maxPeers) / 2,
+      beforeLeave: () => this.playback.stop(),
+    });
   }
 
   /** Steps a–f. Throws ClientError when the control server or the tracker refuses. */
@@ -154,7 +171,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     const admittedAt = opts.clock.now();
     // c: what the metadata tells us to join the swarm. Deadlines follow the player's
     // measured piece interval once it plays.
-    let playerClock: PlayerClock | null = null;
+    let playback: PlaybackDriver | null = null;
     const { session, swarm, tracker } = await joinSwarm({
       controlUrl: opts.controlUrl,
       trust: opts.trust,
@@ -165,7 +182,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       clock: opts.clock,
       host: opts.host ?? '127.0.0.1',
       peerPort: opts.peerPort ?? 0,
-      pieceIntervalMs: () => playerClock?.intervalMs ?? pieceIntervalMs(admission.metadata),
+      pieceIntervalMs: () => playback?.intervalMs ?? pieceIntervalMs(admission.metadata),
       swarm: {
         maxPeers: opts.maxPeers ?? DEFAULTS.maxPeers,
         uploadSlots: opts.uploadSlots ?? DEFAULTS.uploadSlots,
@@ -174,20 +191,11 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       },
     });
     const viewer = new Viewer(admission, swarm, tracker, session, opts, startedAt, admittedAt);
-    playerClock = viewer.playerClock;
-    try {
-      // c–d: the tracker checks the token, lists us, and hands back part of the swarm.
-      const peers = await tracker.start();
-      viewer.listedAt = opts.clock.now();
-      // e: dial them.
-      swarm.connect(peers);
-    } catch (err) {
-      await swarm.close();
-      tracker.close();
-      throw err;
-    }
+    playback = viewer.playback;
+    // c–e: the tracker checks the token, lists us, and hands back part of the swarm, which we dial.
+    await viewer.lifecycle.join();
+    viewer.listedAt = opts.clock.now();
     viewer.wire();
-    session.start();
     return viewer;
   }
 
@@ -197,184 +205,35 @@ export class Viewer extends EventEmitter<ViewerEvents> {
 
   stats(): ViewerStats {
     const now = this.opts.clock.now();
-    const b = this.buffer;
     return {
       session: this.sid,
       peers: this.swarm.peerCount,
       downBps: this.swarm.downMeter.rate(now) * 8,
       upBps: this.swarm.upMeter.rate(now) * 8,
-      bufferS: b ? (b.buffered * this.playerClock.intervalMs) / 1000 : 0,
       bytesFromSource: this.swarm.bytesFromSource,
       bytesFromPeers: this.swarm.bytesFromPeers,
       uploaded: this.swarm.uploaded,
-      played: b?.played ?? 0,
-      missed: b?.missed ?? 0,
-      gapped: b?.gapped ?? 0,
-      lastGap: b?.lastGap ?? null,
-      onTime: this.playout.onTime,
-      late: this.playout.late,
-      continuity: this.playout.continuity,
-      stalledMs: this.playout.stalledMs,
-      behindLiveMs: this.playerClock.behindMs,
-      recentLate: this.playout.recentLate.map((l) => ({ ...l })),
       startedAt: this.startedAt,
       admittedAt: this.admittedAt,
       listedAt: this.listedAt,
-      firstByteAt: b?.firstByteAt ?? null,
-      latencyMs: [...this.latencies],
+      ...this.playback.stats(),
     };
   }
 
   /** Leaves on our own (Ctrl-C): peers are told, the tracker gets `stopped`. */
   async stop(reason = 'viewer stopped'): Promise<void> {
-    await this.finish({ kind: 'stopped', reason }, undefined);
+    await this.lifecycle.stop(reason);
   }
 
   private wire(): void {
-    const { swarm, tracker, session, opts } = this;
-    swarm.on('piece', (piece) => {
-      this.playerClock.observe(piece.seq, piece.timestampMs);
-      this.playout.arrived(piece.seq, opts.clock.now());
-      this.buffer?.offer(piece);
-      this.drain();
-    });
-    tracker.on('peers', (peers) => swarm.connect(peers));
+    const { swarm, tracker, opts } = this;
+    swarm.on('piece', (piece) => this.playback.arrived(piece));
     // Every heartbeat carries our QoE figures, which the tracker relays to the control server.
     const qoe = new QoeReporter();
     tracker.setQoe(() => qoe.report(this.stats(), opts.clock.now()));
-    tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
-    // Step C: tell peers, answer the tracker, stop heartbeats, exit.
-    tracker.on('disconnect', ({ id, reason }) => this.end({ kind: 'kicked', reason }, id));
-    tracker.on('warning', (err) => opts.log?.(`tracker: ${err.message}`));
-    tracker.on('lost', (err) => {
-      opts.log?.(`tracker channel lost (${err.message}); reconnecting`);
-      this.scheduleReconnect(1_000);
-    });
-    session.on('ended', (err) => this.end({ kind: 'session_ended', reason: err.message }, undefined));
-    session.on('warning', (err) => opts.log?.(`token renewal failed, retrying: ${err.message}`));
-    this.tick = opts.clock.setInterval(() => this.drain(), 50);
-    this.reannounce = opts.clock.setInterval(() => {
-      if (this.swarm.peerCount < (opts.maxPeers ?? DEFAULTS.maxPeers) / 2 && tracker.connected) {
-        tracker.announce().catch((err: unknown) => opts.log?.(`re-announce failed: ${String(err)}`));
-      }
-    }, 3_000);
-  }
-
-  /** One reconnect loop at a time, however many times the channel is reported lost. */
-  private scheduleReconnect(ms: number): void {
-    if (this.ended || this.reconnectTimer) return;
-    this.reconnectTimer = this.opts.clock.setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.reconnect();
-    }, ms);
-  }
-
-  private async reconnect(): Promise<void> {
-    if (this.ended) return;
-    try {
-      const peers = await this.tracker.start();
-      if (!this.ended) this.swarm.connect(peers);
-    } catch (err) {
-      if (err instanceof ClientError) {
-        this.end({ kind: 'session_ended', reason: err.message }, undefined);
-        return;
-      }
-      this.scheduleReconnect(2_000);
-    }
-  }
-
-  private end(end: ViewerEnd, disconnectId: string | undefined): void {
-    this.finish(end, disconnectId).catch((err: unknown) => this.opts.log?.(`while ending: ${String(err)}`));
-  }
-
-  /** Picks where to start once the live edge is known, then feeds the player in order. */
-  private drain(): void {
-    if (this.ended) return;
-    const picker = this.swarm.picker;
-    if (!this.buffer) {
-      const edge = picker.liveEdge;
-      if (edge === null) return;
-      const lag = Math.round((this.opts.startLagMs ?? DEFAULTS.startLagMs) / this.playerClock.intervalMs);
-      const start = Math.max(0, edge - lag);
-      const preroll = Math.round((this.opts.prerollMs ?? DEFAULTS.prerollMs) / this.playerClock.intervalMs);
-      const minLead = Math.round((this.opts.minLeadMs ?? DEFAULTS.minLeadMs) / this.playerClock.intervalMs);
-      this.buffer = new PlaybackBuffer({ startSeq: start, preroll, minLead });
-      this.swarm.setPlayhead(start);
-      for (let s = start; s <= edge; s++) {
-        const p = this.swarm.window.get(s);
-        if (p) this.buffer.offer(p);
-      }
-    }
-    const now = this.opts.clock.now();
-    const wasPlaying = this.buffer.firstByteAt !== null;
-    const gapped = this.buffer.gapped;
-    // A hole is still coming when a peer advertises it or a connected source made it (its have may lag a second).
-    const floor = picker.sourceFloor();
-    const obtainable = (seq: number): boolean => picker.availability(seq) > 0 || picker.isInFlight(seq) || (floor !== null && seq >= floor);
-    const gap = { intervalMs: this.playerClock.intervalMs, obtainable };
-    const segments = this.buffer.drain(now, this.opts.maxStallMs ?? DEFAULTS.maxStallMs, picker.liveEdge, gap);
-    // A source restart's gap is no stream: the player goes on at the next piece at once.
-    if (this.buffer.gapped > gapped) this.playerClock.skipped((this.buffer.gapped - gapped) * this.playerClock.intervalMs);
-    for (const seg of segments) {
-      const ts = this.swarm.window.get(seg.seq)?.timestampMs;
-      if (ts !== undefined) {
-        this.playerClock.started(ts, now);
-        this.latencies.push(now - ts);
-        if (this.latencies.length > 2_000) this.latencies.splice(0, 1_000);
-      }
-      this.firstSeq ??= seg.seq;
-      for (const sink of this.opts.sinks ?? []) sink.writeSegment(seg.bytes, seg.rapOffset);
-    }
-    // Not while output waits at the live edge or at a source restart's gap: that wait is no lag to skip.
-    const held = this.swarm.window.newest;
-    if (held !== null && held >= (this.buffer.next ?? Infinity) && this.buffer.sourceGapEnd(gap) === null) this.catchUp(picker.liveEdge);
-    const buffer = this.buffer;
-    if (this.firstSeq !== null) this.playout.update(now, this.firstSeq, (seq) => buffer.skipped(seq), (seq) => buffer.inGap(seq));
-    // Deadlines count from what the player consumes now, not from what we wrote last.
-    const next = this.buffer.next;
-    const consuming = this.playerClock.playhead(now);
-    const playhead = next === null ? consuming : consuming === null ? next : Math.min(next, consuming);
-    if (playhead !== null && playhead > (picker.playhead ?? -1)) this.swarm.setPlayhead(playhead);
-    if (!wasPlaying && this.buffer.firstByteAt !== null) this.emit('playing');
-  }
-
-  /**
-   * Live TV stays live: a player that stalls its way too far behind jumps
-   * back to the start lag (at the next random access point), as a live
-   * player seeks to its sync point. The pieces jumped over count as late.
-   */
-  private catchUp(edge: number | null): void {
-    const behind = this.playerClock.behindMs;
-    const next = this.buffer?.next ?? null;
-    if (!this.buffer || behind === null || edge === null || next === null) return;
-    const interval = this.playerClock.intervalMs;
-    const target = catchUpTarget({
-      behindMs: behind,
-      edge,
-      next,
-      intervalMs: interval,
-      catchUpMs: this.opts.catchUpMs ?? DEFAULTS.catchUpMs,
-      startLagMs: this.opts.startLagMs ?? DEFAULTS.startLagMs,
-    });
-    if (target === null) return;
-    this.opts.log?.(`${(behind / 1000).toFixed(1)} s behind live: skipping ${target - next} pieces to catch up`);
-    this.buffer.skipTo(target);
-    this.playerClock.skipped((target - next) * interval);
-    this.swarm.setPlayhead(target);
-  }
-
-  private async finish(end: ViewerEnd, disconnectId: string | undefined): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
-    this.reconnectTimer?.cancel();
-    this.reconnectTimer = null;
-    this.tick?.cancel();
-    this.reannounce?.cancel();
-    this.session.stop();
-    this.swarm.leaveAll(end.reason);
-    await this.tracker.stopped(disconnectId);
-    await this.swarm.close();
-    this.emit('ended', end);
+    this.lifecycle.on('ended', (end) => this.emit('ended', { kind: end.kind, reason: end.reason }));
+    this.lifecycle.start();
+    this.playback.start();
   }
 }
 

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLocalSystem, type LocalSystem } from '../../src/cli/local-system.js';
-import { Broadcaster } from '../../src/broadcast/source-peer.js';
+import { Broadcaster } from '../../src/broadcast/broadcaster.js';
 import { ClientError } from '../../src/core/errors.js';
 import { DEFAULTS } from '../../src/core/config.js';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';

@@ -11,7 +11,7 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { startLocalSystem, type LocalSystem } from '../../src/cli/local-system.js';
 import { rawPublicKey } from '../../src/core/piece.js';
-import type { Broadcaster } from '../../src/broadcast/source-peer.js';
+import type { Broadcaster } from '../../src/broadcast/broadcaster.js';
 import { joinSwarm } from '../../src/peer/join-swarm.js';
 import type { SecureChannel } from '../../src/peer/secure-channel.js';
 import type { Viewer } from '../../src/peer/viewer.js';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { startLocalSystem, type LocalSystem } from '../../src/cli/local-system.js';
-import type { Broadcaster } from '../../src/broadcast/source-peer.js';
+import type { Broadcaster } from '../../src/broadcast/broadcaster.js';
 import { noiseKeyPair, openSecureChannel } from '../../src/peer/secure-channel.js';
 import type { Viewer } from '../../src/peer/viewer.js';
 import { systemClock } from '../../src/protocol/system-clock.js';

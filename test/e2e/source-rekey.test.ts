@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalSystem, type LocalSystem } from '../../src/cli/local-system.js';
-import { Broadcaster } from '../../src/broadcast/source-peer.js';
+import { Broadcaster } from '../../src/broadcast/broadcaster.js';
 import { ClientError } from '../../src/core/errors.js';
 import { ed25519PrivateKey, rawPublicKey } from '../../src/core/piece.js';
 import { defaultSourceKeyPath, readSourceKeyFile } from '../../src/cli/source-key-file.js';

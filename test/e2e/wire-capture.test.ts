@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
-import { Broadcaster } from '../../src/broadcast/source-peer.js';
+import { Broadcaster } from '../../src/broadcast/broadcaster.js';
 import { adminClient } from '../../src/cli/control-client.js';
 import { trustWith } from '../../src/cli/trust.js';
 import { webServerFactory } from '../../src/cli/web-server.js';

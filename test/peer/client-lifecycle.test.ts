@@ -1,86 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULTS } from '../../src/core/config.js';
 import { ClientError, InternalError } from '../../src/core/errors.js';
 import type { ChannelPeer } from '../../src/protocol/tracker-channel.js';
-import {
-  ClientLifecycle,
-  type ClientEnd,
-  type ClientLifecycleOptions,
-  type LifecycleSession,
-  type LifecycleSwarm,
-  type LifecycleTracker,
-} from '../../src/peer/client-lifecycle.js';
-
-/** Every call the collaborators get, in order, so a test can assert step C's sequence. */
-type Calls = string[];
-
-interface TrackerEvents {
-  peers: [ChannelPeer[]];
-  disconnect: [{ id: string; reason: string }];
-  revoked: [{ id: string; sid: string }];
-  lost: [Error];
-  warning: [Error];
-}
-
-class FakeTracker extends EventEmitter<TrackerEvents> implements LifecycleTracker {
-  connected = true;
-  starts = 0;
-  announces = 0;
-  /** What the next start() does: resolve with peers, or throw. */
-  next: () => ChannelPeer[] = () => [];
-  constructor(private readonly calls: Calls) {
-    super();
-  }
-  async start(): Promise<ChannelPeer[]> {
-    this.starts++;
-    return this.next();
-  }
-  async announce(): Promise<ChannelPeer[]> {
-    this.announces++;
-    return [];
-  }
-  async stopped(ref?: string): Promise<void> {
-    this.calls.push(`tracker.stopped:${ref ?? '-'}`);
-  }
-  close(): void {
-    this.calls.push('tracker.close');
-  }
-}
-
-class FakeSession extends EventEmitter<{ ended: [ClientError]; warning: [Error] }> implements LifecycleSession {
-  started = 0;
-  constructor(private readonly calls: Calls) {
-    super();
-  }
-  start(): void {
-    this.started++;
-  }
-  stop(): void {
-    this.calls.push('session.stop');
-  }
-}
-
-class FakeSwarm implements LifecycleSwarm {
-  peerCount = 0;
-  readonly dialled: ChannelPeer[][] = [];
-  readonly revoked: string[] = [];
-  constructor(private readonly calls: Calls) {}
-  connect(peers: ChannelPeer[]): void {
-    this.dialled.push(peers);
-  }
-  revoke(sid: string): void {
-    this.revoked.push(sid);
-  }
-  leaveAll(reason: string): void {
-    this.calls.push(`swarm.leaveAll:${reason}`);
-  }
-  async close(): Promise<void> {
-    this.calls.push('swarm.close');
-  }
-}
+import { ClientLifecycle, type ClientEnd, type ClientLifecycleOptions } from '../../src/peer/client-lifecycle.js';
+import { FakeSession, FakeSwarm, FakeTracker, settle, type Calls } from './lifecycle-fakes.js';
 
 const PEER: ChannelPeer = { ip: '127.0.0.1', port: 7001, peer_id: 'ab'.repeat(20), sid: 'p1', role: 'viewer' };
 
@@ -103,9 +28,6 @@ function rig(over: Partial<ClientLifecycleOptions> = {}): {
   life.on('ended', (e) => ends.push(e));
   return { clock, calls, tracker, session, swarm, life, ends };
 }
-
-/** Lets settled promises' handlers run (the fakes resolve at once; nothing waits on real time). */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 test('a lost channel is reopened after trackerReconnectMs, then retried every trackerRetryMs, one loop however often it is lost', async () => {
   const { clock, tracker, swarm, life } = rig();

@@ -2,20 +2,22 @@
  * The broadcaster: admitted by the control server with admin credentials, it
  * turns the ingest into signed live pieces and seeds them into the swarm as a
  * peer in the source role, through the same tracker and wire as any viewer.
+ * What it holds: the live source, and the swarm and client lifecycle
+ * (tracker events, reconnect, ending) it shares with viewers.
  */
 import { EventEmitter } from 'node:events';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
 import { ClientError } from '../core/errors.js';
-import { pieceIntervalMs, rawPublicKey } from '../core/piece.js';
+import { pieceIntervalMs, rawPublicKey, type LivePiece } from '../core/piece.js';
 import type { ClientTrust } from '../core/ports.js';
 import type { ProgramMetadata } from '../core/types.js';
 import { requestSource, type DeviceCredential } from '../protocol/control-api.js';
 import { systemClock } from '../protocol/system-clock.js';
-import type { ControlSession } from '../peer/control-session.js';
-import type { TrackerClient } from '../peer/tracker-client.js';
 import type { Swarm } from '../peer/swarm.js';
 import { joinSwarm } from '../peer/join-swarm.js';
+import { ClientLifecycle, type ClientEnd, type LifecycleSession, type LifecycleSwarm, type LifecycleTracker } from '../peer/client-lifecycle.js';
 import { openIngest, type IngestSpec } from './ingest.js';
 import { LiveSource, defaultFirstSeq } from './live-source.js';
 import { SeqReservation, type SeqStart, type SeqStateStore } from './seq-reservation.js';
@@ -52,25 +54,57 @@ export interface BroadcastOptions {
   seqState?: SeqStateStore;
 }
 
-/** Viewers a starting source asks the tracker for and dials. */
-const RESTART_NUMWANT = 50;
-
 export interface BroadcasterEvents {
   error: [Error];
   end: [];
 }
 
-export class Broadcaster extends EventEmitter<BroadcasterEvents> {
-  private constructor(
-    readonly metadata: ProgramMetadata,
-    readonly swarm: Swarm,
-    readonly source: LiveSource,
-    /** The first seq of this run, and whether it continues a saved reservation or starts at the clock floor. */
-    readonly seqStart: SeqStart,
-    private readonly tracker: TrackerClient,
-    private readonly session: ControlSession,
-  ) {
+/** The swarm as the broadcaster uses it (Swarm meets it): the lifecycle's part, and seeding our pieces. */
+export interface BroadcastSwarm extends LifecycleSwarm {
+  addLocalPiece(piece: LivePiece): void;
+}
+
+/** What a broadcaster is made of once admitted and joined: Broadcaster.start builds them; a test passes fakes. */
+export interface BroadcasterParts<S extends BroadcastSwarm> {
+  metadata: ProgramMetadata;
+  swarm: S;
+  source: LiveSource;
+  seqStart: SeqStart;
+  tracker: LifecycleTracker;
+  session: LifecycleSession;
+  clock: Clock;
+  log?: (line: string) => void;
+}
+
+export class Broadcaster<S extends BroadcastSwarm = Swarm> extends EventEmitter<BroadcasterEvents> {
+  readonly metadata: ProgramMetadata;
+  readonly swarm: S;
+  readonly source: LiveSource;
+  /** The first seq of this run, and whether it continues a saved reservation or starts at the clock floor. */
+  readonly seqStart: SeqStart;
+  private readonly lifecycle: ClientLifecycle;
+
+  constructor(parts: BroadcasterParts<S>) {
     super();
+    this.metadata = parts.metadata;
+    this.swarm = parts.swarm;
+    this.source = parts.source;
+    this.seqStart = parts.seqStart;
+    const { swarm, source } = parts;
+    this.lifecycle = new ClientLifecycle({
+      tracker: parts.tracker,
+      swarm,
+      session: parts.session,
+      clock: parts.clock,
+      log: parts.log,
+      // The source is dialled by viewers; it never asks for more.
+      reannounceBelow: null,
+      // Nothing is signed once we leave.
+      beforeLeave: () => source.stop(),
+    });
+    source.on('piece', (piece) => swarm.addLocalPiece(piece));
+    source.on('error', (err) => this.fail(err));
+    source.on('end', () => this.emit('end'));
   }
 
   static async start(options: BroadcastOptions): Promise<Broadcaster> {
@@ -101,8 +135,14 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
       peerPort: options.peerPort ?? 0,
       // Viewers already in the swarm (the source restarted under them) are dialled at once rather than
       // waiting for their next announce to list us.
-      numwant: RESTART_NUMWANT,
-      swarm: { maxPeers: 200, uploadSlots: 200, uploadRate: options.uploadRate ?? null, sourceTier: options.tier ?? 1, log: options.log },
+      numwant: DEFAULTS.peer.sourceNumwant,
+      swarm: {
+        maxPeers: DEFAULTS.peer.sourceMaxPeers,
+        uploadSlots: DEFAULTS.peer.sourceUploadSlots,
+        uploadRate: options.uploadRate ?? null,
+        sourceTier: options.tier ?? DEFAULTS.peer.sourceTier,
+        log: options.log,
+      },
     }).catch(async (err: unknown) => {
       await ingest.stop();
       throw err;
@@ -134,43 +174,30 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
       firstSeq: seqStart.firstSeq,
       ...(reservation ? { reserve: (seq: number) => reservation.use(seq) } : {}),
     });
-    const b = new Broadcaster(md, swarm, source, seqStart, tracker, session);
-    source.on('piece', (piece) => swarm.addLocalPiece(piece));
-    source.on('error', (err) => b.fail(err));
-    source.on('end', () => b.emit('end'));
+    const b = new Broadcaster({ metadata: md, swarm, source, seqStart, tracker, session, clock, log: options.log });
     try {
-      swarm.connect(await tracker.start());
+      await b.begin();
     } catch (err) {
-      await swarm.close();
       await ingest.stop();
       throw err;
     }
-    tracker.on('revoked', ({ sid }) => swarm.revoke(sid));
-    // The operator ended the source's session (kicked the admin session): leave like a viewer would.
-    tracker.on('disconnect', ({ id, reason }) => {
-      swarm.leaveAll(reason);
-      void tracker.stopped(id).finally(() => b.fail(new ClientError('session_ended', `broadcast ended by the operator: ${reason}`)));
-    });
-    tracker.on('lost', (err) => {
-      options.log?.(`tracker channel lost (${err.message}); reconnecting`);
-      b.scheduleReconnect(clock, 1_000);
-    });
-    session.on('ended', (err) => b.fail(err));
-    session.start();
-    source.start();
     return b;
   }
 
-  private reconnectTimer: TimerHandle | null = null;
-  private stopped = false;
-
-  /** One reconnect loop at a time. */
-  scheduleReconnect(clock: Clock, ms: number): void {
-    if (this.stopped || this.reconnectTimer) return;
-    this.reconnectTimer = clock.setTimeout(() => {
-      this.reconnectTimer = null;
-      this.tracker.start().catch(() => this.scheduleReconnect(clock, 2_000));
-    }, ms);
+  /**
+   * Joins the swarm through the tracker (on failure the swarm is closed and
+   * the error thrown), then keeps the session and starts signing pieces.
+   */
+  async begin(): Promise<void> {
+    await this.lifecycle.join();
+    // The operator ended the source's session (kicked the admin session), the control server or the tracker
+    // refused it: every such end is fatal to the broadcast.
+    this.lifecycle.on('ended', (end) => {
+      const err = fatal(end);
+      if (err) this.fail(err);
+    });
+    this.lifecycle.start();
+    this.source.start();
   }
 
   /** Reports a fatal error to whoever listens; with no listener it is only logged, never thrown. */
@@ -179,13 +206,15 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     else process.stderr.write(`broadcaster: ${err.message}\n`);
   }
 
+  /** Stops the source and leaves the swarm; once, however often called or however the session ended. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.reconnectTimer?.cancel();
-    this.session.stop();
-    await this.source.stop();
-    this.swarm.leaveAll('broadcast ended');
-    await this.tracker.stopped();
-    await this.swarm.close();
+    await this.lifecycle.stop('broadcast ended');
   }
+}
+
+/** The error a broadcast's end reports, or null when we stopped on our own. */
+function fatal(end: ClientEnd): Error | null {
+  if (end.kind === 'kicked') return new ClientError('session_ended', `broadcast ended by the operator: ${end.reason}`);
+  if (end.kind === 'session_ended') return end.error;
+  return null;
 }
