@@ -20,6 +20,8 @@ class FakePicker implements PlaybackPicker {
   liveEdge: number | null = null;
   playhead: number | null = null;
   readonly advertised = new Set<number>();
+  /** The lowest seq a connected source advertised. */
+  floor: number | null = null;
   availability(seq: number): number {
     return this.advertised.has(seq) ? 1 : 0;
   }
@@ -27,7 +29,7 @@ class FakePicker implements PlaybackPicker {
     return false;
   }
   sourceFloor(): number | null {
-    return null;
+    return this.floor;
   }
 }
 
@@ -75,9 +77,10 @@ class Rig {
     this.swarm.picker.liveEdge = Math.max(this.swarm.picker.liveEdge ?? seq, seq);
   }
 
-  /** A verified piece arrives, as the swarm's 'piece' event brings it. */
-  deliver(seq: number): void {
+  /** A verified piece arrives, as the swarm's 'piece' event brings it; `shiftMs` moves its timestamp (a restarted source's timeline). */
+  deliver(seq: number, shiftMs = 0): void {
     const p = piece(seq);
+    p.timestampMs += shiftMs;
     if (this.swarm.window.add(p)) this.driver.arrived(p);
   }
 
@@ -222,6 +225,50 @@ test('continuity: pieces there by their deadline are on time; a late one is coun
   assert.equal(s.missed, 0, 'late, not skipped');
   r.driver.stop();
   r2.driver.stop();
+});
+
+/**
+ * The source dies after 60 and a new one starts 3 s later at seq 200 (its sequence reservation ran ahead),
+ * stamping pieces with the time it makes them: off the old timeline by 11 s. Nobody advertises 61..199.
+ * Returns the rig once 30 new pieces came, each 50 ms after it was made.
+ */
+function restart(o: { floor: number | null }): Rig {
+  const r = new Rig();
+  r.driver.start();
+  r.stream(0, 60);
+  r.swarm.picker.floor = o.floor;
+  const back = T0 + 60 * INTERVAL + 3_000;
+  for (let i = 0; i < 30; i++) {
+    const seq = 200 + i;
+    r.advanceTo(back + i * INTERVAL);
+    r.made(seq);
+    r.advanceTo(back + i * INTERVAL + 50);
+    r.deliver(seq, back + i * INTERVAL - piece(seq).timestampMs);
+  }
+  return r;
+}
+
+test("a restarted source's gap is passed over once the new stream's preroll is held: not missed, not late", () => {
+  const r = restart({ floor: null });
+  const at60 = r.out.indexOf(60);
+  assert.equal(r.out[at60 + 1], 200, 'straight from the last old piece to the new stream');
+  const s = r.driver.stats();
+  assert.equal(s.gapped, 139);
+  assert.deepEqual(s.lastGap, { from: 61, to: 200 });
+  assert.equal(s.missed, 0);
+  assert.equal(s.late, 0, 'the never-made seqs are not judged; the stall ends with the first new piece');
+  // The player resumed with the new stream's first pieces: a few hundred ms behind its source, not the gap's 14 s.
+  assert.ok(s.behindLiveMs !== null && s.behindLiveMs < 1_000, `behind live ${s.behindLiveMs} ms`);
+  r.driver.stop();
+});
+
+test('a hole a connected source made (its floor is below it) is waited for, not passed over as a gap', () => {
+  const r = restart({ floor: 61 });
+  const s = r.driver.stats();
+  assert.equal(s.gapped, 0, 'not a gap: the source made those seqs');
+  // Waited for, then skipped as an ordinary hole after maxStallMs.
+  assert.equal(s.missed, 139);
+  r.driver.stop();
 });
 
 test('after stop() no tick runs and arriving pieces are ignored', () => {
