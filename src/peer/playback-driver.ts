@@ -139,7 +139,10 @@ export class PlaybackDriver {
     return this.latencies;
   }
 
-  /** Feeds the player every tickMs from now on (pieces arriving feed it too). */
+  /**
+   * Feeds the player every tickMs from now on (pieces arriving feed it too). Optional: a host running many
+   * drivers may instead call tick() on each from one shared timer of the same period.
+   */
   start(): void {
     if (this.stopped || this.timer) return;
     this.timer = this.opts.clock.setInterval(() => this.tick(), this.opts.timings.tickMs);
