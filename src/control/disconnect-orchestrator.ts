@@ -1,5 +1,5 @@
 /**
- * The control server's end of the disconnect chain (MISSION.md steps A and E).
+ * The control server's end of the disconnect chain (the patent's steps A and E; docs/ARCHITECTURE.md maps every step to its code).
  * A kick is recorded in the store before anything is sent, so a restart
  * resumes it; the command goes to the tracker that holds the session and is
  * resent every `retryMs` until that tracker acks it, and again whenever the

@@ -120,7 +120,7 @@ export type DisconnectState = 'pending' | 'completed';
  */
 export type DisconnectOutcome = 'stopped' | 'timeout' | 'revoked' | 'lost' | 'not_joined' | 'gone';
 
-/** One step of a disconnect's chain (MISSION.md A–E): command_sent, tracker_ack, client_stopped, client_timeout, control_ack, … */
+/** One step of a disconnect's chain (steps A–E, docs/ARCHITECTURE.md): command_sent, tracker_ack, client_stopped, client_timeout, control_ack, … */
 export interface TimelineEntry {
   /** Epoch ms. */
   at: number;
