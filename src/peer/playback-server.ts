@@ -17,7 +17,7 @@ import type { PlaybackSink } from './playback-sinks.js';
 import { COMMON_HEADERS, PAGE_HEADERS, loadPlayerAssets } from './player-page.js';
 import { playerStatus, type PlaybackEnd } from './player-status.js';
 import { StatusEvents } from './status-events.js';
-import type { ViewerStats } from './viewer.js';
+import type { ViewerStats } from './viewer-types.js';
 
 export interface PlaybackServerOptions {
   port?: number;

@@ -4,7 +4,7 @@
  * figure set made from the viewer's stats, pushed to the page as server-sent
  * events (playback-server.ts). The page renders every field as text.
  */
-import type { ViewerEnd, ViewerStats } from './viewer.js';
+import type { ViewerEnd, ViewerStats } from './viewer-types.js';
 
 /** How a session ended, as the page says it: `message` is the sentence `watch` also prints. */
 export interface PlaybackEnd {

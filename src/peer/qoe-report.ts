@@ -4,7 +4,7 @@
  * tracker could not parse would cost the heartbeat that carries it.
  */
 import { clampFinite, QOE_LIMITS, type Qoe } from '../protocol/qoe.js';
-import type { ViewerStats } from './viewer.js';
+import type { ViewerStats } from './viewer-types.js';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 
