@@ -167,6 +167,18 @@ export const DEFAULTS = {
   controlDbConnectTimeoutMs: 5_000,
   /** ...and how long an idle one stays open. */
   controlDbIdleTimeoutMs: 30_000,
+  /** Redis swarm store (`--swarm-store redis://…`): a command with no reply this long fails, and the announce with it... */
+  swarmRedisCommandTimeoutMs: 1_000,
+  /** ...connecting may take this long... */
+  swarmRedisConnectTimeoutMs: 2_000,
+  /** ...reconnects back off (by 100 ms a try) up to this, and go on until Redis is back... */
+  swarmRedisRetryMaxMs: 2_000,
+  /**
+   * ...and a peer no tracker has refreshed for this long leaves the shared lists (a dead tracker's clients). Three
+   * times the longest a live tracker keeps a silent client (an HTTP one: two announce intervals, 60 s), so a live
+   * tracker has always dropped its own first.
+   */
+  swarmStaleMs: 180_000,
 } as const;
 
 export const TS_PACKET = 188;
