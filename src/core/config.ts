@@ -84,6 +84,8 @@ export const DEFAULTS = {
     sourceTier: 1,
     /** ...and the rest this much later, unless they heard of it from a viewer first. */
     sourceHaveDelayMs: 1_000,
+    /** Block requests one peer may have queued at us; a peer asking for more loses the excess. */
+    uploadQueueMax: 64,
     /** The source's connection and upload slot limits. */
     sourceMaxPeers: 200,
     sourceUploadSlots: 200,
@@ -95,6 +97,8 @@ export const DEFAULTS = {
     idleTimeoutMs: 120_000,
     /** A closed connection's socket lingers this long so the last frames (a `leaving`) get out. */
     closeLingerMs: 2_000,
+    /** Past a peer's token expiry, during a control outage, how often its grace is looked at again. */
+    outageRecheckMs: 1_000,
     /** A viewer with fewer than half its peers re-announces this often for more. */
     reannounceMs: 3_000,
     /** The player is fed this often. */

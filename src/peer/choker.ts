@@ -6,6 +6,8 @@
  *
  * The source never downloads from us, so it never takes a slot.
  */
+import { DEFAULTS } from '../core/config.js';
+
 export interface ChokerPeer {
   key: string;
   interested: boolean;
@@ -27,7 +29,7 @@ export class Choker {
   private current = new Set<string>();
 
   constructor(options: ChokerOptions = {}) {
-    this.optimisticIntervalMs = options.optimisticIntervalMs ?? 3_000;
+    this.optimisticIntervalMs = options.optimisticIntervalMs ?? DEFAULTS.peer.optimisticUnchokeMs;
   }
 
   /** The peer holding the optimistic slot after the last decide(), if any. */

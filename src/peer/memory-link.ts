@@ -95,9 +95,6 @@ export class MemoryLink extends EventEmitter<PeerLinkEvents> implements PeerLink
   sendToken(token: string): boolean {
     return this.post(LIVE + token.length, noop);
   }
-  sendRevoked(sid: string): boolean {
-    return this.post(LIVE + sid.length, (o) => o.emit('revoked', sid));
-  }
 
   close(reason = 'closed locally'): void {
     if (this.ended) return;

@@ -134,7 +134,7 @@ export class MemoryTransport implements Transport {
         return;
       }
       const [mine, theirs] = MemoryLink.pair(net, this.identity, acceptor.identity);
-      (acceptor.host as TransportHost).link(theirs, false);
+      // The answer goes out before the acceptor's engine hears of the link, so it is ahead of whatever that sends.
       net.carry(peer.sid, me, OPENING_BYTES, () => {
         settled();
         if (this.closed || host.refused(peer.sid)) {
@@ -143,6 +143,7 @@ export class MemoryTransport implements Transport {
         }
         host.link(mine, true);
       }, noop);
+      (acceptor.host as TransportHost).link(theirs, false);
     }, noop);
   }
 

@@ -23,7 +23,7 @@
 import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
-import { ClientError, InternalError, ProtocolError } from '../core/errors.js';
+import { InternalError, ProtocolError } from '../core/errors.js';
 import { decodeLiveMessage, encodeLiveMessage, GC_LIVE_LOCAL_ID, type LiveMessage } from '../protocol/live-extension.js';
 import { Wire, type BlockRequest } from '../protocol/wire.js';
 import { describeRefusal, type RemoteIdentity } from './peer-auth.js';
@@ -79,8 +79,6 @@ export interface PeerConnectionEvents {
   leaving: [reason: string];
   /** The remote sent a renewed token that checked out; the connection now lasts until `expiresAtMs`. */
   'token-renewed': [expiresAtMs: number];
-  /** The remote relays that session `sid` was revoked: a hint to check, not proof. */
-  revoked: [sid: string];
   drain: [];
   close: [reason: string];
 }
@@ -217,19 +215,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.sendLive({ t: 'token', token });
   }
 
-  /** Relays a revocation notice. */
-  sendRevoked(sid: string): boolean {
-    return this.sendLive({ t: 'revoked', sid });
-  }
-
-  /** Closes the connection if the remote's session is now revoked; returns whether it did. */
-  checkRevoked(): boolean {
-    const sid = this.identity?.sid;
-    if (this.ended || sid === undefined || !this.opts.isRevoked(sid)) return false;
-    this.fail(new ClientError('token_revoked', `session ${sid} was revoked`), true);
-    return true;
-  }
-
   /** Ends the connection; emits 'close' once. Idempotent. */
   close(reason = 'closed locally'): void {
     if (this.ended) return;
@@ -349,7 +334,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         this.emit('leaving', msg.reason);
         return this.close(`peer left: ${msg.reason}`);
       case 'revoked':
-        if (this.identity) this.emit('revoked', msg.sid);
+        // A peer's word that another session was revoked proves nothing, and the tracker tells every
+        // member itself (its `revoked` push): an older peer's relay is read and dropped.
         return;
     }
   }

@@ -61,9 +61,6 @@ export interface PeerHandshakeHooks {
   renewed(expiresAtMs: number): void;
 }
 
-/** Past a token's expiry, during an outage, how often the grace is looked at again. */
-const OUTAGE_RECHECK_MS = 1_000;
-
 export class PeerHandshake {
   private readonly localSid: string;
   private remotePeerId: Buffer | null = null;
@@ -231,7 +228,7 @@ export class PeerHandshake {
       this.hooks.fail(new ClientError('token_expired', `session ${identity.sid}: token expired and no renewed token arrived`), true);
       return;
     }
-    const wait = now < identity.expiresAtMs ? identity.expiresAtMs - now : Math.min(until - now, OUTAGE_RECHECK_MS);
+    const wait = now < identity.expiresAtMs ? identity.expiresAtMs - now : Math.min(until - now, DEFAULTS.peer.outageRecheckMs);
     this.expiryTimer = this.opts.clock.setTimeout(() => this.watchExpiry(), wait);
   }
 }

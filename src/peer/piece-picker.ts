@@ -10,9 +10,18 @@
  * through the swarm before anyone needs them. The source is asked only for
  * what no viewer has, or for what is about to be late, so viewers carry most
  * bytes.
+ *
+ * It is also the one record of requests in flight (picker-requests.ts): every
+ * way a request ends (the piece arrived, the peer choked us, failed, timed
+ * out, left, or the playhead passed it) goes through here and hands back what
+ * the caller should cancel.
  */
+import { DEFAULTS } from '../core/config.js';
 import { decodeWindow } from './bitmap.js';
-import { assertSeq, bump, cmp } from './picker-counts.js';
+import { assertSeq, bump } from './picker-counts.js';
+import { BLOCK, RequestBook, type BlockRange, type Released } from './picker-requests.js';
+
+export type { BlockRange, Released } from './picker-requests.js';
 
 export interface PiecePickerOptions {
   /** A request unanswered this long is released so another peer can serve it. */
@@ -31,15 +40,8 @@ export interface PiecePickerOptions {
   maxLookahead?: number;
   /** A viewer's have or window further than this beyond the live edge is ignored: no honest viewer is that far ahead (the source may be, after a restart). */
   maxLeap?: number;
-}
-
-export interface PickOptions {
-  nowMs: number;
-  /** Requests this peer may have outstanding at once, counting those already sent. */
-  maxInFlight: number;
-  isSource: boolean;
-  /** Milliseconds of stream per piece (about 131 ms at 2 Mbit/s). */
-  pieceIntervalMs: number;
+  /** Bytes per piece: a request is for all of its 16 KiB blocks (default: one block). */
+  pieceLength?: number;
 }
 
 export interface AssignPeer {
@@ -54,15 +56,17 @@ export interface RequestRef {
   peerKey: string;
 }
 
+const P = DEFAULTS.peer;
 const DEFAULT_OPTIONS: Required<PiecePickerOptions> = {
-  requestTimeoutMs: 3_000,
-  urgencyHorizonMs: 2_000,
-  sourceUrgencyMs: 1_500,
-  endgameMs: 1_000,
-  endgameAfterMs: 500,
-  maxRequestsPerPiece: 2,
-  maxLookahead: 1_024,
-  maxLeap: 4_096,
+  requestTimeoutMs: P.requestTimeoutMs,
+  urgencyHorizonMs: P.urgencyHorizonMs,
+  sourceUrgencyMs: P.sourceUrgencyMs,
+  endgameMs: P.endgameMs,
+  endgameAfterMs: P.endgameAfterMs,
+  maxRequestsPerPiece: P.maxRequestsPerPiece,
+  maxLookahead: P.maxLookahead,
+  maxLeap: P.maxLeap,
+  pieceLength: BLOCK,
 };
 
 interface OpenPeer extends AssignPeer {
@@ -76,8 +80,6 @@ interface PeerState {
   isSource: boolean;
   /** The lowest seq it ever advertised: a source holds every piece it made from there on. */
   from: number | null;
-  /** seq → when we asked this peer for it. */
-  inFlight: Map<number, number>;
 }
 
 export class PiecePicker {
@@ -87,8 +89,8 @@ export class PiecePicker {
   private readonly avail = new Map<number, number>();
   /** seq → how many non-source peers advertise it. */
   private readonly viewerAvail = new Map<number, number>();
-  /** seq → peers asked for it, with when. */
-  private readonly inFlight = new Map<number, Map<string, number>>();
+  /** Requests in flight: which piece of which peer, since when, which blocks arrived. */
+  private readonly book: RequestBook;
   /** seq → peers that failed or timed out on it; they are asked again only if nobody else has it. */
   private readonly failed = new Map<number, Set<string>>();
   private readonly ours = new Set<number>();
@@ -99,6 +101,7 @@ export class PiecePicker {
 
   constructor(options: PiecePickerOptions = {}) {
     this.opts = { ...DEFAULT_OPTIONS, ...options };
+    this.book = new RequestBook(this.opts.pieceLength);
   }
 
   /** The next piece the player needs, or null before the caller has chosen a start. */
@@ -115,24 +118,16 @@ export class PiecePicker {
    * Moves the playback point; everything below it is forgotten. Returns the
    * requests still in flight for pieces now behind it, for the caller to cancel.
    */
-  setPlayhead(seq: number): RequestRef[] {
+  setPlayhead(seq: number): Released[] {
     assertSeq(seq);
     this.playheadSeq = seq;
-    const dropped: RequestRef[] = [];
-    for (const [s, askers] of this.inFlight) {
-      if (s >= seq) continue;
-      for (const peerKey of askers.keys()) {
-        dropped.push({ seq: s, peerKey });
-        this.peers.get(peerKey)?.inFlight.delete(s);
-      }
-      this.inFlight.delete(s);
-    }
+    const dropped = this.book.releaseBelow(seq);
     for (const peer of this.peers.values()) {
       for (const s of peer.pieces) if (s < seq) this.removeAvail(peer, s);
     }
     for (const s of this.ours) if (s < seq) this.ours.delete(s);
     for (const s of this.failed.keys()) if (s < seq) this.failed.delete(s);
-    return dropped.sort((a, b) => a.seq - b.seq);
+    return dropped;
   }
 
   /** Marks a peer as the source (or not); its pieces then stop counting as viewers' copies. */
@@ -158,10 +153,10 @@ export class PiecePicker {
   }
 
   /** Forgets a peer; returns the requests it still owed us, now free for others. */
-  peerGone(peerKey: string): RequestRef[] {
+  peerGone(peerKey: string): Released[] {
     const peer = this.peers.get(peerKey);
     if (!peer) return [];
-    const released = this.releasePeer(peerKey);
+    const released = this.book.releasePeer(peerKey);
     for (const s of [...peer.pieces]) this.removeAvail(peer, s);
     this.peers.delete(peerKey);
     for (const [s, who] of this.failed) {
@@ -172,63 +167,51 @@ export class PiecePicker {
   }
 
   /** Releases every request outstanding to a peer (it choked us); returns them. */
-  releasePeer(peerKey: string): RequestRef[] {
-    const peer = this.peers.get(peerKey);
-    if (!peer) return [];
-    const released: RequestRef[] = [];
-    for (const s of peer.inFlight.keys()) {
-      released.push({ seq: s, peerKey });
-      this.dropRequest(s, peerKey);
-    }
-    return released.sort((a, b) => a.seq - b.seq);
+  releasePeer(peerKey: string): Released[] {
+    return this.book.releasePeer(peerKey);
   }
 
-  /** Records a request the caller has sent. */
-  requested(seq: number, peerKey: string, nowMs: number): void {
+  /** Records a request; returns the blocks to ask the peer for. */
+  requested(seq: number, peerKey: string, nowMs: number): readonly BlockRange[] {
     assertSeq(seq);
-    const peer = this.peer(peerKey);
-    peer.inFlight.set(seq, nowMs);
-    let askers = this.inFlight.get(seq);
-    if (!askers) this.inFlight.set(seq, (askers = new Map()));
-    askers.set(peerKey, nowMs);
+    this.peer(peerKey);
+    this.book.add(seq, peerKey, nowMs);
+    return this.book.ranges;
   }
 
   /**
-   * We now hold seq (asked for or pushed to us). Returns the other peers
-   * still asked for it, for the caller to send them `cancel`.
+   * A block of a request arrived: the piece's blocks when it completed the
+   * request (check them, then received() or requestFailed()), 'unexpected'
+   * when nobody asked that peer for it, else null.
    */
-  received(seq: number, fromPeerKey?: string): string[] {
+  block(seq: number, peerKey: string, begin: number, data: Buffer): Buffer[] | 'unexpected' | null {
+    return this.book.block(seq, peerKey, begin, data);
+  }
+
+  /**
+   * We now hold seq (asked for or pushed to us). Returns the other peers'
+   * requests for it, for the caller to cancel.
+   */
+  received(seq: number, fromPeerKey?: string): Released[] {
     assertSeq(seq);
-    const askers = this.inFlight.get(seq);
-    const others: string[] = [];
-    if (askers) {
-      for (const peerKey of [...askers.keys()]) {
-        if (peerKey !== fromPeerKey) others.push(peerKey);
-        this.dropRequest(seq, peerKey);
-      }
-    }
+    if (fromPeerKey !== undefined) this.book.release(seq, fromPeerKey);
+    const others = this.book.releaseSeq(seq);
     this.failed.delete(seq);
     if (this.playheadSeq === null || seq >= this.playheadSeq) this.ours.add(seq);
     this.raiseEdge(seq);
-    return others.sort();
+    return others;
   }
 
-  /** The peer rejected the request or sent a bad piece: ask someone else. */
-  requestFailed(seq: number, peerKey: string): void {
-    this.dropRequest(seq, peerKey);
+  /** The peer sent a bad piece (or failed the request): ask someone else. Returns the request released. */
+  requestFailed(seq: number, peerKey: string): Released[] {
+    const r = this.book.release(seq, peerKey);
     this.markFailed(seq, peerKey);
+    return r ? [r] : [];
   }
 
   /** Releases requests older than requestTimeoutMs and returns them (send `cancel`). */
-  timedOut(nowMs: number): RequestRef[] {
-    const expired: RequestRef[] = [];
-    for (const [seq, askers] of this.inFlight) {
-      for (const [peerKey, at] of askers) {
-        if (nowMs - at >= this.opts.requestTimeoutMs) expired.push({ seq, peerKey });
-      }
-    }
-    for (const { seq, peerKey } of expired) this.requestFailed(seq, peerKey);
-    return expired.sort((a, b) => a.seq - b.seq || cmp(a.peerKey, b.peerKey));
+  timedOut(nowMs: number): Released[] {
+    return this.book.olderThan(nowMs - this.opts.requestTimeoutMs).flatMap(([seq, peerKey]) => this.requestFailed(seq, peerKey));
   }
 
   has(seq: number): boolean {
@@ -236,11 +219,11 @@ export class PiecePicker {
   }
 
   isInFlight(seq: number): boolean {
-    return this.inFlight.has(seq);
+    return this.book.isInFlight(seq);
   }
 
   inFlightCount(peerKey: string): number {
-    return this.peers.get(peerKey)?.inFlight.size ?? 0;
+    return this.book.countAt(peerKey);
   }
 
   /** How many peers (source included) advertise seq. */
@@ -259,20 +242,6 @@ export class PiecePicker {
     return floor;
   }
 
-  /** Whether the peer holds anything we still want: drives our `interested` message. */
-  interestedIn(peerKey: string): boolean {
-    const peer = this.peers.get(peerKey);
-    const from = this.playheadSeq;
-    if (!peer || from === null) return false;
-    for (const s of peer.pieces) if (s >= from && !this.ours.has(s)) return true;
-    return false;
-  }
-
-  /** The seqs to request from this one peer now, best first; call requested() for each one sent. */
-  pick(peerKey: string, opts: PickOptions): number[] {
-    return this.assign([{ key: peerKey, maxInFlight: opts.maxInFlight, isSource: opts.isSource }], opts).map((r) => r.seq);
-  }
-
   /**
    * Which piece to ask which peer for now, over all the peers that unchoke
    * us, best piece first; call requested() for each one sent. Each wanted
@@ -289,8 +258,9 @@ export class PiecePicker {
       const state = this.peers.get(p.key);
       if (!state) continue;
       if (p.isSource) this.setSource(p.key, true);
-      if (state.inFlight.size >= p.maxInFlight) continue;
-      open.push({ key: p.key, maxInFlight: p.maxInFlight, isSource: p.isSource, state, load: state.inFlight.size });
+      const load = this.book.countAt(p.key);
+      if (load >= p.maxInFlight) continue;
+      open.push({ key: p.key, maxInFlight: p.maxInFlight, isSource: p.isSource, state, load });
     }
     if (open.length === 0) return [];
     const interval = Math.max(0, opts.pieceIntervalMs);
@@ -310,12 +280,12 @@ export class PiecePicker {
     for (const s of urgent.concat(rest)) {
       if (budget <= 0) break;
       const due = (s - from) * interval;
-      const askers = this.inFlight.get(s);
-      if (askers && !this.endgameAllows(askers, due, opts.nowMs)) continue;
+      const askers = this.book.askers(s);
+      if (askers.count > 0 && !this.endgameAllows(askers, due, opts.nowMs)) continue;
       tied.length = 0;
       let bestScore = Infinity;
       for (const p of open) {
-        if (p.load >= p.maxInFlight || !p.state.pieces.has(s) || p.state.inFlight.has(s)) continue;
+        if (p.load >= p.maxInFlight || !p.state.pieces.has(s) || this.book.has(s, p.key)) continue;
         if (p.isSource && due >= this.opts.sourceUrgencyMs && (this.viewerAvail.get(s) ?? 0) > 0) continue;
         if (this.failed.get(s)?.has(p.key) && this.someoneElseHas(s, p.key)) continue;
         // The source is the last resort: any viewer beats it.
@@ -335,11 +305,9 @@ export class PiecePicker {
     return out;
   }
 
-  private endgameAllows(askers: Map<string, number>, due: number, nowMs: number): boolean {
-    if (due >= this.opts.endgameMs || askers.size >= this.opts.maxRequestsPerPiece) return false;
-    let newest = -Infinity;
-    for (const at of askers.values()) newest = Math.max(newest, at);
-    return nowMs - newest >= this.opts.endgameAfterMs;
+  private endgameAllows(askers: { count: number; newestAt: number }, due: number, nowMs: number): boolean {
+    if (due >= this.opts.endgameMs || askers.count >= this.opts.maxRequestsPerPiece) return false;
+    return nowMs - askers.newestAt >= this.opts.endgameAfterMs;
   }
 
   private someoneElseHas(seq: number, peerKey: string): boolean {
@@ -351,7 +319,7 @@ export class PiecePicker {
 
   private peer(peerKey: string): PeerState {
     let peer = this.peers.get(peerKey);
-    if (!peer) this.peers.set(peerKey, (peer = { pieces: new Set(), isSource: false, from: null, inFlight: new Map() }));
+    if (!peer) this.peers.set(peerKey, (peer = { pieces: new Set(), isSource: false, from: null }));
     return peer;
   }
 
@@ -374,14 +342,6 @@ export class PiecePicker {
 
   private raiseEdge(seq: number): void {
     if (this.edge === null || seq > this.edge) this.edge = seq;
-  }
-
-  private dropRequest(seq: number, peerKey: string): void {
-    this.peers.get(peerKey)?.inFlight.delete(seq);
-    const askers = this.inFlight.get(seq);
-    if (!askers) return;
-    askers.delete(peerKey);
-    if (askers.size === 0) this.inFlight.delete(seq);
   }
 
   private markFailed(seq: number, peerKey: string): void {

@@ -11,17 +11,18 @@ import type { TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { LivePiece } from '../core/piece.js';
 import type { ChannelPeer } from '../protocol/tracker-channel.js';
+import { Announcer } from './announcer.js';
 import { ConnectionManager } from './connection-manager.js';
 import type { Peer, PeerSettings, SwarmEvents, SwarmOptions } from './swarm-types.js';
 import type { PeerLink, Transport } from './transport.js';
 import { LiveWindow } from './live-window.js';
-import { PiecePicker, type AssignPeer } from './piece-picker.js';
+import { PiecePicker } from './piece-picker.js';
 import { Choker } from './choker.js';
 import { TokenBucket } from './token-bucket.js';
 import { Uploader, type UploadRequest } from './uploader.js';
 import { RelayCopies } from './relay-copies.js';
-import { Downloads, blocksOf } from './downloads.js';
 import { RateMeter } from './rate-meter.js';
+import { RequestScheduler } from './request-scheduler.js';
 
 export type { PeerSettings, SwarmEvents, SwarmOptions } from './swarm-types.js';
 
@@ -32,15 +33,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly settings: PeerSettings;
   private readonly choker: Choker;
   private readonly uploader: Uploader;
-  private readonly downloads: Downloads;
+  private readonly requests: RequestScheduler;
+  private readonly announcer: Announcer;
   private readonly conns: ConnectionManager;
   private readonly peers = new Map<string, Peer>();
   private ticker: TimerHandle | null = null;
   private chokeTimer: TimerHandle | null = null;
   private readonly timers = new Set<TimerHandle>();
-  private tierCursor = 0;
   private closed = false;
-  private scheduled = false;
   readonly downMeter = new RateMeter();
   readonly upMeter = new RateMeter();
   private readonly copies = new RelayCopies();
@@ -70,9 +70,26 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       maxRequestsPerPiece: s.maxRequestsPerPiece,
       maxLookahead: s.maxLookahead,
       maxLeap: s.maxLeap,
+      pieceLength: opts.pieceLength,
     });
     this.choker = new Choker({ optimisticIntervalMs: s.optimisticUnchokeMs });
-    this.downloads = new Downloads(opts.pieceLength);
+    const isRevoked = (sid: string): boolean => this.conns.isRevoked(sid);
+    this.requests = new RequestScheduler({
+      picker: this.picker,
+      clock: opts.clock,
+      settings: s,
+      pieceIntervalMs: opts.pieceIntervalMs,
+      peers: () => this.peers.values(),
+      peer: (key) => this.peers.get(key),
+      isRevoked,
+    });
+    this.announcer = new Announcer({
+      role: opts.role,
+      tier: opts.sourceTier ?? s.sourceTier,
+      delayMs: s.sourceHaveDelayMs,
+      later: (fn, ms) => this.later(fn, ms),
+      isRevoked,
+    });
     this.uploader = new Uploader({
       bucket: new TokenBucket(opts.uploadRate, opts.uploadRate === null ? undefined : Math.max(opts.pieceLength, Math.floor(opts.uploadRate / 4))),
       clock: opts.clock,
@@ -83,6 +100,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         return piece.bytes.subarray(req.begin, req.begin + req.length);
       },
       priority: (req, key) => this.copies.priority(req, key),
+      maxQueue: s.uploadQueueMax,
     });
   }
 
@@ -106,7 +124,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Starts accepting peers and the swarm's timers; returns the port peers reach us on (null where there are none). */
   async start(): Promise<number | null> {
     const port = await this.transport.listen(this.conns);
-    this.ticker = this.opts.clock.setInterval(() => this.tick(), this.settings.tickMs);
+    this.ticker = this.opts.clock.setInterval(() => this.requests.tick(), this.settings.tickMs);
     this.chokeTimer = this.opts.clock.setInterval(() => this.rechoke(), this.settings.rechokeMs);
     return port;
   }
@@ -125,12 +143,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   addLocalPiece(piece: LivePiece): void {
     if (!this.window.add(piece)) return;
     this.copies.forgetPiece(piece.seq - this.opts.windowCapacity);
-    this.picker.received(piece.seq);
-    this.announce(piece.seq, null);
+    this.requests.release(this.picker.received(piece.seq));
+    this.announcer.announce(piece.seq, null, this.peers.values());
   }
 
   setPlayhead(seq: number): void {
-    for (const ref of this.picker.setPlayhead(seq)) this.abandon(ref.seq, ref.peerKey);
+    this.requests.release(this.picker.setPlayhead(seq));
   }
 
   /** Enforcement: drop and refuse this session from now on. */
@@ -142,8 +160,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     // only so its `leaving` (step C) can still be heard, then it is dropped.
     p.link.choke();
     this.uploader.clear(p.key);
-    for (const seq of this.downloads.dropPeer(p.key)) this.picker.requestFailed(seq, p.key);
-    this.picker.peerGone(p.key);
+    this.requests.release(this.picker.peerGone(p.key));
     this.later(() => p.link.close('session revoked'), this.opts.revokeGraceMs ?? DEFAULTS.revokeGraceMs);
   }
 
@@ -159,6 +176,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.ticker?.cancel();
     this.chokeTimer?.cancel();
     this.uploader.stop();
+    this.requests.stop();
     this.conns.closeAll('shutting down');
     await this.transport.close();
   }
@@ -184,7 +202,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     link.on('window', ({ base, bits }) => {
       if (revoked()) return;
       this.picker.peerWindow(peer.key, base, bits);
-      this.schedule();
+      this.requests.schedule();
     });
     link.on('have', (seq) => {
       if (revoked()) return;
@@ -192,18 +210,15 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (peer.known.size > 4 * this.opts.windowCapacity) peer.known.clear();
       this.picker.peerHave(peer.key, seq);
       // Most haves name a piece we already hold or are fetching: no pass of the picker for those (the tick covers endgame).
-      if (!this.picker.has(seq) && !this.picker.isInFlight(seq)) this.schedule();
+      if (!this.picker.has(seq) && !this.picker.isInFlight(seq)) this.requests.schedule();
     });
-    link.on('unchoke', () => this.schedule());
+    link.on('unchoke', () => this.requests.schedule());
     // A newcomer waits for no rechoke round while a slot is free: startup is measured in milliseconds.
     const admitNewcomer = (): void => {
       if (this.opts.role === 'viewer' && link.remoteInterested && link.amChoking && this.unchokedCount() < this.opts.uploadSlots) link.unchoke();
     };
     link.on('interested', admitNewcomer);
-    link.on('choke', () => {
-      this.downloads.dropPeer(peer.key);
-      this.picker.releasePeer(peer.key);
-    });
+    link.on('choke', () => this.requests.release(this.picker.releasePeer(peer.key)));
     link.on('request', (req) => this.onRequest(peer, req));
     link.on('cancel', (req) => this.uploader.cancel(peer.key, req));
     link.on('piece', ({ seq, begin, block }) => this.onBlock(peer, seq, begin, block));
@@ -226,10 +241,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.peers.delete(peer.key);
     this.copies.forgetPeer(peer.key);
     this.uploader.clear(peer.key);
-    this.downloads.dropPeer(peer.key);
-    this.picker.peerGone(peer.key);
+    this.requests.release(this.picker.peerGone(peer.key));
     this.emit('peer-left', { sid: peer.sid, reason });
-    this.schedule();
+    this.requests.schedule();
   }
 
   private onRequest(peer: Peer, req: UploadRequest): void {
@@ -260,7 +274,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.downMeter.add(block.length, now);
     if (peer.isSource) this.bytesFromSource += block.length;
     else this.bytesFromPeers += block.length;
-    const done = this.downloads.block(seq, peer.key, begin, block);
+    const done = this.picker.block(seq, peer.key, begin, block);
     if (done === null) return;
     if (done === 'unexpected') return; // late block of a cancelled request: harmless
     let piece: LivePiece;
@@ -268,91 +282,20 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       piece = this.opts.checkPiece(seq, done);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      this.downloads.drop(seq, peer.key);
-      this.picker.requestFailed(seq, peer.key);
       this.conns.ban(peer.sid);
+      this.requests.release(this.picker.requestFailed(seq, peer.key));
       this.log(`banned ${peer.sid}: ${reason}`);
       peer.link.close(`bad piece: ${reason}`);
       this.emit('banned', { sid: peer.sid, reason });
-      this.schedule();
+      this.requests.schedule();
       return;
     }
-    for (const other of this.downloads.finish(seq)) {
-      if (other === peer.key) continue;
-      const o = this.peers.get(other);
-      if (o) for (const b of blocksOf(this.opts.pieceLength)) o.link.cancel(seq, b.begin, b.length);
-    }
-    this.picker.received(seq, peer.key);
+    this.requests.release(this.picker.received(seq, peer.key));
     if (!this.window.add(piece)) return;
     this.copies.forgetPiece(seq - this.opts.windowCapacity);
     this.emit('piece', piece, { fromSource: peer.isSource });
-    this.announce(seq, peer.key);
-    this.schedule();
-  }
-
-  /** Tells peers we hold `seq`: everyone for a viewer; a rotating tier first for the source. */
-  private announce(seq: number, fromKey: string | null): void {
-    if (this.opts.role === 'source') {
-      const viewers = [...this.peers.values()].filter((p) => !p.isSource && !this.conns.isRevoked(p.sid));
-      const tier = Math.min(viewers.length, this.opts.sourceTier ?? this.settings.sourceTier);
-      const first = new Set<string>();
-      for (let i = 0; i < tier; i++) {
-        const p = viewers[(this.tierCursor + i) % viewers.length];
-        if (p) first.add(p.key);
-      }
-      this.tierCursor = viewers.length ? (this.tierCursor + tier) % viewers.length : 0;
-      for (const p of viewers) if (first.has(p.key)) p.link.have(seq);
-      const rest = viewers.filter((p) => !first.has(p.key));
-      if (rest.length === 0) return;
-      this.later(() => {
-        for (const p of rest) if (!p.link.closed && !p.known.has(seq)) p.link.have(seq);
-      }, this.settings.sourceHaveDelayMs);
-      return;
-    }
-    for (const p of this.peers.values()) {
-      if (p.key === fromKey || p.known.has(seq) || p.isSource || this.conns.isRevoked(p.sid)) continue;
-      p.link.have(seq);
-    }
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    // Once per turn, after every message of this turn: a burst of haves from many peers costs one pass of the picker, not one each.
-    this.opts.clock.defer(() => {
-      this.scheduled = false;
-      this.requestPieces();
-    });
-  }
-
-  private tick(): void {
-    for (const ref of this.picker.timedOut(this.opts.clock.now())) this.abandon(ref.seq, ref.peerKey);
-    this.requestPieces();
-  }
-
-  private abandon(seq: number, peerKey: string): void {
-    if (!this.downloads.has(seq, peerKey)) return;
-    this.downloads.drop(seq, peerKey);
-    const p = this.peers.get(peerKey);
-    if (p) for (const b of blocksOf(this.opts.pieceLength)) p.link.cancel(seq, b.begin, b.length);
-  }
-
-  private requestPieces(): void {
-    if (this.opts.role === 'source' || this.picker.playhead === null) return;
-    const now = this.opts.clock.now();
-    const open: AssignPeer[] = [];
-    for (const peer of this.peers.values()) {
-      if (peer.link.remoteChoking || this.conns.isRevoked(peer.sid)) continue;
-      // The source is everyone's last resort: one piece at a time from it keeps its queue short.
-      open.push({ key: peer.key, maxInFlight: peer.isSource ? this.settings.maxInFlightAtSource : this.settings.maxInFlight, isSource: peer.isSource });
-    }
-    for (const { seq, peerKey } of this.picker.assign(open, { nowMs: now, pieceIntervalMs: this.opts.pieceIntervalMs() })) {
-      const peer = this.peers.get(peerKey);
-      if (!peer) continue;
-      this.picker.requested(seq, peerKey, now);
-      this.downloads.start(seq, peerKey);
-      for (const b of blocksOf(this.opts.pieceLength)) peer.link.request(seq, b.begin, b.length);
-    }
+    this.announcer.announce(seq, peer.key, this.peers.values());
+    this.requests.schedule();
   }
 
   private unchokedCount(): number {

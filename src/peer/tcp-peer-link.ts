@@ -27,7 +27,6 @@ export class TcpPeerLink extends EventEmitter<PeerLinkEvents> implements PeerLin
     conn.on('interested', () => this.emit('interested'));
     conn.on('not-interested', () => this.emit('not-interested'));
     conn.on('leaving', (reason) => this.emit('leaving', reason));
-    conn.on('revoked', (sid) => this.emit('revoked', sid));
     conn.on('drain', () => this.emit('drain'));
     conn.on('close', (reason) => this.emit('close', reason));
   }
@@ -77,9 +76,6 @@ export class TcpPeerLink extends EventEmitter<PeerLinkEvents> implements PeerLin
   }
   sendToken(token: string): boolean {
     return this.conn.sendToken(token);
-  }
-  sendRevoked(sid: string): boolean {
-    return this.conn.sendRevoked(sid);
   }
   close(reason?: string): void {
     this.conn.close(reason);

@@ -46,8 +46,6 @@ export interface PeerLinkEvents {
   'not-interested': [];
   /** The remote is about to disconnect (step C); the link closes right after. */
   leaving: [reason: string];
-  /** The remote relays that session `sid` was revoked: a hint, not proof. */
-  revoked: [sid: string];
   /** What we queued has gone out: more may be sent. */
   drain: [];
   /** Exactly once per link. */
@@ -77,7 +75,6 @@ export interface PeerLink extends EventEmitter<PeerLinkEvents> {
   leaving(reason: string): boolean;
   /** Our renewed token, so the remote keeps the link past the old one's expiry. */
   sendToken(token: string): boolean;
-  sendRevoked(sid: string): boolean;
   close(reason?: string): void;
 }
 

@@ -1,9 +1,12 @@
 /**
- * Serves the requests of the peers we unchoked, oldest first and round-robin
- * across peers, within the upload cap (token bucket): one piece block leaves
- * only when the bucket holds its bytes, so the cap is honoured exactly.
+ * Serves the requests of the peers we unchoked, in the order a priority
+ * gives (relayPriority: a copy under way first, then the piece sent fewest
+ * times, then the oldest), within the upload cap (token bucket): one piece
+ * block leaves only when the bucket holds its bytes, so the cap is honoured
+ * exactly.
  */
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
 import type { TokenBucket } from './token-bucket.js';
 
 export interface UploadRequest {
@@ -35,7 +38,6 @@ export interface UploadTarget {
 export class Uploader {
   private readonly queues = new Map<string, { target: UploadTarget; reqs: UploadRequest[] }>();
   private order: string[] = [];
-  private cursor = 0;
   private timer: TimerHandle | null = null;
   uploaded = 0;
 
@@ -45,14 +47,10 @@ export class Uploader {
       clock: Clock;
       /** The block's bytes, or null if we no longer hold the piece. */
       block: (req: UploadRequest, key: string) => Buffer | null;
-      /** Per-peer queue bound: a peer asking for more is misbehaving and loses the excess. */
+      /** Per-peer queue bound: a peer asking for more is misbehaving and loses the excess (DEFAULTS.peer.uploadQueueMax). */
       maxQueue?: number;
-      /**
-       * When given, the queued request with the lowest value goes first instead of
-       * round-robin. The source uses the times a piece was already sent, so every new
-       * piece leaves once before any piece leaves twice.
-       */
-      priority?: (req: UploadRequest, key: string) => number;
+      /** The queued request with the lowest value goes first (relayPriority over the relay's copies). */
+      priority: (req: UploadRequest, key: string) => number;
     },
   ) {}
 
@@ -63,7 +61,7 @@ export class Uploader {
       this.queues.set(target.key, q);
       this.order.push(target.key);
     }
-    if (q.reqs.length >= (this.deps.maxQueue ?? 64)) return;
+    if (q.reqs.length >= (this.deps.maxQueue ?? DEFAULTS.peer.uploadQueueMax)) return;
     q.reqs.push(req);
     this.pump();
   }
@@ -83,26 +81,25 @@ export class Uploader {
   /** Runs the queue: call on new requests, on drain and from the timer. */
   pump(): void {
     if (this.timer) return;
-    if (this.deps.priority) {
-      this.pumpByPriority(this.deps.priority);
-      return;
-    }
-    let idle = 0;
-    while (this.order.length > 0 && idle < this.order.length) {
-      this.cursor %= this.order.length;
-      const key = this.order[this.cursor];
-      const q = key === undefined ? undefined : this.queues.get(key);
-      const req = q?.reqs[0];
-      if (!q || !req || !q.target.writable()) {
-        idle++;
-        this.cursor++;
-        continue;
+    const priority = this.deps.priority;
+    for (;;) {
+      let best: { q: { target: UploadTarget; reqs: UploadRequest[] }; i: number; p: number } | null = null;
+      for (const key of this.order) {
+        const q = this.queues.get(key);
+        if (!q || !q.target.writable()) continue;
+        for (let i = 0; i < q.reqs.length; i++) {
+          const r = q.reqs[i];
+          if (!r) continue;
+          const p = priority(r, key);
+          if (!best || p < best.p) best = { q, i, p };
+        }
       }
+      if (!best) return;
+      const req = best.q.reqs[best.i];
+      if (!req) return;
       if (!this.takeOrWait(req.length)) return;
-      q.reqs.shift();
-      this.sendNow(q.target, req);
-      idle = 0;
-      this.cursor++;
+      best.q.reqs.splice(best.i, 1);
+      this.sendNow(best.q.target, req);
     }
   }
 
@@ -123,28 +120,6 @@ export class Uploader {
     if (!block) return;
     target.send(req, block);
     this.uploaded += block.length;
-  }
-
-  private pumpByPriority(priority: (req: UploadRequest, key: string) => number): void {
-    for (;;) {
-      let best: { q: { target: UploadTarget; reqs: UploadRequest[] }; i: number; p: number } | null = null;
-      for (const key of this.order) {
-        const q = this.queues.get(key);
-        if (!q || !q.target.writable()) continue;
-        for (let i = 0; i < q.reqs.length; i++) {
-          const r = q.reqs[i];
-          if (!r) continue;
-          const p = priority(r, key);
-          if (!best || p < best.p) best = { q, i, p };
-        }
-      }
-      if (!best) return;
-      const req = best.q.reqs[best.i];
-      if (!req) return;
-      if (!this.takeOrWait(req.length)) return;
-      best.q.reqs.splice(best.i, 1);
-      this.sendNow(best.q.target, req);
-    }
   }
 
   stop(): void {

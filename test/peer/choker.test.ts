@@ -55,16 +55,21 @@ test('the optimistic slot holds for the interval, then rotates through every oth
   assert.deepEqual(seen.sort(), ['b', 'c', 'd'], 'each waiting peer gets a turn');
 });
 
-test('the optimistic peer is replaced at once if it leaves or loses interest', () => {
-  const c = new Choker();
-  const peers = [peer('a', 900), peer('b'), peer('c')];
-  c.decide(peers, 2, 0);
-  const opt = c.optimisticPeer;
-  const remaining = peers.filter((p) => p.key !== opt);
-  const got = c.decide([...remaining, peer('z', 0, { interested: false })], 2, 10);
-  assert.equal(got.has(opt ?? ''), false);
-  assert.deepEqual(sorted(got), sorted(new Set(remaining.map((p) => p.key))));
-});
+for (const how of ['leaves', 'loses interest'] as const) {
+  test(`the optimistic peer is replaced at once, within its interval, if it ${how}`, () => {
+    const c = new Choker({ optimisticIntervalMs: 3_000 });
+    // Two slots for four: a regular one for a, the optimistic one for one of b, c, d.
+    const peers = [peer('a', 900), peer('b'), peer('c'), peer('d')];
+    c.decide(peers, 2, 0);
+    const opt = c.optimisticPeer;
+    assert.ok(opt !== null && opt !== 'a');
+    const after = how === 'leaves' ? peers.filter((p) => p.key !== opt) : peers.map((p) => (p.key === opt ? { ...p, interested: false } : p));
+    const got = c.decide(after, 2, 10);
+    const next = c.optimisticPeer;
+    assert.ok(next !== null && next !== opt && next !== 'a', `a new optimistic peer at once (was ${opt}, now ${String(next)})`);
+    assert.deepEqual(sorted(got), sorted(new Set(['a', next])));
+  });
+}
 
 test('on equal rates the peers already unchoked keep their regular slots', () => {
   const c = new Choker();

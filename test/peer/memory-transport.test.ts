@@ -145,3 +145,27 @@ test('a dial is refused by a full or refusing acceptor, and by a wrong session a
   assert.equal(ha.links.length, 0);
   assert.equal(hb.links[0]?.closed, true);
 });
+
+test("what the acceptor sends as soon as it takes the link arrives after the dialer's link is up", async () => {
+  const clock = new ManualClock();
+  const net = new MemoryNetwork({ clock });
+  const seen: string[] = [];
+  const ha = host();
+  ha.link = (l) => {
+    ha.links.push(l);
+    seen.push('dialer up');
+    l.on('window', (w) => seen.push(`window ${w.base}`));
+  };
+  const hb = host();
+  hb.link = (l) => {
+    hb.links.push(l);
+    l.sendWindow(9, Buffer.alloc(1));
+  };
+  const ta = net.transport({ sid: 'a', user: 'ua', role: 'viewer' });
+  const tb = net.transport({ sid: 'b', user: 'ub', role: 'viewer' });
+  await ta.listen(ha);
+  await tb.listen(hb);
+  ta.dial(tb.listed, () => undefined);
+  clock.advance(0);
+  assert.deepEqual(seen, ['dialer up', 'window 9']);
+});

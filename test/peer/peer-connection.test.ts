@@ -332,37 +332,6 @@ describe('PeerConnection', () => {
     await a.sp.close();
   });
 
-  it('checkRevoked() drops an authenticated peer once its session is revoked', async () => {
-    const revoked = new Set<string>();
-    const p = await pair({ id: alice }, { id: bob, revoked });
-    try {
-      await Promise.all([once(p.out, 'authenticated'), once(p.inb, 'authenticated')]);
-      assert.equal(p.inb.checkRevoked(), false);
-      revoked.add('sess-alice');
-      const told = once(p.out, 'leaving');
-      assert.equal(p.inb.checkRevoked(), true);
-      assert.equal(p.inb.closed, true);
-      assert.match(String((await told)[0]), /^token_revoked: /);
-      await p.outTrace.closed;
-      assert.equal(p.inTrace.refused, null, 'an authenticated peer is dropped, not refused');
-    } finally {
-      await p.done();
-    }
-  });
-
-  it('relays a revocation notice as a hint', async () => {
-    const p = await pair({ id: alice }, { id: bob });
-    try {
-      await Promise.all([once(p.out, 'authenticated'), once(p.inb, 'authenticated')]);
-      const notice = once(p.inb, 'revoked');
-      p.out.sendRevoked('sess-carol');
-      assert.deepEqual(await notice, ['sess-carol']);
-      assert.equal(p.inb.closed, false);
-    } finally {
-      await p.done();
-    }
-  });
-
   it('closes a peer that went silent past the idle limit (virtual time)', async () => {
     const clock = new ManualClock(Date.now());
     const p = await pair({ id: alice, clock }, { id: bob, clock });

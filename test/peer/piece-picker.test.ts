@@ -1,11 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PiecePicker, type PickOptions } from '../../src/peer/piece-picker.js';
+import { PiecePicker, type Released } from '../../src/peer/piece-picker.js';
 import { encodeWindow } from '../../src/peer/bitmap.js';
 import { ProtocolError } from '../../src/core/errors.js';
 
 // 100 ms per piece: the 2 s urgency horizon is 20 pieces, the 1.5 s source horizon 15, endgame 1 s is 10.
+interface PickOptions {
+  nowMs: number;
+  maxInFlight: number;
+  isSource: boolean;
+  pieceIntervalMs: number;
+}
 const opts = (o: Partial<PickOptions> = {}): PickOptions => ({ nowMs: 0, maxInFlight: 100, isSource: false, pieceIntervalMs: 100, ...o });
+/** What assign() would ask of this one peer, best first. */
+const pick = (p: PiecePicker, key: string, o: PickOptions): number[] =>
+  p.assign([{ key, maxInFlight: o.maxInFlight, isSource: o.isSource }], o).map((r) => r.seq);
+/** Released requests without their blocks. */
+const refs = (list: Released[]): Array<{ seq: number; peerKey: string }> => list.map(({ seq, peerKey }) => ({ seq, peerKey }));
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 function withWindow(p: PiecePicker, peer: string, seqs: number[], base = 0): void {
@@ -16,7 +27,7 @@ function withWindow(p: PiecePicker, peer: string, seqs: number[], base = 0): voi
 test('picks nothing before the caller sets a playhead', () => {
   const p = new PiecePicker();
   withWindow(p, 'a', range(0, 5));
-  assert.deepEqual(p.pick('a', opts()), []);
+  assert.deepEqual(pick(p, 'a', opts()), []);
   assert.equal(p.liveEdge, 5);
 });
 
@@ -26,8 +37,8 @@ test('picks only what the peer has, we lack, and nobody is fetching, from the pl
   p.setPlayhead(2);
   p.received(3);
   p.requested(4, 'b', 0);
-  assert.deepEqual(p.pick('a', opts()), [2, 5]);
-  assert.deepEqual(p.pick('nobody', opts()), []);
+  assert.deepEqual(pick(p, 'a', opts()), [2, 5]);
+  assert.deepEqual(pick(p, 'nobody', opts()), []);
 });
 
 test('urgent pieces come first, earliest deadline first; the rest rarest first, ties by lower seq', () => {
@@ -36,7 +47,7 @@ test('urgent pieces come first, earliest deadline first; the rest rarest first, 
   withWindow(p, 'a', range(100, 140), 100);
   withWindow(p, 'b', [...range(100, 119), 130, 131, 135], 100); // b makes 130, 131, 135 less rare
   withWindow(p, 'c', [131], 131);
-  const picked = p.pick('a', opts());
+  const picked = pick(p, 'a', opts());
   assert.deepEqual(picked.slice(0, 20), range(100, 119), 'urgent: within 2 s of the playhead, in seq order');
   const rest = picked.slice(20);
   assert.deepEqual(rest.slice(0, 18), [...range(120, 129), ...range(132, 134), ...range(136, 140)], 'held by a only');
@@ -47,11 +58,11 @@ test('the budget counts requests already in flight to that peer', () => {
   const p = new PiecePicker();
   p.setPlayhead(0);
   withWindow(p, 'a', range(0, 30));
-  assert.deepEqual(p.pick('a', opts({ maxInFlight: 3 })), [0, 1, 2]);
+  assert.deepEqual(pick(p, 'a', opts({ maxInFlight: 3 })), [0, 1, 2]);
   for (const s of [0, 1]) p.requested(s, 'a', 0);
-  assert.deepEqual(p.pick('a', opts({ maxInFlight: 3 })), [2]);
+  assert.deepEqual(pick(p, 'a', opts({ maxInFlight: 3 })), [2]);
   p.requested(2, 'a', 0);
-  assert.deepEqual(p.pick('a', opts({ maxInFlight: 3 })), []);
+  assert.deepEqual(pick(p, 'a', opts({ maxInFlight: 3 })), []);
   assert.equal(p.inFlightCount('a'), 3);
 });
 
@@ -60,7 +71,7 @@ test('the source is asked only for what no viewer has, unless it is due within s
   p.setPlayhead(0);
   withWindow(p, 'src', range(0, 40));
   withWindow(p, 'v', range(0, 35));
-  const fromSource = p.pick('src', opts({ isSource: true }));
+  const fromSource = pick(p, 'src', opts({ isSource: true }));
   assert.deepEqual(fromSource, [...range(0, 14), ...range(36, 40)]);
 });
 
@@ -69,9 +80,9 @@ test('setSource keeps viewer availability right when roles are known up front', 
   p.setSource('src');
   p.setPlayhead(0);
   withWindow(p, 'src', range(0, 30));
-  assert.deepEqual(p.pick('src', opts({ isSource: true })), range(0, 30), 'no viewer has anything: the source is the only way');
+  assert.deepEqual(pick(p, 'src', opts({ isSource: true })), range(0, 30), 'no viewer has anything: the source is the only way');
   p.peerHave('v', 25);
-  assert.equal(p.pick('src', opts({ isSource: true })).includes(25), false);
+  assert.equal(pick(p, 'src', opts({ isSource: true })).includes(25), false);
   assert.equal(p.availability(25), 2);
 });
 
@@ -83,10 +94,10 @@ test('a request older than requestTimeoutMs is released and goes to another peer
   p.requested(60, 'a', 1_000);
   p.requested(61, 'a', 2_500);
   assert.deepEqual(p.timedOut(3_999), []);
-  assert.deepEqual(p.timedOut(4_000), [{ seq: 60, peerKey: 'a' }]);
+  assert.deepEqual(refs(p.timedOut(4_000)), [{ seq: 60, peerKey: 'a' }]);
   assert.equal(p.isInFlight(60), false);
-  assert.equal(p.pick('a', opts({ nowMs: 4_000 })).includes(60), false, 'not back to the peer that failed while b has it');
-  assert.equal(p.pick('b', opts({ nowMs: 4_000 })).includes(60), true);
+  assert.equal(pick(p, 'a', opts({ nowMs: 4_000 })).includes(60), false, 'not back to the peer that failed while b has it');
+  assert.equal(pick(p, 'b', opts({ nowMs: 4_000 })).includes(60), true);
 });
 
 test('a peer that failed a piece is asked again when nobody else has it', () => {
@@ -95,7 +106,7 @@ test('a peer that failed a piece is asked again when nobody else has it', () => 
   withWindow(p, 'a', [0, 1, 2]);
   p.requested(1, 'a', 0);
   p.requestFailed(1, 'a');
-  assert.deepEqual(p.pick('a', opts()), [0, 1, 2]);
+  assert.deepEqual(pick(p, 'a', opts()), [0, 1, 2]);
 });
 
 test('endgame: an urgent piece in flight is asked of a second peer only near its deadline and after a wait', () => {
@@ -104,13 +115,13 @@ test('endgame: an urgent piece in flight is asked of a second peer only near its
   for (const k of ['a', 'b', 'c']) withWindow(p, k, range(0, 30));
   p.requested(3, 'a', 0); // due in 300 ms
   p.requested(15, 'a', 0); // due in 1.5 s: urgent but not endgame
-  assert.equal(p.pick('b', opts({ nowMs: 499 })).includes(3), false, 'first request still young');
-  const later = p.pick('b', opts({ nowMs: 500 }));
+  assert.equal(pick(p, 'b', opts({ nowMs: 499 })).includes(3), false, 'first request still young');
+  const later = pick(p, 'b', opts({ nowMs: 500 }));
   assert.equal(later.includes(3), true);
   assert.equal(later.includes(15), false);
   p.requested(3, 'b', 500);
-  assert.equal(p.pick('c', opts({ nowMs: 5_000 })).includes(3), false, 'bounded by maxRequestsPerPiece');
-  assert.deepEqual(p.received(3, 'b'), ['a'], 'the other asker is named for a cancel');
+  assert.equal(pick(p, 'c', opts({ nowMs: 5_000 })).includes(3), false, 'bounded by maxRequestsPerPiece');
+  assert.deepEqual(refs(p.received(3, 'b')), [{ seq: 3, peerKey: 'a' }], 'the other asker is named for a cancel');
   assert.equal(p.isInFlight(3), false);
   assert.equal(p.has(3), true);
 });
@@ -122,13 +133,13 @@ test('peerGone releases its requests and its copies', () => {
   withWindow(p, 'b', [1]);
   p.requested(0, 'a', 0);
   p.requested(1, 'a', 0);
-  assert.deepEqual(p.peerGone('a'), [
+  assert.deepEqual(refs(p.peerGone('a')), [
     { seq: 0, peerKey: 'a' },
     { seq: 1, peerKey: 'a' },
   ]);
   assert.equal(p.availability(1), 1);
   assert.equal(p.availability(2), 0);
-  assert.deepEqual(p.pick('b', opts()), [1]);
+  assert.deepEqual(pick(p, 'b', opts()), [1]);
   assert.deepEqual(p.peerGone('a'), []);
 });
 
@@ -137,8 +148,8 @@ test('releasePeer frees requests to a peer that choked us', () => {
   p.setPlayhead(0);
   withWindow(p, 'a', [0, 1]);
   p.requested(0, 'a', 0);
-  assert.deepEqual(p.releasePeer('a'), [{ seq: 0, peerKey: 'a' }]);
-  assert.deepEqual(p.pick('a', opts()), [0, 1]);
+  assert.deepEqual(refs(p.releasePeer('a')), [{ seq: 0, peerKey: 'a' }]);
+  assert.deepEqual(pick(p, 'a', opts()), [0, 1]);
 });
 
 test('moving the playhead forgets the past and hands back stale requests', () => {
@@ -148,10 +159,10 @@ test('moving the playhead forgets the past and hands back stale requests', () =>
   p.requested(2, 'a', 0);
   p.requested(7, 'a', 0);
   p.received(3);
-  assert.deepEqual(p.setPlayhead(5), [{ seq: 2, peerKey: 'a' }]);
+  assert.deepEqual(refs(p.setPlayhead(5)), [{ seq: 2, peerKey: 'a' }]);
   assert.equal(p.availability(4), 0);
   assert.equal(p.has(3), false);
-  assert.deepEqual(p.pick('a', opts()), [5, 6, 8, 9]);
+  assert.deepEqual(pick(p, 'a', opts()), [5, 6, 8, 9]);
   p.peerHave('a', 4);
   assert.equal(p.availability(4), 0, 'a have behind the playhead is not kept');
 });
@@ -174,26 +185,14 @@ test('the live edge follows haves and receipts but ignores an absurd leap', () =
   p.peerHave('a', 1_000_000);
   assert.equal(p.liveEdge, 12);
   p.setPlayhead(0);
-  assert.deepEqual(p.pick('a', opts()), [10]);
+  assert.deepEqual(pick(p, 'a', opts()), [10]);
 });
 
 test('pieces past maxLookahead from the playhead are not picked', () => {
   const p = new PiecePicker({ maxLookahead: 5 });
   p.setPlayhead(0);
   withWindow(p, 'a', range(0, 20));
-  assert.deepEqual(p.pick('a', opts()), range(0, 5));
-});
-
-test('interestedIn says whether a peer has anything we still want', () => {
-  const p = new PiecePicker();
-  withWindow(p, 'a', [4, 5]);
-  assert.equal(p.interestedIn('a'), false, 'no playhead yet');
-  p.setPlayhead(4);
-  assert.equal(p.interestedIn('a'), true);
-  p.received(4);
-  p.received(5);
-  assert.equal(p.interestedIn('a'), false);
-  assert.equal(p.interestedIn('ghost'), false);
+  assert.deepEqual(pick(p, 'a', opts()), range(0, 5));
 });
 
 test('assign spreads the wanted pieces over every holder, least loaded first, instead of queueing them at one', () => {
@@ -246,4 +245,34 @@ test('assign asks a second holder for a piece only after the first has had it fo
   const peers = [{ key: 'b', maxInFlight: 2, isSource: false }];
   assert.deepEqual(p.assign(peers, { nowMs: 1_100, pieceIntervalMs: 100 }), []);
   assert.deepEqual(p.assign(peers, { nowMs: 1_250, pieceIntervalMs: 100 }), [{ seq: 0, peerKey: 'b' }]);
+});
+
+test('blocks of a request are kept until the piece is whole; a release names the blocks still owed', () => {
+  const p = new PiecePicker({ pieceLength: 40_000 });
+  p.setPlayhead(0);
+  withWindow(p, 'a', [0, 1]);
+  withWindow(p, 'b', [0]);
+  const blocks = p.requested(0, 'a', 0);
+  assert.deepEqual(blocks, [
+    { begin: 0, length: 16_384 },
+    { begin: 16_384, length: 16_384 },
+    { begin: 32_768, length: 7_232 },
+  ]);
+  p.requested(0, 'b', 0);
+  const first = Buffer.alloc(16_384, 1);
+  assert.equal(p.block(0, 'a', 0, first), null);
+  assert.equal(p.block(0, 'a', 0, first), 'unexpected', 'the same block twice');
+  assert.equal(p.block(0, 'a', 100, first), 'unexpected', 'not on a block boundary');
+  assert.equal(p.block(1, 'a', 0, first), 'unexpected', 'never asked for');
+  assert.equal(p.block(0, 'a', 32_768, Buffer.alloc(10)), 'unexpected', 'the wrong length');
+  p.block(0, 'b', 16_384, Buffer.alloc(16_384));
+  assert.equal(p.block(0, 'a', 32_768, Buffer.alloc(7_232)), null);
+  const whole = p.block(0, 'a', 16_384, Buffer.alloc(16_384, 2));
+  assert.ok(Array.isArray(whole));
+  assert.equal(whole[0], first, 'kept as it arrived, not copied');
+  assert.deepEqual(p.received(0, 'a'), [
+    { seq: 0, peerKey: 'b', missing: [{ begin: 0, length: 16_384 }, { begin: 32_768, length: 7_232 }] },
+  ], 'b is told to cancel only what it has not sent');
+  assert.equal(p.isInFlight(0), false);
+  assert.equal(p.block(0, 'a', 0, first), 'unexpected', 'a late block after the piece arrived');
 });

@@ -8,6 +8,7 @@ import { ProtocolError } from '../../src/core/errors.js';
 import type { LivePiece } from '../../src/core/piece.js';
 import { MemoryNetwork, type DeliveryModel, type MemoryTransport } from '../../src/peer/memory-transport.js';
 import { Swarm, type SwarmOptions } from '../../src/peer/swarm.js';
+import type { PeerLink } from '../../src/peer/transport.js';
 
 /** Two 16 KiB blocks and a short one, as a real piece is more than one block. */
 export const PIECE_LENGTH = 40_000;
@@ -17,6 +18,14 @@ export interface LabPeer {
   sid: string;
   swarm: Swarm;
   transport: MemoryTransport;
+}
+
+/** A scripted peer: no engine, just its links and what arrived on them ("+ms event seq" from its creation). */
+export interface FakePeer {
+  sid: string;
+  transport: MemoryTransport;
+  links: PeerLink[];
+  log: string[];
 }
 
 export class SwarmLab {
@@ -49,9 +58,34 @@ export class SwarmLab {
     return { sid, swarm, transport };
   }
 
-  /** The source's next piece: its bytes name its seq, so a copy of another piece fails the check. */
-  makePiece(): LivePiece {
-    const seq = this.nextSeq++;
+  /** A peer that takes every connection and records what it is sent; `onLink` scripts its side. */
+  async fake(sid: string, role: 'viewer' | 'source', onLink: (link: PeerLink) => void = () => undefined): Promise<FakePeer> {
+    const transport = this.net.transport({ sid, user: `user-${sid}`, role });
+    const t0 = this.clock.now();
+    const fake: FakePeer = { sid, transport, links: [], log: [] };
+    const note = (what: string): void => {
+      fake.log.push(`+${this.clock.now() - t0} ${what}`);
+    };
+    await transport.listen({
+      link: (link) => {
+        fake.links.push(link);
+        link.on('have', (seq) => note(`have ${seq}`));
+        link.on('request', (r) => note(`request ${r.seq}/${r.begin}`));
+        link.on('cancel', (r) => note(`cancel ${r.seq}/${r.begin}`));
+        link.on('choke', () => note('choke'));
+        link.on('close', (reason) => note(`close ${reason}`));
+        onLink(link);
+      },
+      canAccept: () => true,
+      refused: () => false,
+      log: () => undefined,
+    });
+    return fake;
+  }
+
+  /** The source's next piece (or piece `seq`): its bytes name its seq, so a copy of another piece fails the check. */
+  makePiece(at?: number): LivePiece {
+    const seq = at ?? this.nextSeq++;
     const bytes = Buffer.alloc(PIECE_LENGTH, seq % 251);
     bytes.writeUInt32BE(seq, 0);
     const piece: LivePiece = { seq, timestampMs: this.clock.now(), rapOffset: seq % 10 === 0 ? 0 : null, payload: bytes.subarray(88), bytes };
@@ -70,6 +104,12 @@ export class SwarmLab {
   /** Runs every timer and message due within `ms`. */
   run(ms = 0): void {
     this.clock.advance(ms);
+  }
+
+  /** A piece that claims to be `seq` but is not the source's. */
+  forged(seq: number): LivePiece {
+    const bytes = Buffer.alloc(PIECE_LENGTH, 0xee);
+    return { seq, timestampMs: this.clock.now(), rapOffset: null, payload: bytes.subarray(88), bytes };
   }
 
   private check(seq: number, blocks: readonly Buffer[]): LivePiece {

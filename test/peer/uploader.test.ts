@@ -8,11 +8,11 @@ function target(key: string, log: Array<[string, number]>): UploadTarget {
   return { key, writable: () => true, send: (req) => (log.push([key, req.seq]), true) };
 }
 
-test('round-robin across peers, within the cap: a block leaves only when the bucket holds its bytes', () => {
+test('within the cap: a block leaves only when the bucket holds its bytes, lowest priority value first across peers', () => {
   const clock = new ManualClock();
   const log: Array<[string, number]> = [];
   // 1000 bytes/s with room for one 500-byte block: one block every 500 ms.
-  const up = new Uploader({ bucket: new TokenBucket(1_000, 500), clock, block: (r) => Buffer.alloc(r.length) });
+  const up = new Uploader({ bucket: new TokenBucket(1_000, 500), clock, block: (r) => Buffer.alloc(r.length), priority: (r) => r.seq });
   const a = target('a', log);
   const b = target('b', log);
   for (const seq of [1, 2, 3]) up.enqueue(a, { seq, begin: 0, length: 500 });
@@ -21,7 +21,7 @@ test('round-robin across peers, within the cap: a block leaves only when the buc
   clock.advance(499);
   assert.equal(log.length, 1, 'nothing before the bucket refills');
   clock.advance(2_001);
-  assert.deepEqual(log, [['a', 1], ['a', 2], ['b', 7], ['a', 3], ['b', 8]]);
+  assert.deepEqual(log, [['a', 1], ['a', 2], ['a', 3], ['b', 7], ['b', 8]]);
   assert.equal(up.uploaded, 2_500);
 });
 
