@@ -101,9 +101,13 @@ export class EventClock implements Clock {
   runUntil(end: number): number {
     let ran = 0;
     for (;;) {
-      this.runDeferred();
       this.dropCancelled();
       const top = this.heap[0];
+      // Deferred work waits for everything else due at this instant (it may add more, for now or later).
+      if (this.deferred.length > 0 && (top === undefined || top.at > this.t)) {
+        this.runDeferred();
+        continue;
+      }
       if (top === undefined || top.at >= end) break;
       this.pop();
       if (top.at > this.t) this.t = top.at;
