@@ -6,7 +6,9 @@ import type { Command } from 'commander';
 import { trustFlag, CA_HELP, envUrl, intOption, readTlsFlags, urlOption } from './common.js';
 import { pino } from 'pino';
 import { DEFAULTS } from '../core/config.js';
-import { MemorySwarmStore } from '../store/memory-swarm-store.js';
+import type { SwarmStore } from '../core/ports.js';
+import { RedisUnreachableError } from '../store/redis-connection.js';
+import { checkSwarmStoreFlag, openSwarmStore, SWARM_STORE_HELP } from './swarm-store.js';
 import { CLIENT_RETRY_MS, createTracker } from '../tracker/create-tracker.js';
 import { webServerFactory } from './web-server.js';
 import { TrackerMetrics } from '../tracker/metrics.js';
@@ -25,6 +27,7 @@ interface TrackerFlags {
   tlsKey?: string;
   ca?: string;
   metricsToken?: string;
+  swarmStore: string;
 }
 
 export function registerTrackerCommand(program: Command): void {
@@ -41,6 +44,7 @@ export function registerTrackerCommand(program: Command): void {
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--ca <file>', CA_HELP)
     .option('--metrics-token <token>', METRICS_TOKEN_HELP)
+    .option('--swarm-store <memory|url>', SWARM_STORE_HELP, 'memory')
     .action(async (flags: TrackerFlags, cmd: Command) => {
       const control = flags.control ?? envUrl('GATECAST_CONTROL');
       if (!control) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
@@ -51,12 +55,23 @@ export function registerTrackerCommand(program: Command): void {
       if (secret === process.env['GATECAST_ADMIN_PASSWORD']) {
         cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
+      try {
+        checkSwarmStoreFlag(flags.swarmStore);
+      } catch (err) {
+        cmd.error(`error: --swarm-store: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
+      }
       const metricsToken = readMetricsToken(flags.metricsToken, [secret, process.env['GATECAST_ADMIN_PASSWORD']]);
       if ('error' in metricsToken) cmd.error(`error: ${metricsToken.error}`, { exitCode: 2 });
       const tls = readTlsFlags(flags);
       const trust = trustFlag(flags.ca);
       const logger = pino({ name: 'gatecast', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn' });
-      const store = new MemorySwarmStore();
+      let store: SwarmStore;
+      try {
+        store = await openSwarmStore(flags.swarmStore, { heartbeatTimeoutMs: flags.heartbeatTimeout, logger });
+      } catch (err) {
+        if (!(err instanceof RedisUnreachableError)) throw err;
+        cmd.error(`error: ${err.message}`, { exitCode: 1 });
+      }
       const tracker = await createTracker({
         controlUrl: control,
         secret,

@@ -76,7 +76,8 @@ function message(err: unknown): string {
 
 /**
  * Connects and PINGs. Afterwards the client reconnects by itself; `onError`
- * hears each connection error (ioredis would print unheard ones to stderr).
+ * hears the first connection error of each outage (ioredis would print
+ * unheard ones to stderr).
  */
 export async function connectRedis(target: RedisTarget, onError: (err: Error) => void): Promise<Redis> {
   const redis = new Redis({
@@ -95,9 +96,17 @@ export async function connectRedis(target: RedisTarget, onError: (err: Error) =>
   let opened = false;
   // The socket's own error (ECONNREFUSED, a timeout) says more than connect()'s "Connection is closed".
   let cause: Error | undefined;
+  // Once per outage: the reconnect loop fails every couple of seconds until Redis is back.
+  let heard = false;
   redis.on('error', (err: Error) => {
-    if (opened) onError(err);
-    else cause ??= err;
+    if (!opened) cause ??= err;
+    else if (!heard) {
+      heard = true;
+      onError(err);
+    }
+  });
+  redis.on('ready', () => {
+    heard = false;
   });
   try {
     await redis.connect();

@@ -1,0 +1,42 @@
+/**
+ * `--swarm-store`: which SwarmStore a tracker keeps its swarms in. Memory (the
+ * default) for a tracker alone; Redis when several trackers serve one program
+ * and must list each other's clients (store/redis-swarm-store.ts).
+ */
+import type { Logger } from 'pino';
+import { DEFAULTS } from '../core/config.js';
+import type { SwarmStore } from '../core/ports.js';
+import { systemClock } from '../protocol/system-clock.js';
+import { MemorySwarmStore } from '../store/memory-swarm-store.js';
+import { parseRedisUrl } from '../store/redis-connection.js';
+import { openRedisSwarmStore } from '../store/redis-swarm-store.js';
+
+export const SWARM_STORE_HELP =
+  'where swarms are kept: "memory" (default, this tracker alone) or redis://[:PASSWORD@]HOST:PORT[/DB], ' +
+  'shared by every tracker of a program so each lists the others\' clients';
+
+/** Keys of every tracker sharing a Redis database start with this (docs/OPERATIONS.md lists them). */
+export const SWARM_KEY_PREFIX = 'gatecast:';
+
+/** Throws an Error saying what is wrong with the flag's value. */
+export function checkSwarmStoreFlag(spec: string): void {
+  if (spec !== 'memory') parseRedisUrl(spec);
+}
+
+/**
+ * The store the flag names. Rejects with a RedisUnreachableError when Redis
+ * does not answer now: a tracker that would fail every announce should not
+ * start. Afterwards, losing Redis fails announces until it is back.
+ */
+export async function openSwarmStore(spec: string, opts: { heartbeatTimeoutMs: number | undefined; logger: Logger }): Promise<SwarmStore> {
+  if (spec === 'memory') return new MemorySwarmStore();
+  // Stale beyond three heartbeat timeouts too, so a longer --heartbeat-timeout never drops a live client.
+  const staleMs = Math.max(DEFAULTS.swarmStaleMs, 3 * (opts.heartbeatTimeoutMs ?? 0));
+  const store = await openRedisSwarmStore(spec, {
+    prefix: SWARM_KEY_PREFIX,
+    staleMs,
+    clock: systemClock,
+    onError: (err) => opts.logger.error({ err }, 'swarm store: lost the connection to Redis; announces fail until it is back'),
+  });
+  return store;
+}
