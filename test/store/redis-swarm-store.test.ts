@@ -8,14 +8,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULTS } from '../../src/core/config.js';
 import { InternalError } from '../../src/core/errors.js';
 import type { SwarmPeer } from '../../src/core/ports.js';
 import { connectRedis, parseRedisUrl, RedisUnreachableError } from '../../src/store/redis-connection.js';
 import { RedisSwarmStore } from '../../src/store/redis-swarm-store.js';
-import { connectRedisTestDb } from './redis-test-db.js';
+import { connectRedisTestDb, relayTo } from './redis-test-db.js';
 import { runSwarmStoreSuite } from './swarm-store-suite.js';
 
 const db = await connectRedisTestDb();
@@ -29,58 +29,6 @@ const H = 'e'.repeat(40);
 
 function peer(sid: string, over: Partial<SwarmPeer> = {}): SwarmPeer {
   return { sid, user: `u-${sid}`, peerId: '0123456789abcdef0123456789abcdef01234567', ip: '192.0.2.7', port: 7000, role: 'viewer', lastSeen: 5_000, ...over };
-}
-
-/** A TCP relay to Redis that can cut every connection (and refuse new ones), stall them (hold what is sent), and restore. */
-async function relayTo(port: number, host: string): Promise<{ port: number; cut(): void; stall(): void; restore(): void; close(): Promise<void> }> {
-  let mode: 'open' | 'cut' | 'stall' = 'open';
-  const sockets = new Set<Socket>();
-  let held: Array<() => void> = [];
-  const server: Server = createServer((client) => {
-    if (mode === 'cut') return void client.destroy();
-    const upstream = connect(port, host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    // Stalled bytes wait, as TCP would keep them: a paused Redis, or a link that drops packets and retransmits.
-    const forward = (to: Socket) => (d: Buffer) => {
-      if (mode === 'open') to.write(d);
-      else held.push(() => to.write(d));
-    };
-    client.on('data', forward(upstream));
-    upstream.on('data', forward(client));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('relay has no port');
-  return {
-    port: address.port,
-    cut() {
-      mode = 'cut';
-      for (const s of sockets) s.destroy();
-    },
-    stall() {
-      mode = 'stall';
-    },
-    restore() {
-      mode = 'open';
-      const late = held;
-      held = [];
-      for (const write of late) write();
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe('Redis swarm store: shared by several trackers', () => {

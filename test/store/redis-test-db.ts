@@ -7,6 +7,8 @@
  * never skipped.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { ManualClock } from '../../src/core/clock.js';
 import { connectRedis, parseRedisUrl } from '../../src/store/redis-connection.js';
@@ -72,5 +74,57 @@ export async function connectRedisTestDb(): Promise<RedisTestDb> {
       for (let i = 0; i < left.length; i += 500) await admin.del(...left.slice(i, i + 500));
       await admin.quit();
     },
+  };
+}
+
+/** A TCP relay to Redis that can cut every connection (and refuse new ones), stall them (hold what is sent), and restore. */
+export async function relayTo(port: number, host: string): Promise<{ port: number; cut(): void; stall(): void; restore(): void; close(): Promise<void> }> {
+  let mode: 'open' | 'cut' | 'stall' = 'open';
+  const sockets = new Set<Socket>();
+  let held: Array<() => void> = [];
+  const server: Server = createServer((client) => {
+    if (mode === 'cut') return void client.destroy();
+    const upstream = connect(port, host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    // Stalled bytes wait, as TCP would keep them: a paused Redis, or a link that drops packets and retransmits.
+    const forward = (to: Socket) => (d: Buffer) => {
+      if (mode === 'open') to.write(d);
+      else held.push(() => to.write(d));
+    };
+    client.on('data', forward(upstream));
+    upstream.on('data', forward(client));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('relay has no port');
+  return {
+    port: address.port,
+    cut() {
+      mode = 'cut';
+      for (const s of sockets) s.destroy();
+    },
+    stall() {
+      mode = 'stall';
+    },
+    restore() {
+      mode = 'open';
+      const late = held;
+      held = [];
+      for (const write of late) write();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
