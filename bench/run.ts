@@ -47,6 +47,7 @@ const program = new Command('bench')
   .option('--concurrency <n>', 'admission: requests in flight', positiveInt, 8)
   .option('--profile', 'run workers under --cpu-prof and summarize the top self-time functions', false)
   .option('--json', 'print the JSON result as the last line of stdout', false)
+  .option('--detail', 'swarm/flash-crowd/churn: trace every viewer; write the worst ones to bench/results/<scenario>-detail-<time>.json', false)
   .option('--no-install', "tracker: skip comparison servers that are missing instead of installing them (apt-get as root; bench/vendor's npm install)")
   .parse();
 
@@ -61,6 +62,7 @@ const opts = program.opts<{
   profile: boolean;
   json: boolean;
   install: boolean;
+  detail: boolean;
 }>();
 
 if (opts.scenario !== undefined && !(SCENARIOS as readonly string[]).includes(opts.scenario)) {
@@ -87,7 +89,7 @@ async function one(name: Exclude<Scenario, 'all'>): Promise<Record<string, unkno
     const gap = opts.joinGapMs === undefined ? [] : ['--join-gap-ms', String(opts.joinGapMs)];
     const cmd = command(name, ['--viewers', String(viewers), '--duration', String(durationS), ...gap]);
     log(`${name}: ${viewers} viewers, ${durationS} s after all joined`);
-    const run = await runSwarm({ scenario: name, viewers, durationS, perWorker: opts.perWorker, joinGapMs: opts.joinGapMs, profile: opts.profile, log });
+    const run = await runSwarm({ scenario: name, viewers, durationS, perWorker: opts.perWorker, joinGapMs: opts.joinGapMs, profile: opts.profile, detail: opts.detail, log });
     const out = { ...run.result, detail: { ...run.result.detail, command: cmd, machine, started } };
     const paths = writeResults(name, out, swarmMarkdown(run.result, cmd, run.profile), swarmSvg(run.result, run.samples));
     log(`wrote ${paths.json}`);

@@ -1,5 +1,6 @@
 /** Messages between the bench's main process and its viewer workers (child_process IPC). */
 import type { ViewerStats } from '../../src/peer/viewer.js';
+import type { ViewerTraceReport } from './viewer-trace.js';
 
 export interface WorkerViewerSpec {
   user: string;
@@ -13,12 +14,15 @@ export interface WorkerConfig {
   program: string;
   uploadRate: number | null;
   host: string;
+  /** `--detail`: trace every viewer (viewer-trace.ts) and the worker's event loop, second by second. */
+  detail?: boolean;
 }
 
 export type ToWorker =
   | { type: 'start'; id: number; viewer: WorkerViewerSpec }
   | { type: 'stop'; id: number; session: string }
   | { type: 'stats'; id: number }
+  | { type: 'detail'; id: number }
   | { type: 'shutdown'; id: number };
 
 /** Event-loop delay of one process since it started (perf_hooks), ms. */
@@ -43,4 +47,6 @@ export type FromWorker =
   | { type: 'stopped'; id: number; report: ViewerReport | null }
   | { type: 'stats'; id: number; rss: number; viewers: ViewerReport[]; loopDelayMs: LoopDelay; cpuUs: number }
   | { type: 'ended'; session: string; kind: string; reason: string; at: number }
+  /** `--detail`: every viewer's trace, and the worker's event-loop delay per second as [at, p99 ms, max ms]. */
+  | { type: 'detail'; id: number; traces: ViewerTraceReport[]; loop: Array<[number, number, number]> }
   | { type: 'bye'; id: number };

@@ -8,6 +8,11 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank - 1] as number;
 }
 
+/** The median, rounded to 3 decimals; null for none. */
+export function median(values: readonly number[]): number | null {
+  return round(percentile(values, 50));
+}
+
 export function mean(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   let s = 0;

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FromWorker, LoopDelay, ToWorker, ViewerReport, WorkerConfig, WorkerViewerSpec } from './ipc.js';
+import type { ViewerTraceReport } from './viewer-trace.js';
 
 const WORKER = fileURLToPath(new URL('./viewer-worker.ts', import.meta.url));
 
@@ -46,7 +47,7 @@ export class ViewerPool {
 
   static async start(opts: PoolOptions): Promise<ViewerPool> {
     const pool = new ViewerPool();
-    const config: WorkerConfig = { controlUrl: opts.controlUrl, program: opts.program, uploadRate: opts.uploadRate, host: opts.host };
+    const config: WorkerConfig = { controlUrl: opts.controlUrl, program: opts.program, uploadRate: opts.uploadRate, host: opts.host, detail: opts.detail };
     await Promise.all(
       Array.from({ length: opts.workers }, (_, index) => {
         const child = fork(WORKER, [JSON.stringify(config)], {
@@ -135,6 +136,19 @@ export class ViewerPool {
       cpuUs += r.cpuUs;
     }
     return { rssBytes, viewers, loopDelayMs, cpuUs };
+  }
+
+  /** `--detail`: every worker's viewer traces and per-second loop delay. */
+  async detail(): Promise<{ traces: ViewerTraceReport[]; loop: Array<Array<[number, number, number]>> }> {
+    const replies = await Promise.all(this.workers.map((w) => this.call(w, { type: 'detail' })));
+    const traces: ViewerTraceReport[] = [];
+    const loop: Array<Array<[number, number, number]>> = [];
+    for (const r of replies) {
+      if (r.type !== 'detail') continue;
+      traces.push(...r.traces);
+      loop.push(r.loop);
+    }
+    return { traces, loop };
   }
 
   sessions(): string[] {

@@ -7,6 +7,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Viewer } from '../../src/peer/viewer.js';
 import type { FromWorker, ToWorker, ViewerReport, WorkerConfig, WorkerViewerSpec } from './ipc.js';
+import { ViewerTrace } from './viewer-trace.js';
 
 interface Running {
   viewer: Viewer;
@@ -20,6 +21,19 @@ const running = new Map<string, Running>();
 // A blocked event loop stalls all of this process's viewers at once: worth knowing when pieces are late.
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
+
+// --detail: each viewer's trace (kept after it leaves), and this process's loop delay second by second.
+const traces = new Map<string, ViewerTrace>();
+const secondLoop = monitorEventLoopDelay({ resolution: 10 });
+const loopBySecond: Array<[number, number, number]> = [];
+if (config.detail) {
+  secondLoop.enable();
+  setInterval(() => {
+    loopBySecond.push([Date.now(), Math.round(secondLoop.percentile(99) / 1e6), Math.round(secondLoop.max / 1e6)]);
+    secondLoop.reset();
+    for (const [sid, t] of traces) if (running.has(sid)) t.sample();
+  }, 1_000).unref();
+}
 
 function send(msg: FromWorker): void {
   process.send?.(msg);
@@ -39,6 +53,7 @@ async function start(spec: WorkerViewerSpec): Promise<string> {
     uploadRate: config.uploadRate,
   });
   const r: Running = { viewer, user: spec.user, lastByteAt: null, ended: null };
+  if (config.detail) traces.set(viewer.sid, new ViewerTrace(viewer, spec.user));
   // Instrument the byte meter: the kick scenario's cut-off is the last piece byte received.
   const meter = viewer.swarm.downMeter;
   const add = meter.add.bind(meter);
@@ -85,6 +100,9 @@ async function handle(msg: ToWorker): Promise<void> {
         loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
         cpuUs: (({ user, system }) => user + system)(process.cpuUsage()),
       });
+      return;
+    case 'detail':
+      send({ type: 'detail', id: msg.id, traces: [...traces.values()].map((t) => t.report()), loop: loopBySecond });
       return;
     case 'shutdown':
       await Promise.all([...running.keys()].map((sid) => stopOne(sid)));

@@ -15,6 +15,7 @@ import { RESULTS_DIR } from '../lib/report.js';
 import { sleep } from '../lib/stats.js';
 import { measureSwarm, type SwarmResult, type SwarmSamples } from '../lib/swarm-metrics.js';
 import { ViewerPool } from '../lib/viewer-pool.js';
+import { CrowdSampler, writeDetail } from '../lib/swarm-detail.js';
 
 export const BITRATE_BPS = 2_000_000;
 /** Twice the stream rate, in bytes per second. */
@@ -24,7 +25,7 @@ export const CAP = (2 * BITRATE_BPS) / 8;
 const workerCount = (viewers: number, perWorker: number): number => Math.max(1, Math.ceil(viewers / perWorker));
 
 /** The viewer workers of a bench run: every viewer on loopback, its upload capped at CAP. */
-export function startBenchPool(bench: BenchSystem, viewers: number, perWorker: number, nodeFlags: string[] = []): Promise<ViewerPool> {
+export function startBenchPool(bench: BenchSystem, viewers: number, perWorker: number, nodeFlags: string[] = [], detail = false): Promise<ViewerPool> {
   return ViewerPool.start({
     workers: workerCount(viewers, perWorker),
     controlUrl: bench.sys.controlUrl,
@@ -32,6 +33,7 @@ export function startBenchPool(bench: BenchSystem, viewers: number, perWorker: n
     uploadRate: CAP,
     host: '127.0.0.1',
     nodeFlags,
+    detail,
   });
 }
 
@@ -48,6 +50,8 @@ export interface SwarmRunOptions {
   /** swarm and churn: pause between two joins (the e2e test's pace is about 150 ms). */
   joinGapMs?: number;
   profile: boolean;
+  /** Trace every viewer and write the worst ones' traces (swarm-detail.ts). */
+  detail?: boolean;
   log: (line: string) => void;
 }
 
@@ -64,6 +68,7 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
   mainLoop.enable();
   const profileDir = join(RESULTS_DIR, 'tmp', `profile-${o.scenario}-${Date.now()}`);
   let pool: ViewerPool | null = null;
+  let crowd: CrowdSampler | null = null;
   try {
     const churnShare = o.churnShare ?? 0.2;
     const churnEveryS = o.churnEveryS ?? 60;
@@ -73,7 +78,8 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
     o.log(`creating ${names.length} users`);
     const users = await createUsers(bench.sys, bench.program, names);
     if (o.profile) mkdirSync(profileDir, { recursive: true });
-    pool = await startBenchPool(bench, o.viewers, o.perWorker, o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+    pool = await startBenchPool(bench, o.viewers, o.perWorker, o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], o.detail ?? false);
+    crowd = o.detail ? new CrowdSampler(() => bench.broadcaster.swarm.uploaded) : null;
     const p = pool;
     const joinFailures: string[] = [];
     const startOne = async (u: { user: string; password: string }): Promise<void> => {
@@ -150,12 +156,31 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
       main_p99: Math.round(mainLoop.percentile(99) / 1e6),
       main_max: Math.round(mainLoop.max / 1e6),
     };
+    if (crowd) {
+      crowd.stop();
+      const everyone = [...end.viewers, ...departed];
+      const { traces, loop } = await pool.detail();
+      const { path, worst } = writeDetail({
+        scenario: o.scenario,
+        traces,
+        workerLoop: loop,
+        crowd,
+        firstStart: Math.min(...everyone.map((r) => r.startedAt)),
+        windowStart,
+        continuity: new Map(everyone.map((r, i) => [r.user, samples.continuity[i] ?? 1])),
+        worst: 5,
+      });
+      result.detail['worst_viewers'] = worst;
+      result.detail['detail_file'] = path;
+      o.log(`wrote ${path}`);
+    }
     await pool.close();
     pool = null;
     const profile = o.profile ? summarizeProfiles(profileDir) : null;
     if (profile) result.detail['profile'] = profile;
     return { result, samples, profile };
   } finally {
+    crowd?.stop();
     await pool?.close().catch(() => undefined);
     await bench.stop();
     if (o.profile) rmSync(profileDir, { recursive: true, force: true });
