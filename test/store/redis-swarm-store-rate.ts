@@ -1,12 +1,14 @@
 /**
  * Figures for docs/OPERATIONS.md, not a test: `node --import tsx test/store/redis-swarm-store-rate.ts [peers]`.
  *   - bytes per peer in Redis (MEMORY USAGE of a swarm's keys, exact), for a swarm of `peers` and one of 100;
- *   - announces/s of the store alone, memory vs Redis: one announce is what the tracker asks of its store
+ *   - announces/s of the store alone, memory vs Redis (with staleness on, as the CLI runs it): one announce is what the tracker asks of its store
  *     (sample 30 excluding the requester, count, then put the refreshed peer), one at a time and 64 in flight.
  * Works under a key prefix of its own, deleted at the end.
  */
 import { randomBytes } from 'node:crypto';
 import type { SwarmPeer, SwarmStore } from '../../src/core/ports.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { DEFAULTS } from '../../src/core/config.js';
 import { MemorySwarmStore } from '../../src/store/memory-swarm-store.js';
 import { connectRedisTestDb } from './redis-test-db.js';
 
@@ -49,7 +51,8 @@ async function announcesPerSecond(store: SwarmStore, peers: SwarmPeer[], total: 
 const db = await connectRedisTestDb();
 try {
   const prefix = db.freshPrefix();
-  const redis = await db.store({ prefix });
+  // As `gatecast tracker --swarm-store` runs it: stale peers trimmed on every read, keys given a TTL on every put.
+  const redis = await db.store({ prefix, staleMs: DEFAULTS.swarmStaleMs, clock: new ManualClock(Date.now()) });
   const memory = new MemorySwarmStore();
   const peers = await fill(redis, H, N);
   for (const p of peers) await memory.put(H, p);
