@@ -24,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { InternalError, ProtocolError } from '../core/errors.js';
-import { decodeLiveMessage, encodeLiveMessage, GC_LIVE_LOCAL_ID, type LiveMessage } from '../protocol/live-extension.js';
+import { encodeLiveMessage, gcLive, GC_LIVE, GC_LIVE_LOCAL_ID, type LiveMessage } from '../protocol/live-extension.js';
 import { Wire, type BlockRequest } from '../protocol/wire.js';
 import { describeRefusal, type RemoteIdentity } from './peer-auth.js';
 import { PeerHandshake, type PeerAuthOptions } from './peer-handshake.js';
@@ -240,10 +240,10 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return !this.out.blocked;
   }
 
+  /** Nothing goes out to a remote that did not name gc_live in its extended handshake. */
   private sendLive(msg: LiveMessage): boolean {
-    const id = this.auth.gcLiveId;
     return this.send(() => {
-      if (id) this.wire.extended(id, encodeLiveMessage(msg));
+      if (this.wire.remoteSupports(GC_LIVE)) this.wire.extended(GC_LIVE, encodeLiveMessage(msg));
     });
   }
 
@@ -281,8 +281,10 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
     w.on('error', (err) => this.fail(err, true));
     w.on('handshake', (hs) => this.auth.onHandshake(hs));
-    w.on('extended-handshake', (dict) => this.auth.onExtendedHandshake(dict));
-    w.on('extended', (extId, payload) => this.onExtended(extId, payload));
+    // gc_live by name: the token exchange rides its extended handshake, the live messages its own id.
+    // Other extensions were never offered in our `m`; their messages are skipped.
+    const id = w.use(gcLive({ handshake: (dict) => this.auth.onExtendedHandshake(dict), message: (msg) => this.onLiveMessage(msg) }));
+    if (id !== GC_LIVE_LOCAL_ID) throw new InternalError(`gc_live got id ${id}, the handshake names ${GC_LIVE_LOCAL_ID}`);
 
     w.on('choke', () => this.admit('choke') && this.remoteFlag('remoteChoking', true, 'choke'));
     w.on('unchoke', () => this.admit('unchoke') && this.remoteFlag('remoteChoking', false, 'unchoke'));
@@ -312,16 +314,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.emit(event);
   }
 
-  private onExtended(extId: number, payload: Buffer): void {
-    // Other extensions were never offered in our `m`; their messages are skipped.
-    if (extId !== GC_LIVE_LOCAL_ID) return;
-    let msg: LiveMessage | null;
-    try {
-      msg = decodeLiveMessage(payload);
-    } catch (err) {
-      return this.fail(err as Error, true);
-    }
-    if (!msg) return;
+  private onLiveMessage(msg: LiveMessage): void {
     switch (msg.t) {
       case 'token':
         if (this.admit('token')) this.auth.onRenewedToken(msg.token);
@@ -360,9 +353,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private fail(err: Error, notify: boolean): void {
     if (this.ended) return;
     const reason = describeRefusal(err);
-    const id = this.auth.gcLiveId;
-    if (notify && id && !this.wire.destroyed) {
-      this.wire.extended(id, encodeLiveMessage({ t: 'leaving', reason: this.identity ? reason : `refused: ${reason}` }));
+    if (notify && !this.wire.destroyed) {
+      this.wire.extended(GC_LIVE, encodeLiveMessage({ t: 'leaving', reason: this.identity ? reason : `refused: ${reason}` }));
     }
     if (!this.identity) this.emit('refused', err);
     this.close(reason);

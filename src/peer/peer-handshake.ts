@@ -89,11 +89,6 @@ export class PeerHandshake {
     return this.remote;
   }
 
-  /** The remote's gc_live extension id, once its extended handshake arrived (falsy: none). */
-  get gcLiveId(): number | null | undefined {
-    return this.remoteLive?.gcLiveId;
-  }
-
   /** The dialer speaks first: its BEP 3 handshake goes out at once. */
   open(): void {
     if (this.opts.channel.initiator) this.wire.handshake(this.opts.infoHash, this.opts.localPeerId, { extended: true });

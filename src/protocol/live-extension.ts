@@ -20,6 +20,7 @@ import { sign, verify, type KeyObject } from 'node:crypto';
 import { ProtocolError } from '../core/errors.js';
 import type { TokenRole } from '../core/token.js';
 import { bdecodeDict, bencode, isBDict, type BDict, type BEncodable, type BValue } from './wire-bencode.js';
+import type { WireExtension } from './wire.js';
 
 export const GC_LIVE = 'gc_live';
 /** The id we ask peers to use for gc_live messages sent to us (our handshake's `m`). */
@@ -48,6 +49,23 @@ export type LiveMessage =
   | { t: 'window'; base: number; bits: Buffer }
   | { t: 'leaving'; reason: string }
   | { t: 'revoked'; sid: string };
+
+/**
+ * gc_live plugged into a wire by name (Wire.use): the remote's extended
+ * handshake and its gc_live messages, decoded, go to `handlers`. A malformed
+ * message throws ProtocolError, which the wire reports as its error; one of a
+ * type this version does not know is skipped.
+ */
+export function gcLive(handlers: { handshake(dict: BDict): void; message(msg: LiveMessage): void }): WireExtension {
+  return {
+    name: GC_LIVE,
+    onExtendedHandshake: (dict) => handlers.handshake(dict),
+    onMessage: (payload) => {
+      const msg = decodeLiveMessage(payload);
+      if (msg) handlers.message(msg);
+    },
+  };
+}
 
 export function encodeLiveHandshake(h: { token: string; role: TokenRole; auth: Buffer }): BEncodable {
   if (Buffer.byteLength(h.token) > MAX_TOKEN_BYTES) throw new RangeError(`token over ${MAX_TOKEN_BYTES} bytes`);

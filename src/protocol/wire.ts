@@ -8,6 +8,13 @@
  * hands them to the next parser. The first ProtocolError is emitted as
  * `'error'` and parsing stops for good (sending still works until destroy()).
  *
+ * Extension protocols (BEP 10) plug in by name with use(), in the shape of
+ * bittorrent-protocol's: the wire numbers them in our extended handshake's
+ * `m`, reads the remote's `m`, routes each incoming extension message to its
+ * extension and sends by name with the id the remote chose. gc_live
+ * (live-extension.ts) is one; a message for an extension nobody plugged in is
+ * surfaced as `'extended'` and otherwise ignored.
+ *
  * Unknown message ids are surfaced as `'unknown'` and otherwise ignored, as
  * BEP 3 asks, so a stock client's DHT `port` or fast-extension messages do not
  * end a connection. Piece indexes are u32; in gatecast they are absolute live
@@ -15,7 +22,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../core/errors.js';
-import { bdecodeDict, bencode, type BDict, type BEncodable } from './wire-bencode.js';
+import { bdecodeDict, bencode, isBDict, type BDict, type BEncodable } from './wire-bencode.js';
 
 export const PROTOCOL_NAME = 'BitTorrent protocol';
 export const HANDSHAKE_BYTES = 68;
@@ -47,6 +54,18 @@ export interface Handshake {
   reserved: Buffer;
   /** The BEP 10 bit (reserved[5] & 0x10). */
   extended: boolean;
+}
+
+/** An extension protocol plugged into a wire by name (bittorrent-protocol's `use(Extension)`). */
+export interface WireExtension {
+  /** Its name in the extended handshakes' `m`. */
+  readonly name: string;
+  /** The remote's BEP 3 handshake arrived. */
+  onHandshake?(handshake: Handshake): void;
+  /** The remote's extended handshake arrived (its `m` is read already: remoteSupports() answers). */
+  onExtendedHandshake?(dict: BDict): void;
+  /** A message of this extension from the remote. A ProtocolError thrown here is the wire's error. */
+  onMessage(payload: Buffer): void;
 }
 
 export interface BlockRequest {
@@ -93,6 +112,23 @@ export class Wire extends EventEmitter<WireEvents> {
   /** Set by a parse error: nothing more is parsed, but the owner may still send (say, a goodbye). */
   private broken = false;
   private paused = false;
+  /** Our extensions: the id we ask peers to use for one is its index + 1. */
+  private readonly extensions: WireExtension[] = [];
+  /** The ids the remote asked us to use, by extension name (its extended handshake's `m`). */
+  private readonly remoteIds = new Map<string, number>();
+
+  /** Plugs in an extension; returns the id our extended handshake gives it. */
+  use(ext: WireExtension): number {
+    if (this.extensions.some((e) => e.name === ext.name)) throw new RangeError(`extension ${ext.name} is in use already`);
+    if (this.extensions.length >= 255) throw new RangeError('no extension id left');
+    this.extensions.push(ext);
+    return this.extensions.length;
+  }
+
+  /** Whether the remote's extended handshake named this extension (with an id other than 0, which turns it off). */
+  remoteSupports(name: string): boolean {
+    return this.remoteIds.has(name);
+  }
 
   /** Feeds bytes read from the socket. Ignored once the wire is destroyed. */
   receive(chunk: Buffer): void {
@@ -187,14 +223,30 @@ export class Wire extends EventEmitter<WireEvents> {
     this.message(MessageId.cancel, u32s(['index', index], ['begin', begin], ['length', length]));
   }
 
+  /** Our extended handshake: `dict`, with every extension in use named in its `m`. */
   extendedHandshake(dict: BEncodable): void {
-    this.message(MessageId.extended, Buffer.concat([Buffer.from([EXTENDED_HANDSHAKE_ID]), bencode(dict)]));
+    const d = asDict(dict);
+    const full = this.extensions.length === 0 ? dict : { ...d, m: { ...asDict(d['m']), ...this.localIds() } };
+    this.message(MessageId.extended, Buffer.concat([Buffer.from([EXTENDED_HANDSHAKE_ID]), bencode(full)]));
   }
 
-  /** `extId`: the id the *receiver* gave the extension in its handshake's `m`. */
-  extended(extId: number, payload: Buffer): void {
+  /**
+   * An extension message. `ext`: the extension's name (sent with the id the
+   * remote gave it; nothing is sent, and false returned, when the remote does
+   * not speak it), or the receiver's id itself.
+   */
+  extended(ext: number | string, payload: Buffer): boolean {
+    const extId = typeof ext === 'number' ? ext : this.remoteIds.get(ext);
+    if (extId === undefined) return false;
     if (!Number.isInteger(extId) || extId < 1 || extId > 255) throw new RangeError(`extension id ${extId} is not 1..255`);
     this.message(MessageId.extended, Buffer.concat([Buffer.from([extId]), payload]));
+    return true;
+  }
+
+  private localIds(): Record<string, number> {
+    const ids: Record<string, number> = {};
+    this.extensions.forEach((e, i) => (ids[e.name] = i + 1));
+    return ids;
   }
 
   private message(id: number, payload: Buffer = Buffer.alloc(0)): void {
@@ -269,7 +321,9 @@ export class Wire extends EventEmitter<WireEvents> {
     const infoHash = Buffer.from(b.subarray(at + 8, at + 28));
     const peerId = Buffer.from(b.subarray(at + 28, at + 48));
     this.expectLength();
-    this.emit('handshake', { infoHash, peerId, reserved, extended: ((reserved[5] ?? 0) & 0x10) !== 0 });
+    const hs = { infoHash, peerId, reserved, extended: ((reserved[5] ?? 0) & 0x10) !== 0 };
+    this.emit('handshake', hs);
+    for (const ext of this.extensions) ext.onHandshake?.(hs);
   }
 
   private expectLength(): void {
@@ -331,8 +385,27 @@ export class Wire extends EventEmitter<WireEvents> {
   private onExtended(p: Buffer): void {
     const extId = p[0];
     if (extId === undefined) throw new ProtocolError('extended: message without an extension id');
-    if (extId === EXTENDED_HANDSHAKE_ID) this.emit('extended-handshake', bdecodeDict(p.subarray(1), 'extended handshake'));
+    if (extId === EXTENDED_HANDSHAKE_ID) {
+      const dict = bdecodeDict(p.subarray(1), 'extended handshake');
+      this.readRemoteIds(dict);
+      this.emit('extended-handshake', dict);
+      for (const ext of this.extensions) ext.onExtendedHandshake?.(dict);
+      return;
+    }
+    const ext = this.extensions[extId - 1];
+    if (ext) ext.onMessage(p.subarray(1));
     else this.emit('extended', extId, p.subarray(1));
+  }
+
+  /** The remote's `m`: well-formed entries are kept (an extension checks its own strictly); id 0 turns one off. */
+  private readRemoteIds(dict: BDict): void {
+    const m = dict['m'];
+    if (!isBDict(m)) return;
+    for (const ext of this.extensions) {
+      const id = m[ext.name];
+      if (typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 255) this.remoteIds.set(ext.name, id);
+      else if (id !== undefined) this.remoteIds.delete(ext.name);
+    }
   }
 }
 
@@ -362,4 +435,9 @@ function u32s(...fields: [name: string, value: number][]): Buffer {
     out.writeUInt32BE(value, i * 4);
   });
   return out;
+}
+
+function asDict(v: BEncodable | undefined): { [key: string]: BEncodable | undefined } {
+  if (v === undefined || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return {};
+  return v;
 }

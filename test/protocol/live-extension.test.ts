@@ -7,6 +7,8 @@ import {
   decodeLiveMessage,
   encodeLiveHandshake,
   encodeLiveMessage,
+  gcLive,
+  GC_LIVE,
   GC_LIVE_LOCAL_ID,
   LIVE_VERSION,
   MAX_WINDOW_BYTES,
@@ -18,6 +20,7 @@ import {
   type PeerAuthContext,
 } from '../../src/protocol/live-extension.js';
 import { bdecode, bdecodeDict, bencode, type BDict } from '../../src/protocol/wire-bencode.js';
+import { Wire } from '../../src/protocol/wire.js';
 
 /** What the remote would see: the handshake dict through the codec, as the wire hands it over. */
 function viaWire(dict: Parameters<typeof bencode>[0]): BDict {
@@ -175,5 +178,45 @@ describe('peer auth proof', () => {
   it('length-prefixes the session ids, so moving bytes between them changes the transcript', () => {
     const ctx = { ...base(), signer: 'responder' as const, initiatorSid: 'ab', responderSid: 'c' };
     assert.notDeepEqual(peerAuthTranscript(ctx), peerAuthTranscript({ ...ctx, initiatorSid: 'a', responderSid: 'bc' }));
+  });
+});
+
+describe('gc_live plugged into the wire by name', () => {
+  const sent = (w: Wire): (() => Buffer) => {
+    const parts: Buffer[] = [];
+    w.on('data', (b) => parts.push(b));
+    return () => Buffer.concat(parts);
+  };
+
+  it('takes our id 1, so the extended handshake is byte for byte what the codec makes', () => {
+    const dict = encodeLiveHandshake({ token: 'a.b.c', role: 'source', auth: Buffer.alloc(64, 7) });
+    const plain = new Wire();
+    const plainOut = sent(plain);
+    plain.extendedHandshake(dict);
+    const used = new Wire();
+    const usedOut = sent(used);
+    assert.equal(used.use(gcLive({ handshake: () => undefined, message: () => undefined })), GC_LIVE_LOCAL_ID);
+    used.extendedHandshake(dict);
+    assert.ok(usedOut().equals(plainOut()));
+  });
+
+  it('decodes what arrives under its id and hands it over; a malformed message is the wire error', () => {
+    const a = new Wire();
+    const b = new Wire();
+    a.on('data', (x) => b.receive(x));
+    b.on('data', (x) => a.receive(x));
+    const got: LiveMessage[] = [];
+    const errors: Error[] = [];
+    b.on('error', (e) => errors.push(e));
+    a.use(gcLive({ handshake: () => undefined, message: () => undefined }));
+    b.use(gcLive({ handshake: () => undefined, message: (m) => got.push(m) }));
+    a.handshake(randomBytes(20), Buffer.alloc(20, 1));
+    b.handshake(randomBytes(20), Buffer.alloc(20, 2));
+    b.extendedHandshake({});
+    a.extended(GC_LIVE, encodeLiveMessage({ t: 'leaving', reason: 'bye' }));
+    a.extended(GC_LIVE, bencode({ t: 'later-type' }));
+    assert.deepEqual(got, [{ t: 'leaving', reason: 'bye' }], 'an unknown type is skipped');
+    a.extended(GC_LIVE, bencode({ t: 'window', base: -1, bits: Buffer.alloc(1) }));
+    assert.ok(errors[0] instanceof ProtocolError);
   });
 });

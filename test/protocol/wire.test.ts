@@ -191,3 +191,51 @@ function u32(n: number): Buffer {
   b.writeUInt32BE(n, 0);
   return b;
 }
+
+describe('Wire extensions (use by name)', () => {
+  /** Two wires piped to each other, each with a `demo` extension recording what reaches it. */
+  function piped(remoteName = 'demo'): { a: Wire; b: Wire; gotB: string[]; gotA: string[] } {
+    const a = new Wire();
+    const b = new Wire();
+    a.on('data', (bytes) => b.receive(bytes));
+    b.on('data', (bytes) => a.receive(bytes));
+    const gotA: string[] = [];
+    const gotB: string[] = [];
+    // b offers other extensions first, so its id for `demo` is not a's.
+    b.use({ name: 'other', onMessage: () => gotB.push('other') });
+    a.use({ name: 'demo', onHandshake: () => gotA.push('handshake'), onExtendedHandshake: (d) => gotA.push(`ext-handshake ${Object.keys(d).join(',')}`), onMessage: (p) => gotA.push(`demo ${p.toString()}`) });
+    b.use({ name: remoteName, onMessage: (p) => gotB.push(`${remoteName} ${p.toString()}`) });
+    a.handshake(infoHash, peerA);
+    b.handshake(infoHash, peerB);
+    return { a, b, gotA, gotB };
+  }
+
+  it('names each extension in the extended handshake, routes its messages, and sends by name with the id the remote chose', () => {
+    const { a, b, gotA, gotB } = piped();
+    const seenB = record(b);
+    assert.equal(a.extended('demo', Buffer.from('early')), false, 'nothing goes out before the remote named its id');
+    a.extendedHandshake({ v: 'x' });
+    b.extendedHandshake({ v: 'y' });
+    const hs = seenB.find((s) => s.event === 'extended-handshake')?.args[0] as { m: Record<string, number> };
+    assert.deepEqual({ ...hs.m }, { demo: 1 });
+    assert.equal(b.remoteSupports('demo'), true);
+    assert.equal(a.remoteSupports('demo'), true);
+    assert.equal(a.extended('demo', Buffer.from('hello')), true);
+    assert.equal(b.extended('demo', Buffer.from('back')), true);
+    assert.deepEqual(gotB, ['demo hello']);
+    assert.deepEqual(gotA, ['handshake', 'ext-handshake m,v', 'demo back']);
+    assert.equal(seenB.some((s) => s.event === 'extended' && s.args[0] !== 0), false, 'a used extension is not surfaced as unknown');
+  });
+
+  it("an extension the remote does not speak is not sent; a message for one we don't use is surfaced and skipped", () => {
+    const { a, b, gotB } = piped('something-else');
+    const seenB = record(b);
+    a.extendedHandshake({});
+    b.extendedHandshake({});
+    assert.equal(a.remoteSupports('demo'), false);
+    assert.equal(a.extended('demo', Buffer.from('x')), false);
+    a.extended(9, Buffer.from('raw'));
+    assert.deepEqual(gotB, []);
+    assert.deepEqual(seenB.filter((s) => s.event === 'extended').map((s) => s.args[0]), [9]);
+  });
+});
