@@ -82,7 +82,12 @@ export class RedisSwarmStore implements SwarmStore {
     } catch (err) {
       throw redisFailure(this.opts.display, 'get', err);
     }
-    return value === null ? undefined : decodePeer(sid, value);
+    if (value === null) return undefined;
+    try {
+      return decodePeer(sid, value);
+    } catch (err) {
+      throw redisFailure(this.opts.display, 'get', err);
+    }
   }
 
   async remove(infoHash: string, sid: string): Promise<boolean> {
@@ -93,13 +98,13 @@ export class RedisSwarmStore implements SwarmStore {
     if (n <= 0) return [];
     // One more than wanted when a sid is excluded: if it is drawn, dropping it still leaves n.
     const ask = excludeSid === null ? n : n + 1;
-    const got = peersOf(await this.run('sample', SAMPLE, infoHash, [this.cutoff(), String(ask)]));
+    const got = await this.peers('sample', SAMPLE, infoHash, [this.cutoff(), String(ask)]);
     const kept = excludeSid === null ? got : got.filter((p) => p.sid !== excludeSid);
     return kept.length > n ? kept.slice(0, n) : kept;
   }
 
   async list(infoHash: string): Promise<SwarmPeer[]> {
-    return peersOf(await this.run('list', LIST, infoHash, [this.cutoff()]));
+    return this.peers('list', LIST, infoHash, [this.cutoff()]);
   }
 
   async count(infoHash: string): Promise<{ seeders: number; leechers: number }> {
@@ -122,7 +127,7 @@ export class RedisSwarmStore implements SwarmStore {
       for (const infoHash of reply[1]) {
         // Batch by batch, so Redis is never blocked long by a big swarm of stale peers.
         for (;;) {
-          const batch = peersOf(await this.run('expire', EXPIRE, infoHash, [String(cutoff), String(TRIM_BATCH)]));
+          const batch = await this.peers('expire', EXPIRE, infoHash, [String(cutoff), String(TRIM_BATCH)]);
           for (const peer of batch) gone.push({ infoHash, peer });
           if (batch.length < TRIM_BATCH) break;
         }
@@ -144,6 +149,16 @@ export class RedisSwarmStore implements SwarmStore {
   private keys(infoHash: string): [string, string, string, string] {
     const p = this.opts.prefix;
     return [`${p}peers:${infoHash}`, `${p}seen:${infoHash}`, `${p}sources:${infoHash}`, this.swarmsKey];
+  }
+
+  /** A script's [sid, packed, …] reply as peers; a reply this store did not write is a failure like any other. */
+  private async peers(op: string, script: LuaScript, infoHash: string, args: string[]): Promise<SwarmPeer[]> {
+    const reply = await this.run(op, script, infoHash, args);
+    try {
+      return peersOf(reply);
+    } catch (err) {
+      throw redisFailure(this.opts.display, op, err);
+    }
   }
 
   /** EVALSHA, loading the script on NOSCRIPT (a Redis restarted or flushed since the last call). */

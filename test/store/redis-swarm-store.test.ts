@@ -98,6 +98,21 @@ describe('Redis swarm store: shared by several trackers', () => {
     }
   });
 
+  it('keeps any user name exactly, and fails clearly on a value it did not write', async () => {
+    const prefix = db.freshPrefix();
+    const store = await db.store({ prefix });
+    try {
+      const named = peer('named', { user: 'Zoë 😀 \u0000 end' });
+      await store.put(H, named);
+      assert.deepEqual(await store.get(H, 'named'), named);
+      await db.admin.hset(`${prefix}peers:${H}`, 'junk', 'xy');
+      await assert.rejects(store.get(H, 'junk'), (err: unknown) => err instanceof InternalError && /failed on get: swarm peer junk: value of 2 bytes is too short/.test(err.message));
+      await assert.rejects(store.list(H), (err: unknown) => err instanceof InternalError && /failed on list: /.test(err.message));
+    } finally {
+      await store.close();
+    }
+  });
+
   it('reloads its scripts when Redis has lost them (restarted or SCRIPT FLUSH)', async () => {
     const store = await db.store();
     try {
