@@ -120,12 +120,11 @@ export class PiecePicker {
    */
   setPlayhead(seq: number): Released[] {
     assertSeq(seq);
+    const from = this.playheadSeq;
     this.playheadSeq = seq;
     const dropped = this.book.releaseBelow(seq);
-    for (const peer of this.peers.values()) {
-      for (const s of peer.pieces) if (s < seq) this.removeAvail(peer, s);
-    }
-    for (const s of this.ours) if (s < seq) this.ours.delete(s);
+    for (const peer of this.peers.values()) forgetBelow(peer.pieces, from, seq, (s) => this.removeAvail(peer, s));
+    forgetBelow(this.ours, from, seq, (s) => this.ours.delete(s));
     for (const s of this.failed.keys()) if (s < seq) this.failed.delete(s);
     return dropped;
   }
@@ -350,4 +349,17 @@ export class PiecePicker {
     if (!who) this.failed.set(seq, (who = new Set()));
     who.add(peerKey);
   }
+}
+
+/**
+ * Drops the seqs below `to` from a set that holds none below `from` (nothing
+ * behind the playhead is ever kept): the playhead moves a piece at a time, so
+ * walking [from, to) is cheaper than walking the set, unless the jump is wider.
+ */
+function forgetBelow(set: Set<number>, from: number | null, to: number, drop: (seq: number) => void): void {
+  if (from !== null && to - from < set.size) {
+    for (let s = from; s < to; s++) if (set.has(s)) drop(s);
+    return;
+  }
+  for (const s of set) if (s < to) drop(s);
 }

@@ -4,7 +4,8 @@
  * authenticated, as a message-level PeerLink.
  *
  * TCP is the transport today (tcp-transport.ts: socket, Noise channel,
- * BitTorrent wire, token exchange; PeerConnection is its PeerLink). The
+ * BitTorrent wire, token exchange; tcp-peer-link.ts adapts each authenticated
+ * PeerConnection into a PeerLink). The
  * in-memory transport (memory-transport.ts) passes the same messages as
  * objects, for the swarm's own tests and for the simulator, which runs the
  * real policies over modelled links; a WebRTC transport will be a third. The

@@ -276,3 +276,21 @@ test('blocks of a request are kept until the piece is whole; a release names the
   assert.equal(p.isInFlight(0), false);
   assert.equal(p.block(0, 'a', 0, first), 'unexpected', 'a late block after the piece arrived');
 });
+
+test('a playhead moving a piece at a time, then jumping, forgets exactly what falls behind it', () => {
+  const p = new PiecePicker();
+  p.setPlayhead(0);
+  withWindow(p, 'a', range(0, 99));
+  withWindow(p, 'b', [3, 4, 60]);
+  for (const s of [1, 2, 3, 70]) p.received(s);
+  for (let head = 1; head <= 4; head++) p.setPlayhead(head);
+  assert.deepEqual(range(0, 5).map((s) => p.availability(s)), [0, 0, 0, 0, 2, 1]);
+  assert.equal(p.has(3), false);
+  assert.equal(p.has(70), true);
+  p.setPlayhead(65);
+  assert.equal(p.availability(60), 0);
+  assert.equal(p.availability(64), 0);
+  assert.equal(p.availability(65), 1);
+  assert.equal(p.has(70), true);
+  assert.deepEqual(pick(p, 'a', opts()).slice(0, 3), [65, 66, 67]);
+});
