@@ -12,6 +12,8 @@ import type { LinkProfile } from './links.js';
 
 export interface SimCosts {
   wall_s: number;
+  /** CPU time of the process (user + system): the wall time on a machine shared with other work is larger. */
+  cpu_s: number;
   virtual_s: number;
   events: number;
   peak_rss_mb: number;
@@ -61,12 +63,12 @@ export function simResult(input: SimMeasureInput, costs: SimCosts, seed: number,
 export function summaryLines(r: SimResult): string[] {
   const d = r.detail as { startup_parts_p50_s?: unknown; behind_live_s?: unknown; stalled_s?: unknown };
   return [
-    `${r.scenario}: ${r.viewers} viewers, links ${JSON.stringify(r.links)}, seed ${r.seed}`,
+    `${r.scenario}: ${r.viewers} viewers, links ${r.links.name} (access ${r.links.accessMs.join('–')} ms, uplink ${r.links.viewerUpX ? `${r.links.viewerUpX.join('–')}× the bitrate` : 'unmodelled'}, loss ${r.links.loss}, turn ${r.links.turnMs} ms), seed ${r.seed}`,
     `source_share ${r.source_share}`,
     `continuity min / p5 / mean ${r.continuity.min} / ${r.continuity.p5} / ${r.continuity.mean}`,
     `startup_s p50 / p95 ${r.startup_s.p50} / ${r.startup_s.p95}   parts p50 ${JSON.stringify(d.startup_parts_p50_s)}`,
     `latency_s p50 / p95 ${r.latency_s.p50} / ${r.latency_s.p95}   behind live ${JSON.stringify(d.behind_live_s)}`,
     `stalled_s ${JSON.stringify(d.stalled_s)}`,
-    `virtual ${r.virtual_s} s in ${r.wall_s} s wall, ${r.events} events, peak RSS ${r.peak_rss_mb} MB`,
+    `virtual ${r.virtual_s} s in ${r.wall_s} s wall (${r.cpu_s} s CPU), ${r.events} events, peak RSS ${r.peak_rss_mb} MB`,
   ];
 }

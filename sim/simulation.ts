@@ -48,8 +48,13 @@ export interface Progress {
   rssMb: number;
 }
 
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
+}
+
 export async function simulate(args: SimArgs, onProgress?: (p: Progress) => void): Promise<SimResult> {
   const wallStart = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const rng = new Rng(args.seed);
   const clock = new EventClock();
   const base = PROFILES[args.links];
@@ -201,6 +206,7 @@ export async function simulate(args: SimArgs, onProgress?: (p: Progress) => void
     },
     {
       wall_s: Math.round(wallS * 10) / 10,
+      cpu_s: Math.round(cpuSeconds(process.cpuUsage(cpuStart)) * 10) / 10,
       virtual_s: Math.round((clock.now() - t0) / 100) / 10,
       events: clock.events,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),

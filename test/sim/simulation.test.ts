@@ -6,7 +6,7 @@ import type { SimResult } from '../../sim/report.js';
 
 /** The figures of a run without what measures this machine rather than the simulation. */
 function figures(r: SimResult): string {
-  const { wall_s: _wall, peak_rss_mb: _rss, ...rest } = r;
+  const { wall_s: _wall, cpu_s: _cpu, peak_rss_mb: _rss, ...rest } = r;
   return JSON.stringify(rest);
 }
 
