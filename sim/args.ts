@@ -1,5 +1,8 @@
 /** The simulator's command line, parsed with commander (as bin/gatecast does). */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULTS } from '../src/core/config.js';
+import type { PeerSettings } from '../src/peer/swarm-types.js';
+import { playbackTimings, type PlaybackTimings } from '../src/peer/playback-driver.js';
 import { PROFILES } from './links.js';
 import { SCENARIOS, type ScenarioName } from './scenario.js';
 
@@ -28,7 +31,24 @@ export interface SimArgs {
   turnMs: number | null;
   /** Per-viewer rows in the JSON detail (large). */
   perViewer: boolean;
+  /** Engine settings over DEFAULTS.peer (every swarm), and playback timings over DEFAULTS (every viewer), to try them. */
+  peer: Partial<PeerSettings>;
+  playback: Partial<PlaybackTimings>;
 }
+
+/** "a=1,b=2" → { a: 1, b: 2 }, each key one of `known`'s. */
+const settings = <T extends object>(what: string, known: T) => (v: string, prev: Partial<T> = {}): Partial<T> => {
+  const out: Record<string, number> = { ...(prev as Record<string, number>) };
+  for (const part of v.split(',')) {
+    const [k, val] = part.split('=');
+    const n = Number(val);
+    if (k === undefined || !(k in known) || typeof (known as Record<string, unknown>)[k] !== 'number' || !Number.isFinite(n)) {
+      throw new InvalidArgumentError(`${what}: "${part}" is not name=number with a name among ${Object.keys(known).join(', ')}`);
+    }
+    out[k] = n;
+  }
+  return out as Partial<T>;
+};
 
 const range = (what: string) => (v: string): [number, number] => {
   const parts = v.split(',').map(Number);
@@ -63,6 +83,8 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     .option('--loss <p>', "override the profile's message loss (retransmission) rate", num('--loss', 0))
     .option('--turn-ms <ms>', "override the profile's event-loop turn (arrivals rounded up to it)", num('--turn-ms', 0))
     .option('--per-viewer', 'include per-viewer rows in the JSON detail', false)
+    .option('--peer <k=v,...>', 'peer engine settings over DEFAULTS.peer, e.g. sourceUrgencyMs=1000', settings('--peer', DEFAULTS.peer), {})
+    .option('--playback <k=v,...>', 'playback timings over DEFAULTS, e.g. startLagMs=2000', settings('--playback', playbackTimings()), {})
     .option('--progress <s>', 'a progress line on stderr every this many virtual seconds (0: none)', num('--progress', 0), 10)
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -85,6 +107,8 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     loss?: number;
     turnMs?: number;
     perViewer: boolean;
+    peer: Partial<PeerSettings>;
+    playback: Partial<PlaybackTimings>;
   }>();
   return {
     viewers: o.viewers,
@@ -105,5 +129,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     loss: o.loss ?? null,
     turnMs: o.turnMs ?? null,
     perViewer: o.perViewer,
+    peer: o.peer,
+    playback: o.playback,
   };
 }

@@ -39,7 +39,14 @@ export interface LinkProfile {
 }
 
 export const PROFILES: Record<string, LinkProfile> = {
-  /** Like the real bench: every process on one machine, over 127.0.0.1; caps come from the clients' token buckets. */
+  /**
+   * The real bench's set-up, to validate against it: every process on one machine over 127.0.0.1, caps from the
+   * clients' token buckets (2× the stream), and 10 ms turns: the bench runs 20 viewers per worker process, whose
+   * event-loop delay p99 it measures at 32–67 ms. The turn is the one figure fitted to the bench (of 1, 5, 10 and
+   * 20 ms, 10 matched its latency best; see bench/RESULTS.md "Simulator").
+   */
+  bench: { name: 'bench', accessMs: [0.05, 0.05], viewerUpX: null, loss: 0, rtoMinMs: 200, turnMs: 10, admissionMs: 90, trackerMs: 10 },
+  /** One idle machine's loopback: as `bench` with each viewer's loop to itself. */
   loopback: { name: 'loopback', accessMs: [0.05, 0.05], viewerUpX: null, loss: 0, rtoMinMs: 200, turnMs: 1, admissionMs: 90, trackerMs: 10 },
   /** Home lines: 10–150 ms one way between two viewers, uplinks 2–5× the stream, 0.1% of messages retransmitted. */
   wan: { name: 'wan', accessMs: [5, 75], viewerUpX: [2, 5], loss: 0.001, rtoMinMs: 200, turnMs: 5, admissionMs: 60, trackerMs: 5 },

@@ -11,7 +11,8 @@
 import type { TimerHandle } from '../src/core/clock.js';
 import { DEFAULTS } from '../src/core/config.js';
 import { Swarm } from '../src/peer/swarm.js';
-import { PlaybackDriver, playbackTimings } from '../src/peer/playback-driver.js';
+import { PlaybackDriver, playbackTimings, type PlaybackTimings } from '../src/peer/playback-driver.js';
+import type { PeerSettings } from '../src/peer/swarm-types.js';
 import type { MemoryNetwork } from '../src/peer/memory-transport.js';
 import type { PieceCheck } from '../src/peer/piece-check.js';
 import type { ChannelPeer } from '../src/protocol/tracker-channel.js';
@@ -32,6 +33,9 @@ export interface SimViewerDeps {
   /** Program request → admitted, ms; then announce → tracker's answer, ms (each a round trip plus the server's work). */
   admissionMs: number;
   trackerRttMs: number;
+  /** Engine settings and playback timings over the defaults (empty: the defaults). */
+  peer: Partial<PeerSettings>;
+  playback: Partial<PlaybackTimings>;
 }
 
 export class SimViewer {
@@ -95,8 +99,9 @@ export class SimViewer {
       maxPeers: DEFAULTS.maxPeers,
       uploadSlots: DEFAULTS.uploadSlots,
       uploadRate: d.uploadRate,
+      peer: d.peer,
     });
-    driver = new PlaybackDriver({ swarm, clock: d.clock, nominalIntervalMs: d.nominalIntervalMs, timings: playbackTimings() });
+    driver = new PlaybackDriver({ swarm, clock: d.clock, nominalIntervalMs: d.nominalIntervalMs, timings: playbackTimings(d.playback) });
     this.swarm = swarm;
     this.driver = driver;
     const drv = driver;
@@ -111,7 +116,7 @@ export class SimViewer {
     drv.start();
     this.reannounce = d.clock.setInterval(() => {
       if (swarm.peerCount < DEFAULTS.maxPeers / 2) this.announce(false);
-    }, DEFAULTS.peer.reannounceMs);
+    }, d.peer.reannounceMs ?? DEFAULTS.peer.reannounceMs);
   }
 
   /** The announce reaches the tracker half a round trip from now (which lists us), its answer the other half later. */

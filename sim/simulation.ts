@@ -109,7 +109,8 @@ export async function simulate(args: SimArgs, onProgress?: (p: Progress) => void
     maxPeers: DEFAULTS.peer.sourceMaxPeers,
     uploadSlots: DEFAULTS.peer.sourceUploadSlots,
     uploadRate: sourceCap,
-    sourceTier: DEFAULTS.peer.sourceTier,
+    sourceTier: args.peer.sourceTier ?? DEFAULTS.peer.sourceTier,
+    peer: args.peer,
   });
   await source.start();
   tracker.join(sourceTransport.listed);
@@ -135,6 +136,8 @@ export async function simulate(args: SimArgs, onProgress?: (p: Progress) => void
       uploadRate: link.upBytesPerS === null ? (args.viewerCapX * bitrate) / 8 : link.upBytesPerS * CAP_SHARE_OF_LINE,
       admissionMs: profile.admissionMs * drawRng.between(0.5, 1.5) + rtt,
       trackerRttMs: profile.trackerMs + rtt,
+      peer: args.peer,
+      playback: args.playback,
     });
     viewers.set(i, v);
     v.start();
@@ -202,6 +205,8 @@ export async function simulate(args: SimArgs, onProgress?: (p: Progress) => void
         link_retransmitted: links.retransmitted,
         tracker_announces: tracker.announces,
         viewers_joined: plan.total,
+        peer_settings: args.peer,
+        playback_timings: args.playback,
       },
     },
     {
