@@ -95,6 +95,8 @@ export class PiecePicker {
   private readonly failed = new Map<number, Set<string>>();
   private readonly ours = new Set<number>();
   private playheadSeq: number | null = null;
+  /** Arrays one assign() pass fills and the next reuses (a viewer runs one every tick): no garbage per pass. */
+  private readonly scratch = { urgent: [] as number[], rest: [] as number[], open: [] as OpenPeer[], tied: [] as OpenPeer[] };
   /** Turns ties between equally loaded peers into a rotation. */
   private rotation = 0;
   private edge: number | null = null;
@@ -252,56 +254,79 @@ export class PiecePicker {
   assign(peers: readonly AssignPeer[], opts: { nowMs: number; pieceIntervalMs: number }): RequestRef[] {
     const from = this.playheadSeq;
     if (from === null || this.edge === null) return [];
-    const open: OpenPeer[] = [];
+    // The wanted pieces first: many passes find none, and then no peer is looked at.
+    const interval = Math.max(0, opts.pieceIntervalMs);
+    const last = Math.min(this.edge, from + this.opts.maxLookahead);
+    const urgent = this.scratch.urgent;
+    const rest = this.scratch.rest;
+    urgent.length = 0;
+    rest.length = 0;
+    for (let s = from; s <= last; s++) {
+      if (this.ours.has(s) || !this.avail.has(s)) continue;
+      ((s - from) * interval < this.opts.urgencyHorizonMs ? urgent : rest).push(s);
+    }
+    if (urgent.length === 0 && rest.length === 0) return [];
+    const open = this.openPeers(peers);
+    if (open.length === 0) return [];
+    rest.sort((a, b) => this.availability(a) - this.availability(b) || a - b);
+
+    const out: RequestRef[] = [];
+    let budget = 0;
+    for (const p of open) budget += p.maxInFlight - p.load;
+    for (const list of [urgent, rest]) {
+      for (const s of list) {
+        if (budget <= 0) return out;
+        const best = this.bestHolder(s, (s - from) * interval, open, opts.nowMs);
+        if (best === undefined) continue;
+        best.load++;
+        budget--;
+        out.push({ seq: s, peerKey: best.key });
+      }
+    }
+    return out;
+  }
+
+  /** The peers that may take a request now, with their load; reuses its objects from pass to pass. */
+  private openPeers(peers: readonly AssignPeer[]): OpenPeer[] {
+    const open = this.scratch.open;
+    let n = 0;
     for (const p of peers) {
       const state = this.peers.get(p.key);
       if (!state) continue;
       if (p.isSource) this.setSource(p.key, true);
       const load = this.book.countAt(p.key);
       if (load >= p.maxInFlight) continue;
-      open.push({ key: p.key, maxInFlight: p.maxInFlight, isSource: p.isSource, state, load });
+      const o = open[n] ?? (open[n] = { key: '', maxInFlight: 0, isSource: false, state, load: 0 });
+      o.key = p.key;
+      o.maxInFlight = p.maxInFlight;
+      o.isSource = p.isSource;
+      o.state = state;
+      o.load = load;
+      n++;
     }
-    if (open.length === 0) return [];
-    const interval = Math.max(0, opts.pieceIntervalMs);
-    const last = Math.min(this.edge, from + this.opts.maxLookahead);
-    const urgent: number[] = [];
-    const rest: number[] = [];
-    for (let s = from; s <= last; s++) {
-      if (this.ours.has(s) || !this.avail.has(s)) continue;
-      ((s - from) * interval < this.opts.urgencyHorizonMs ? urgent : rest).push(s);
-    }
-    rest.sort((a, b) => this.availability(a) - this.availability(b) || a - b);
+    open.length = n;
+    return open;
+  }
 
-    const out: RequestRef[] = [];
-    const tied: OpenPeer[] = [];
-    let budget = 0;
-    for (const p of open) budget += p.maxInFlight - p.load;
-    for (const s of urgent.concat(rest)) {
-      if (budget <= 0) break;
-      const due = (s - from) * interval;
-      const askers = this.book.askers(s);
-      if (askers.count > 0 && !this.endgameAllows(askers, due, opts.nowMs)) continue;
-      tied.length = 0;
-      let bestScore = Infinity;
-      for (const p of open) {
-        if (p.load >= p.maxInFlight || !p.state.pieces.has(s) || this.book.has(s, p.key)) continue;
-        if (p.isSource && due >= this.opts.sourceUrgencyMs && (this.viewerAvail.get(s) ?? 0) > 0) continue;
-        if (this.failed.get(s)?.has(p.key) && this.someoneElseHas(s, p.key)) continue;
-        // The source is the last resort: any viewer beats it.
-        const score = p.load + (p.isSource ? 1_000 : 0);
-        if (score < bestScore) {
-          tied.length = 0;
-          bestScore = score;
-        }
-        if (score === bestScore) tied.push(p);
+  /** The least loaded peer that may be asked for s (ties rotate), or undefined. */
+  private bestHolder(s: number, due: number, open: readonly OpenPeer[], nowMs: number): OpenPeer | undefined {
+    if (this.book.isInFlight(s) && !this.endgameAllows(this.book.askers(s), due, nowMs)) return undefined;
+    const tied = this.scratch.tied;
+    tied.length = 0;
+    let bestScore = Infinity;
+    for (const p of open) {
+      if (p.load >= p.maxInFlight || !p.state.pieces.has(s) || this.book.has(s, p.key)) continue;
+      if (p.isSource && due >= this.opts.sourceUrgencyMs && (this.viewerAvail.get(s) ?? 0) > 0) continue;
+      if (this.failed.get(s)?.has(p.key) && this.someoneElseHas(s, p.key)) continue;
+      // The source is the last resort: any viewer beats it.
+      const score = p.load + (p.isSource ? 1_000 : 0);
+      if (score < bestScore) {
+        tied.length = 0;
+        bestScore = score;
       }
-      const best = tied[this.rotation++ % Math.max(1, tied.length)];
-      if (best === undefined) continue;
-      best.load++;
-      budget--;
-      out.push({ seq: s, peerKey: best.key });
+      if (score === bestScore) tied.push(p);
     }
-    return out;
+    return tied[this.rotation++ % Math.max(1, tied.length)];
   }
 
   private endgameAllows(askers: { count: number; newestAt: number }, due: number, nowMs: number): boolean {

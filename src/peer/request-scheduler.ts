@@ -23,6 +23,7 @@ export interface RequestSchedulerDeps {
 export class RequestScheduler {
   private scheduled = false;
   private stopped = false;
+  private readonly open: AssignPeer[] = [];
 
   constructor(private readonly deps: RequestSchedulerDeps) {}
 
@@ -55,21 +56,33 @@ export class RequestScheduler {
     }
   }
 
+  /** The peers that may be asked now; the objects are reused from pass to pass (the picker only reads them). */
+  private gather(): readonly AssignPeer[] {
+    const { settings } = this.deps;
+    const open = this.open;
+    let n = 0;
+    for (const peer of this.deps.peers()) {
+      if (peer.link.remoteChoking || this.deps.isRevoked(peer.sid)) continue;
+      const a = open[n] ?? (open[n] = { key: '', maxInFlight: 0, isSource: false });
+      a.key = peer.key;
+      // The source is everyone's last resort: one piece at a time from it keeps its queue short.
+      a.maxInFlight = peer.isSource ? settings.maxInFlightAtSource : settings.maxInFlight;
+      a.isSource = peer.isSource;
+      n++;
+    }
+    open.length = n;
+    return open;
+  }
+
   stop(): void {
     this.stopped = true;
   }
 
   private pass(): void {
-    const { picker, settings } = this.deps;
+    const { picker } = this.deps;
     if (picker.playhead === null) return;
     const now = this.deps.clock.now();
-    const open: AssignPeer[] = [];
-    for (const peer of this.deps.peers()) {
-      if (peer.link.remoteChoking || this.deps.isRevoked(peer.sid)) continue;
-      // The source is everyone's last resort: one piece at a time from it keeps its queue short.
-      open.push({ key: peer.key, maxInFlight: peer.isSource ? settings.maxInFlightAtSource : settings.maxInFlight, isSource: peer.isSource });
-    }
-    for (const { seq, peerKey } of picker.assign(open, { nowMs: now, pieceIntervalMs: this.deps.pieceIntervalMs() })) {
+    for (const { seq, peerKey } of picker.assign(this.gather(), { nowMs: now, pieceIntervalMs: this.deps.pieceIntervalMs() })) {
       const peer = this.deps.peer(peerKey);
       if (!peer) continue;
       for (const b of picker.requested(seq, peerKey, now)) peer.link.request(seq, b.begin, b.length);
