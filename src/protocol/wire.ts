@@ -22,7 +22,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../core/errors.js';
-import { bdecodeDict, bencode, isBDict, type BDict, type BEncodable } from './wire-bencode.js';
+import { bdecodeDict, bencode, type BDict, type BEncodable } from './wire-bencode.js';
+import { WireExtensions, type WireExtension } from './wire-extensions.js';
+
+export type { WireExtension } from './wire-extensions.js';
 
 export const PROTOCOL_NAME = 'BitTorrent protocol';
 export const HANDSHAKE_BYTES = 68;
@@ -54,18 +57,6 @@ export interface Handshake {
   reserved: Buffer;
   /** The BEP 10 bit (reserved[5] & 0x10). */
   extended: boolean;
-}
-
-/** An extension protocol plugged into a wire by name (bittorrent-protocol's `use(Extension)`). */
-export interface WireExtension {
-  /** Its name in the extended handshakes' `m`. */
-  readonly name: string;
-  /** The remote's BEP 3 handshake arrived. */
-  onHandshake?(handshake: Handshake): void;
-  /** The remote's extended handshake arrived (its `m` is read already: remoteSupports() answers). */
-  onExtendedHandshake?(dict: BDict): void;
-  /** A message of this extension from the remote. A ProtocolError thrown here is the wire's error. */
-  onMessage(payload: Buffer): void;
 }
 
 export interface BlockRequest {
@@ -112,22 +103,16 @@ export class Wire extends EventEmitter<WireEvents> {
   /** Set by a parse error: nothing more is parsed, but the owner may still send (say, a goodbye). */
   private broken = false;
   private paused = false;
-  /** Our extensions: the id we ask peers to use for one is its index + 1. */
-  private readonly extensions: WireExtension[] = [];
-  /** The ids the remote asked us to use, by extension name (its extended handshake's `m`). */
-  private readonly remoteIds = new Map<string, number>();
+  private readonly extensions = new WireExtensions();
 
   /** Plugs in an extension; returns the id our extended handshake gives it. */
   use(ext: WireExtension): number {
-    if (this.extensions.some((e) => e.name === ext.name)) throw new RangeError(`extension ${ext.name} is in use already`);
-    if (this.extensions.length >= 255) throw new RangeError('no extension id left');
-    this.extensions.push(ext);
-    return this.extensions.length;
+    return this.extensions.use(ext);
   }
 
   /** Whether the remote's extended handshake named this extension (with an id other than 0, which turns it off). */
   remoteSupports(name: string): boolean {
-    return this.remoteIds.has(name);
+    return this.extensions.remoteId(name) !== undefined;
   }
 
   /** Feeds bytes read from the socket. Ignored once the wire is destroyed. */
@@ -225,8 +210,7 @@ export class Wire extends EventEmitter<WireEvents> {
 
   /** Our extended handshake: `dict`, with every extension in use named in its `m`. */
   extendedHandshake(dict: BEncodable): void {
-    const d = asDict(dict);
-    const full = this.extensions.length === 0 ? dict : { ...d, m: { ...asDict(d['m']), ...this.localIds() } };
+    const full = this.extensions.withOurIds(dict);
     this.message(MessageId.extended, Buffer.concat([Buffer.from([EXTENDED_HANDSHAKE_ID]), bencode(full)]));
   }
 
@@ -236,18 +220,13 @@ export class Wire extends EventEmitter<WireEvents> {
    * not speak it), or the receiver's id itself.
    */
   extended(ext: number | string, payload: Buffer): boolean {
-    const extId = typeof ext === 'number' ? ext : this.remoteIds.get(ext);
+    const extId = typeof ext === 'number' ? ext : this.extensions.remoteId(ext);
     if (extId === undefined) return false;
     if (!Number.isInteger(extId) || extId < 1 || extId > 255) throw new RangeError(`extension id ${extId} is not 1..255`);
     this.message(MessageId.extended, Buffer.concat([Buffer.from([extId]), payload]));
     return true;
   }
 
-  private localIds(): Record<string, number> {
-    const ids: Record<string, number> = {};
-    this.extensions.forEach((e, i) => (ids[e.name] = i + 1));
-    return ids;
-  }
 
   private message(id: number, payload: Buffer = Buffer.alloc(0)): void {
     const head = Buffer.alloc(5);
@@ -323,7 +302,7 @@ export class Wire extends EventEmitter<WireEvents> {
     this.expectLength();
     const hs = { infoHash, peerId, reserved, extended: ((reserved[5] ?? 0) & 0x10) !== 0 };
     this.emit('handshake', hs);
-    for (const ext of this.extensions) ext.onHandshake?.(hs);
+    for (const ext of this.extensions.all) ext.onHandshake?.(hs);
   }
 
   private expectLength(): void {
@@ -387,25 +366,14 @@ export class Wire extends EventEmitter<WireEvents> {
     if (extId === undefined) throw new ProtocolError('extended: message without an extension id');
     if (extId === EXTENDED_HANDSHAKE_ID) {
       const dict = bdecodeDict(p.subarray(1), 'extended handshake');
-      this.readRemoteIds(dict);
+      this.extensions.readRemoteIds(dict);
       this.emit('extended-handshake', dict);
-      for (const ext of this.extensions) ext.onExtendedHandshake?.(dict);
+      for (const ext of this.extensions.all) ext.onExtendedHandshake?.(dict);
       return;
     }
-    const ext = this.extensions[extId - 1];
+    const ext = this.extensions.local(extId);
     if (ext) ext.onMessage(p.subarray(1));
     else this.emit('extended', extId, p.subarray(1));
-  }
-
-  /** The remote's `m`: well-formed entries are kept (an extension checks its own strictly); id 0 turns one off. */
-  private readRemoteIds(dict: BDict): void {
-    const m = dict['m'];
-    if (!isBDict(m)) return;
-    for (const ext of this.extensions) {
-      const id = m[ext.name];
-      if (typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 255) this.remoteIds.set(ext.name, id);
-      else if (id !== undefined) this.remoteIds.delete(ext.name);
-    }
   }
 }
 
@@ -435,9 +403,4 @@ function u32s(...fields: [name: string, value: number][]): Buffer {
     out.writeUInt32BE(value, i * 4);
   });
   return out;
-}
-
-function asDict(v: BEncodable | undefined): { [key: string]: BEncodable | undefined } {
-  if (v === undefined || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return {};
-  return v;
 }
