@@ -116,6 +116,11 @@ export const DEFAULTS = {
   maxStallMs: 2_000,
   /** A player this far behind live jumps back to the start lag. */
   catchUpMs: 10_000,
+  /**
+   * ...or this far when it is behind the crowd (no viewer it knows holds its next piece, some hold later ones):
+   * only the source can feed it there, slower than the stream plays. Only such players jump, not the whole crowd.
+   */
+  catchUpBehindCrowdMs: 3_000,
   linkRetryMs: 1_000,
   /** Every HTTP server (control, tracker, playback): a client must send its request headers within this... */
   httpHeadersTimeoutMs: 10_000,

@@ -233,6 +233,22 @@ export class PiecePicker {
   }
 
   /**
+   * Whether we are behind the crowd: the piece at the playhead is neither
+   * ours nor held by any viewer we know, while some of them hold a later one.
+   * Only the source can serve us then (the viewers have moved past), and at
+   * one request at a time it serves about two pieces a second of the seven a
+   * 2 Mbit/s stream needs: the player jumps to the crowd sooner
+   * (catchUpBehindCrowdMs, peer/playback-driver.ts).
+   */
+  behindViewers(): boolean {
+    const from = this.playheadSeq;
+    if (from === null || this.edge === null || this.ours.has(from) || (this.viewerAvail.get(from) ?? 0) > 0) return false;
+    const last = Math.min(this.edge, from + this.opts.maxLookahead);
+    for (let s = from + 1; s <= last; s++) if ((this.viewerAvail.get(s) ?? 0) > 0) return true;
+    return false;
+  }
+
+  /**
    * The lowest seq a connected source has advertised, or null: every piece
    * from there to the live edge exists (it made them), even those whose
    * `have` has not reached us yet. A restarted source's starts after its gap.

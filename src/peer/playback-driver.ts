@@ -25,6 +25,8 @@ export interface PlaybackPicker {
   availability(seq: number): number;
   isInFlight(seq: number): boolean;
   sourceFloor(): number | null;
+  /** The piece at the playhead is held by no viewer we know while some hold later ones (PiecePicker.behindViewers). */
+  behindViewers(): boolean;
 }
 
 /** What the driver needs of a swarm (the real Swarm meets it structurally). */
@@ -41,6 +43,8 @@ export interface PlaybackTimings {
   minLeadMs: number;
   maxStallMs: number;
   catchUpMs: number;
+  /** ...or further than this when we are behind the crowd (the viewers we know hold later pieces, not ours). */
+  catchUpBehindCrowdMs: number;
   /** How often the player is fed without a piece arriving (DEFAULTS.peer.playbackTickMs). */
   tickMs: number;
 }
@@ -53,6 +57,7 @@ export function playbackTimings(over: Partial<PlaybackTimings> = {}): PlaybackTi
     minLeadMs: over.minLeadMs ?? DEFAULTS.minLeadMs,
     maxStallMs: over.maxStallMs ?? DEFAULTS.maxStallMs,
     catchUpMs: over.catchUpMs ?? DEFAULTS.catchUpMs,
+    catchUpBehindCrowdMs: over.catchUpBehindCrowdMs ?? DEFAULTS.catchUpBehindCrowdMs,
     tickMs: over.tickMs ?? DEFAULTS.peer.playbackTickMs,
   };
 }
@@ -250,18 +255,27 @@ export class PlaybackDriver {
    * a live player seeks to its sync point. The pieces jumped over count as
    * late. Not while output waits at the live edge (nothing held past the
    * playhead) or at a source restart's gap: that wait is no lag to skip.
+   *
+   * A player behind the crowd (no viewer it knows holds its next piece, some
+   * hold later ones) jumps sooner, at catchUpBehindCrowdMs: only the source
+   * can feed it where it is, slower than the stream plays, so it would slide
+   * on to catchUpMs (a quarter of a minute stalled, in the flash crowd's
+   * tail). Only such players jump, so the crowd does not jump together.
    */
   private maybeCatchUp(buffer: PlaybackBuffer): void {
     const { swarm, timings } = this.opts;
     const behind = this.playerClock.behindMs;
     const next = buffer.next;
     const edge = swarm.picker.liveEdge;
-    // The cheap test first: sourceGapEnd walks the buffer.
-    if (behind === null || behind <= timings.catchUpMs || next === null || edge === null) return;
+    // The cheap tests first: behindViewers scans ahead of the playhead, sourceGapEnd walks the buffer.
+    if (behind === null || next === null || edge === null || behind <= Math.min(timings.catchUpMs, timings.catchUpBehindCrowdMs)) return;
+    const early = behind <= timings.catchUpMs;
+    if (early && !swarm.picker.behindViewers()) return;
     const held = swarm.window.newest;
-    if (held === null || held < next || buffer.sourceGapEnd(this.gap) !== null) return;
+    if (held === null || (held < next && !early) || buffer.sourceGapEnd(this.gap) !== null) return;
     const interval = this.playerClock.intervalMs;
-    const target = catchUpTarget({ behindMs: behind, edge, next, intervalMs: interval, catchUpMs: timings.catchUpMs, startLagMs: timings.startLagMs });
+    const limit = early ? timings.catchUpBehindCrowdMs : timings.catchUpMs;
+    const target = catchUpTarget({ behindMs: behind, edge, next, intervalMs: interval, catchUpMs: limit, startLagMs: timings.startLagMs });
     if (target === null) return;
     this.opts.log?.(`${(behind / 1000).toFixed(1)} s behind live: skipping ${target - next} pieces to catch up`);
     buffer.skipTo(target);

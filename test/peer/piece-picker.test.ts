@@ -294,3 +294,19 @@ test('a playhead moving a piece at a time, then jumping, forgets exactly what fa
   assert.equal(p.has(70), true);
   assert.deepEqual(pick(p, 'a', opts()).slice(0, 3), [65, 66, 67]);
 });
+
+test('behindViewers: only when no viewer holds the piece at the playhead while one holds a later one (the source does not count)', () => {
+  const p = new PiecePicker();
+  p.setSource('src');
+  withWindow(p, 'src', range(0, 30));
+  p.setPlayhead(10);
+  assert.equal(p.behindViewers(), false, 'only the source holds anything: the crowd is not ahead of us');
+  p.peerHave('v', 20);
+  assert.equal(p.behindViewers(), true, 'a viewer holds 20, none holds 10');
+  p.peerHave('w', 10);
+  assert.equal(p.behindViewers(), false, 'a viewer holds our next piece');
+  p.setPlayhead(11);
+  assert.equal(p.behindViewers(), true);
+  p.received(11);
+  assert.equal(p.behindViewers(), false, 'we hold the piece at the playhead');
+});

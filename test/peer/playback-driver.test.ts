@@ -31,6 +31,11 @@ class FakePicker implements PlaybackPicker {
   sourceFloor(): number | null {
     return this.floor;
   }
+  /** Whether the viewers we know hold later pieces than our next, not it. */
+  behind = false;
+  behindViewers(): boolean {
+    return this.behind;
+  }
 }
 
 class FakeSwarm implements PlaybackSwarm {
@@ -282,4 +287,29 @@ test('after stop() no tick runs and arriving pieces are ignored', () => {
   r.clock.advance(1_000);
   assert.equal(r.out.length, n);
   assert.equal(r.clock.timers, 0, 'the tick timer is cancelled');
+});
+
+test('a player behind the crowd (viewers hold later pieces, not its next) jumps at catchUpBehindCrowdMs; one that is not waits for catchUpMs', () => {
+  const run = (behindCrowd: boolean): Rig => {
+    const r = new Rig({ catchUpMs: 10_000, catchUpBehindCrowdMs: 3_000 });
+    r.swarm.picker.behind = behindCrowd;
+    r.driver.start();
+    r.stream(0, 40);
+    // 5 s with nothing, then the backlog in a burst, its first piece last (as above): about 5 s behind live.
+    r.stream(41, 90, { skip: () => true });
+    r.clock.advance(50);
+    for (let s = 42; s <= 90; s++) r.deliver(s);
+    r.deliver(41);
+    r.stream(91, 120);
+    return r;
+  };
+  const behind = run(true);
+  assert.ok(behind.driver.stats().missed > 0, 'behind the crowd, 5 s behind live: it jumped');
+  const alone = run(false);
+  assert.equal(alone.driver.stats().missed, 0, 'not behind the crowd: 5 s is within catchUpMs, nothing skipped');
+  const [jumped, stayed] = [behind.driver.stats().behindLiveMs ?? Infinity, alone.driver.stats().behindLiveMs ?? 0];
+  assert.ok(stayed > 4_000, `it plays on, behind live (${stayed} ms)`);
+  assert.ok(jumped <= 3_000 && jumped < stayed - 1_000, `the one behind the crowd is back within catchUpBehindCrowdMs (${jumped} ms vs ${stayed} ms)`);
+  behind.driver.stop();
+  alone.driver.stop();
 });
