@@ -20,7 +20,10 @@ export class TcpPeerLink extends EventEmitter<PeerLinkEvents> implements PeerLin
     conn.on('window', (w) => this.emit('window', w));
     conn.on('have', (seq) => this.emit('have', seq));
     conn.on('request', (r) => this.emit('request', r));
-    conn.on('piece', (p) => this.emit('piece', p));
+    // Copied: the wire hands a block as a view into the socket chunk it was decrypted in, and the engine keeps
+    // blocks until their piece is whole; a copy (16 KiB) does not pin that chunk (nor see it reused) meanwhile.
+    // The in-memory transport's blocks are the shared piece's own bytes and are not copied.
+    conn.on('piece', (p) => this.emit('piece', { seq: p.seq, begin: p.begin, block: Buffer.from(p.block) }));
     conn.on('cancel', (r) => this.emit('cancel', r));
     conn.on('choke', () => this.emit('choke'));
     conn.on('unchoke', () => this.emit('unchoke'));
