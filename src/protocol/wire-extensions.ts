@@ -5,7 +5,15 @@
  * extended handshake's `m`, and the routing of a message id to its extension.
  */
 import { isBDict, type BDict, type BEncodable } from './wire-bencode.js';
-import type { Handshake } from './wire.js';
+
+/** The BEP 3 handshake as received (wire.ts parses it; extensions see it). */
+export interface Handshake {
+  infoHash: Buffer;
+  peerId: Buffer;
+  reserved: Buffer;
+  /** The BEP 10 bit (reserved[5] & 0x10). */
+  extended: boolean;
+}
 
 export interface WireExtension {
   /** Its name in the extended handshakes' `m`. */

@@ -23,7 +23,9 @@
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../core/errors.js';
 import { bdecodeDict, bencode, type BDict, type BEncodable } from './wire-bencode.js';
-import { WireExtensions, type WireExtension } from './wire-extensions.js';
+import { WireExtensions, type Handshake, type WireExtension } from './wire-extensions.js';
+
+export type { Handshake } from './wire-extensions.js';
 
 export type { WireExtension } from './wire-extensions.js';
 
@@ -51,13 +53,6 @@ export const MessageId = {
 /** BEP 10 ext id 0 is the extended handshake; other ids are the receiver's own numbering. */
 export const EXTENDED_HANDSHAKE_ID = 0;
 
-export interface Handshake {
-  infoHash: Buffer;
-  peerId: Buffer;
-  reserved: Buffer;
-  /** The BEP 10 bit (reserved[5] & 0x10). */
-  extended: boolean;
-}
 
 export interface BlockRequest {
   index: number;
