@@ -232,14 +232,7 @@ export class PiecePicker {
     return this.avail.get(seq) ?? 0;
   }
 
-  /**
-   * Whether we are behind the crowd: the piece at the playhead is neither
-   * ours nor held by any viewer we know, while some of them hold a later one.
-   * Only the source can serve us then (the viewers have moved past), and at
-   * one request at a time it serves about two pieces a second of the seven a
-   * 2 Mbit/s stream needs: the player jumps to the crowd sooner
-   * (catchUpBehindCrowdMs, peer/playback-driver.ts).
-   */
+  /** Behind the crowd: no viewer we know (nor we) holds the piece at the playhead, some hold later ones; only the source serves us there. */
   behindViewers(): boolean {
     const from = this.playheadSeq;
     if (from === null || this.edge === null || this.ours.has(from) || (this.viewerAvail.get(from) ?? 0) > 0) return false;
@@ -351,9 +344,7 @@ export class PiecePicker {
   }
 
   private someoneElseHas(seq: number, peerKey: string): boolean {
-    for (const [key, peer] of this.peers) {
-      if (key !== peerKey && peer.pieces.has(seq) && !this.failed.get(seq)?.has(key)) return true;
-    }
+    for (const [key, peer] of this.peers) if (key !== peerKey && peer.pieces.has(seq) && !this.failed.get(seq)?.has(key)) return true;
     return false;
   }
 

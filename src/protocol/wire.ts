@@ -24,7 +24,6 @@ import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../core/errors.js';
 import { bdecodeDict, bencode, type BDict, type BEncodable } from './wire-bencode.js';
 import { WireExtensions, type Handshake, type WireExtension } from './wire-extensions.js';
-
 export type { Handshake } from './wire-extensions.js';
 
 export type { WireExtension } from './wire-extensions.js';
