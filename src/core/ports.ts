@@ -121,3 +121,42 @@ export interface ClientTrust {
   /** fetch that verifies servers against the same certificates. */
   readonly fetch: FetchLike;
 }
+
+/** One revoked session as the trackers sharing a RevocationStore learn it (each keeps a cache: tracker/revocations.ts). */
+export interface RevocationRecord {
+  sid: string;
+  /** Epoch ms of the revocation. */
+  at: number;
+  /** The control server's disconnect id, when a kick revoked it. */
+  ref: string | null;
+  /** The kick's reason, when a kick revoked it. */
+  reason: string | null;
+  /** The session's program; null when the revoking tracker never saw the session: listed to every program. */
+  program: string | null;
+  /** Listed to peers until then (epoch ms): past it, no token of the session is valid. */
+  until: number;
+  /** The store forgets it then (epoch ms). */
+  keepUntil: number;
+}
+
+/**
+ * The revocation list shared by trackers (issue 12): what one tracker shares
+ * reaches every other tracker subscribed to the same store within
+ * milliseconds, and a tracker that lost the store for a while is handed
+ * everything it missed once it is back. Memory (tracker/revocation-memory.ts):
+ * trackers of one process; Redis (store/redis-revocation-store.ts): every
+ * tracker on that Redis.
+ */
+export interface RevocationStore {
+  /** Shares a revocation with every subscriber; kept and retried until stored, so it never throws. */
+  share(r: RevocationRecord): void;
+  /**
+   * Starts delivering to `onRevoked`: every revocation held now, then each one
+   * shared by any tracker (this one's too), and everything held again after a
+   * lost connection comes back. Resolves once the first load was delivered.
+   */
+  subscribe(onRevoked: (r: RevocationRecord) => void): Promise<void>;
+  /** For /health: whether the store can be reached now, and how many shared revocations wait to be stored. */
+  status(): { reachable: boolean; backlog: number };
+  close(): Promise<void>;
+}

@@ -22,7 +22,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
-import type { SwarmPeer, SwarmStore } from '../core/ports.js';
+import type { RevocationStore, SwarmPeer, SwarmStore } from '../core/ports.js';
 import { connectRedis, parseRedisUrl, redisFailure } from './redis-connection.js';
 import { decodePeer, encodePeer } from './redis-peer-codec.js';
 import { COUNT, EXPIRE, LIST, PUT, REMOVE, SAMPLE, TRIM_BATCH, type LuaScript } from './redis-swarm-scripts.js';
@@ -35,6 +35,8 @@ export interface RedisSwarmStoreOptions {
   clock: Pick<Clock, 'now'>;
   /** The URL without password, for error messages. */
   display: string;
+  /** The revocation list shared over the same Redis (redis-revocation-store.ts): handed to the tracker with the store, closed with it. */
+  revocations?: RevocationStore;
 }
 
 function isBuffer(v: unknown): v is Buffer {
@@ -61,12 +63,15 @@ function integer(reply: unknown): number {
 
 export class RedisSwarmStore implements SwarmStore {
   private readonly swarmsKey: string;
+  /** What createTracker shares revocations through, when the store was opened with them. */
+  readonly revocations: RevocationStore | undefined;
 
   constructor(
     private readonly redis: Redis,
     private readonly opts: RedisSwarmStoreOptions,
   ) {
     this.swarmsKey = `${opts.prefix}swarms`;
+    this.revocations = opts.revocations;
   }
 
   async put(infoHash: string, peer: SwarmPeer): Promise<boolean> {
@@ -137,6 +142,7 @@ export class RedisSwarmStore implements SwarmStore {
   }
 
   async close(): Promise<void> {
+    await this.revocations?.close();
     // quit() waits for replies still due; a connection already down has nothing to wait for.
     if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
     else this.redis.disconnect();

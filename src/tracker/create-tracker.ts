@@ -9,7 +9,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { ControlOutage } from '../core/outage.js';
 import type { MessageFaults } from '../core/faults.js';
-import type { SwarmPeer, SwarmStore, WebServerFactory } from '../core/ports.js';
+import type { RevocationRecord, RevocationStore, SwarmPeer, SwarmStore, WebServerFactory } from '../core/ports.js';
 import { systemClock } from '../protocol/system-clock.js';
 import { ChannelHolds } from './channel-holds.js';
 import { ChannelPushes } from './channel-pushes.js';
@@ -25,6 +25,7 @@ import { createProgramHook } from './program-hook.js';
 import { createResponseHook } from './response-hook.js';
 import { createPossessionHook } from './possession-hook.js';
 import { QoeRelay } from './qoe-relay.js';
+import { MemoryRevocationStore } from './revocation-memory.js';
 import { Revocations, validUntil } from './revocations.js';
 import { SessionRegistry } from './session-registry.js';
 import { createSwarmHook } from './swarm-hook.js';
@@ -46,9 +47,18 @@ export interface TrackerOptions {
   /**
    * Required, though the design calls it optional: tracker/ may not import
    * store/ (room doors), so the composition root picks the adapter
-   * (MemorySwarmStore by default). The tracker does not close it.
+   * (MemorySwarmStore by default). The tracker does not close it. A store
+   * shared by several trackers may bring the revocation list shared over the
+   * same backend (`revocations`: cli/swarm-store.ts does for Redis).
    */
-  store: SwarmStore;
+  store: SwarmStore & { readonly revocations?: RevocationStore };
+  /**
+   * The revocation list this tracker shares with others (default: the
+   * store's `revocations`, else one of its own in memory, which it closes).
+   * What any tracker on it revokes, this one refuses, pushes to its clients
+   * of the program and lists in its `peers` answers. The tracker does not close one it is given.
+   */
+  revocationStore?: RevocationStore;
   /** Overrides the control server's welcome and DEFAULTS.heartbeatTimeoutMs. */
   heartbeatTimeoutMs?: number;
   announceIntervalS?: number;
@@ -114,7 +124,9 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
   const outage = new ControlOutage(clock);
   const key = new ControlKey(outage);
   const registry = new SessionRegistry();
-  const revocations = new Revocations(outage);
+  const given = opts.revocationStore ?? opts.store.revocations;
+  const shared = given ?? new MemoryRevocationStore();
+  const revocations = new Revocations(outage, (r) => shared.share(r));
   const holds = new ChannelHolds(outage);
   const programs = new SwarmPrograms();
   // The link is built at start(), when the URLs are known; reports made before go nowhere (none can be: nobody is admitted without a key).
@@ -180,6 +192,13 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
   let channels: ChannelServer | null = null;
   let sweeper: TimerHandle | null = null;
   let urls: { announceUrl: string; wsUrl: string } | null = null;
+  let stopped = false;
+  // Another tracker's revocation (or this one's coming back): new here, this tracker acts on it as its own.
+  const onShared = (r: RevocationRecord): void => {
+    if (stopped) return;
+    // One whose tokens are all past (an old entry handed in again by a reload) is only remembered.
+    if (revocations.learn(r) && outage.honoredUntil(r.until) > clock.now()) chain.revokedElsewhere(r);
+  };
 
 
   const describe = (): Record<string, unknown> => ({
@@ -221,7 +240,16 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     async start() {
       if (urls) return urls;
       const host = opts.host ?? '127.0.0.1';
-      const health = trackerHealth({ clock, link: () => link, hasKey: () => key.ready, sessions: () => registry.size, swarms: () => registry.swarms });
+      // Before serving: a revocation shared while this tracker was down is refused from its first announce.
+      await shared.subscribe(onShared);
+      const health = trackerHealth({
+        clock,
+        link: () => link,
+        hasKey: () => key.ready,
+        sessions: () => registry.size,
+        swarms: () => registry.swarms,
+        shared: () => shared.status(),
+      });
       const http = opts.webServer.create(createHttpHandler({ logic, describe, health, logger, metrics, metricsToken: opts.metricsToken ?? null }));
       http.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
@@ -272,7 +300,8 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
           await key.set(w.controlKey);
           if (opts.heartbeatTimeoutMs === undefined && w.heartbeatTimeoutMs !== null) heartbeatTimeoutMs = w.heartbeatTimeoutMs;
           // Ended sessions whose tokens may still be valid: a restarted tracker keeps refusing them.
-          for (const sid of w.revoked) revocations.revoke(sid, clock.now());
+          // Every tracker gets the list in its own welcome: not shared.
+          for (const sid of w.revoked) revocations.revoke(sid, clock.now(), null, { share: false });
         },
         // Step A → B (see disconnect-chain.ts); the link has acked it.
         onDisconnect: (sid, reason, id) => chain.disconnect(sid, reason, id),
@@ -286,6 +315,8 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     },
 
     async stop() {
+      stopped = true;
+      if (!given) await shared.close();
       sweeper?.cancel();
       sweeper = null;
       qoe.stop();

@@ -17,10 +17,17 @@
  * acks every copy). A disconnect for a session this tracker does not hold
  * (gone already, or held by the tracker before a restart) is answered with a
  * leave at once, so the control server can complete.
+ *
+ * With trackers sharing a revocation store (core/ports.ts RevocationStore),
+ * the revocation is shared too, and each other tracker hears of it through
+ * `revokedElsewhere`: it does for its own clients what it would have done had
+ * the disconnect come to it (refuses the sid, pushes `revoked` to the
+ * program's peers, lists it to newcomers, and ends the session if it holds it).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import type { RevocationRecord } from '../core/ports.js';
 import type { ChannelPushes } from './channel-pushes.js';
 import { validUntil, type Revocations } from './revocations.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -58,13 +65,42 @@ export class DisconnectChain implements PushAnswers {
 
   /** Step A arrived (any number of times for the same id). */
   disconnect(sid: string, reason: string, id: string): void {
+    this.start(sid, reason, id, true);
+  }
+
+  /**
+   * Another tracker revoked `r.sid` (the shared store's news; this tracker's
+   * cache has learned it already). A session held here is ended as if the
+   * disconnect had come here (a kick) or dropped by its peers (a stop); for
+   * one held elsewhere, this tracker's clients of its program drop it.
+   */
+  revokedElsewhere(r: RevocationRecord): void {
+    const { registry } = this.deps;
+    const session = registry.get(r.sid);
+    if (session && r.ref !== null && r.reason !== null) {
+      // Shared again only when the revoking tracker did not know the program: the others can then tell their clients.
+      this.start(r.sid, r.reason, r.ref, r.program === null);
+      return;
+    }
+    if (session) {
+      this.pushRevoked(session);
+      return;
+    }
+    if (r.program === null) return;
+    const peers: TrackedSession[] = [];
+    for (const s of registry.all()) if (s.program === r.program) peers.push(s);
+    this.pushTo(r.sid, peers);
+  }
+
+  /** `share`: false when the revocation came from the shared store already. */
+  private start(sid: string, reason: string, id: string, share: boolean): void {
     if (this.seen.has(id)) return;
     this.remember(id, sid);
     const { registry, revocations, clock, reporter } = this.deps;
     const now = clock.now();
     const session = registry.get(sid);
     // Listed to the program's peers while a token of it may be valid (a session this tracker never saw: to every program).
-    revocations.revoke(sid, now, id, session ? { program: session.program, until: validUntil(now, session), reason } : { reason });
+    revocations.revoke(sid, now, id, session ? { program: session.program, until: validUntil(now, session), reason, share } : { reason, share });
     if (!session) {
       reporter.leave({ sid, reason: 'revoked', ref: id, at: now });
       return;
@@ -135,13 +171,17 @@ export class DisconnectChain implements PushAnswers {
 
   /** Enforcement: every other peer of the swarm that can hear it drops and refuses the session. */
   private pushRevoked(session: TrackedSession): void {
+    this.pushTo(session.sid, this.deps.registry.inSwarm(session.infoHash));
+  }
+
+  private pushTo(sid: string, peers: Iterable<TrackedSession>): void {
     const { registry, pushes } = this.deps;
     const id = randomUUID();
-    for (const peer of registry.inSwarm(session.infoHash)) {
+    for (const peer of peers) {
       const channel = peer.channel;
-      if (peer.sid === session.sid || !channel) continue;
+      if (peer.sid === sid || !channel) continue;
       const recipient = peer.sid;
-      pushes.push(channel, { type: 'revoked', id, sid: session.sid }, () => registry.get(recipient) !== undefined);
+      pushes.push(channel, { type: 'revoked', id, sid }, () => registry.get(recipient) !== undefined);
     }
   }
 

@@ -2,14 +2,17 @@
  * What the tracker's `GET /health` reports: `ok`, or `degraded` with reasons —
  * the control link is down (never up yet: no token key, so every announce is
  * refused; lost: joins and leaves queue and no disconnect can arrive), or too
- * many joins and leaves wait for the control server's ack. Counts only: no
+ * many joins and leaves wait for the control server's ack, or the store the
+ * trackers share their revocations through (Redis) cannot be reached: a
+ * revocation made here meanwhile reaches the others only once it is back,
+ * and announces that need the shared swarm fail. Counts only: no
  * session id, user or address leaves through it.
  */
 import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { HealthReason } from '../protocol/control-api.js';
 
-export type TrackerHealthCode = 'control_link_down' | 'no_control_key' | 'report_backlog';
+export type TrackerHealthCode = 'control_link_down' | 'no_control_key' | 'report_backlog' | 'shared_store_unreachable';
 
 export interface TrackerHealth {
   status: 'ok' | 'degraded';
@@ -31,6 +34,8 @@ export interface TrackerHealthDeps {
   hasKey: () => boolean;
   sessions: () => number;
   swarms: () => number;
+  /** The revocation store's state (RevocationStore.status); absent: nothing shared. */
+  shared?: () => { reachable: boolean; backlog: number };
   /** report_backlog above this many (DEFAULTS.healthReportBacklogMax). */
   maxPendingReports?: number;
 }
@@ -48,6 +53,11 @@ export function trackerHealth(deps: TrackerHealthDeps): () => TrackerHealth {
       reasons.push(reason('no_control_key', 'the control link has never completed its hello: no token key yet, so every announce is refused (the tracker keeps retrying; its log says why it fails)'));
     } else if (!connected) {
       reasons.push(reason('control_link_down', 'the control link is down: joins and leaves wait to be reported and no disconnect can arrive (the tracker keeps retrying; its log says why it fails)'));
+    }
+    const shared = deps.shared?.() ?? { reachable: true, backlog: 0 };
+    if (!shared.reachable) {
+      const waiting = shared.backlog > 0 ? `; ${shared.backlog} revocations made here wait to reach the other trackers` : '';
+      reasons.push(reason('shared_store_unreachable', `the store shared with the other trackers (Redis) cannot be reached: announces that need it fail${waiting} (it reconnects by itself)`));
     }
     if (pending > max) {
       reasons.push(reason('report_backlog', `${pending} joins and leaves wait for the control server's ack (more than ${max})`));

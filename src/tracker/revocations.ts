@@ -8,9 +8,15 @@
  * `peers` answer, so a peer that joins after a kick refuses the kicked
  * session too: a sid is listed while a token of it could still be valid
  * (`until`), and only to its program's peers when its program is known.
+ *
+ * With several trackers this is each tracker's cache of the revocation list
+ * they share (a RevocationStore, core/ports.ts): `revoke` shares what this
+ * tracker decided, `learn` takes in what another one shared. Every check on
+ * the announce path reads the cache only, with no round trip.
  */
 import { DEFAULTS } from '../core/config.js';
 import { STRICT_EXPIRY, type OutageView } from '../core/outage.js';
+import type { RevocationRecord } from '../core/ports.js';
 
 export const REVOCATION_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Clock skew allowed between the control server, which stamps tokens, and the tracker. */
@@ -37,28 +43,48 @@ export function validUntil(now: number, seen?: { tokenExpiresAt: number; tokenLi
   return Math.max(seen?.tokenExpiresAt ?? 0, now + lifetime) + TOKEN_SKEW_MS;
 }
 
+export interface RevokeScope {
+  program?: string | null;
+  until?: number;
+  reason?: string;
+  /** False: this tracker's alone (a welcome's list, which every tracker gets): not handed to `share`. */
+  share?: boolean;
+}
+
+/** How long a shared store keeps a revocation: as long as a tracker's cache would (the retention, or its `until` if later). */
+export function keepUntil(e: { at: number; until: number }): number {
+  return Math.max(e.at + REVOCATION_RETENTION_MS, e.until);
+}
+
 export class Revocations {
-  /** `outage`: while the control server is unreachable, tokens live past their expiry, and so do their revocations. */
-  constructor(private readonly outage: OutageView = STRICT_EXPIRY) {}
+  /**
+   * `outage`: while the control server is unreachable, tokens live past their expiry, and so do their revocations.
+   * `share`: where revocations this tracker makes go for the other trackers (RevocationStore.share).
+   */
+  constructor(
+    private readonly outage: OutageView = STRICT_EXPIRY,
+    private readonly share: (r: RevocationRecord) => void = () => undefined,
+  ) {}
 
   private readonly revoked = new Map<string, Entry>();
   /** The entries still listed to peers (until in the future at the last prune), in revocation order: a few minutes' worth. */
   private readonly listed = new Map<string, Entry>();
 
   /** `ref`: the control server's disconnect id, echoed in the leave that answers it. */
-  revoke(sid: string, at: number, ref: string | null = null, scope: { program?: string | null; until?: number; reason?: string } = {}): void {
-    const prev = this.revoked.get(sid);
-    const entry: Entry = {
-      at: prev?.at ?? at,
-      ref: ref ?? prev?.ref ?? null,
-      reason: scope.reason ?? prev?.reason ?? null,
-      program: scope.program ?? prev?.program ?? null,
-      until: Math.max(prev?.until ?? 0, scope.until ?? validUntil(at)),
-    };
-    this.revoked.set(sid, entry);
-    // Re-inserted, so the listed ones stay in revocation order (newest last) for list().
-    this.listed.delete(sid);
-    this.listed.set(sid, entry);
+  revoke(sid: string, at: number, ref: string | null = null, scope: RevokeScope = {}): void {
+    const entry = this.merge(sid, at, ref, scope.reason ?? null, scope.program ?? null, scope.until ?? validUntil(at), true);
+    if (scope.share !== false) this.share({ sid, ...entry, keepUntil: keepUntil(entry) });
+  }
+
+  /**
+   * A revocation another tracker shared (or this one's, coming back): merged, not shared again. True if it is
+   * news here: `sid` was not revoked, or its program was unknown and `r` names it.
+   */
+  learn(r: RevocationRecord): boolean {
+    const prev = this.revoked.get(r.sid);
+    // One already known keeps its place in the listing order: a reload hands every revocation in again.
+    this.merge(r.sid, r.at, r.ref, r.reason, r.program, r.until, prev === undefined);
+    return prev === undefined || (prev.program === null && r.program !== null);
   }
 
   has(sid: string): boolean {
@@ -88,6 +114,23 @@ export class Revocations {
       if (this.outage.honoredUntil(e.until) > now && (e.program === null || e.program === program)) out.push(sid);
     }
     return out;
+  }
+
+  /** `newest`: listed as the newest revocation (moved to the end of the listing order). */
+  private merge(sid: string, at: number, ref: string | null, reason: string | null, program: string | null, until: number, newest: boolean): Entry {
+    const prev = this.revoked.get(sid);
+    const entry: Entry = {
+      at: Math.min(prev?.at ?? at, at),
+      ref: ref ?? prev?.ref ?? null,
+      reason: reason ?? prev?.reason ?? null,
+      program: program ?? prev?.program ?? null,
+      until: Math.max(prev?.until ?? 0, until),
+    };
+    this.revoked.set(sid, entry);
+    // Re-inserted, so the listed ones stay in revocation order (newest last) for list().
+    if (newest) this.listed.delete(sid);
+    this.listed.set(sid, entry);
+    return entry;
   }
 
   prune(now: number): void {
