@@ -2,8 +2,12 @@
  * One swarm peer as the bytes of a Redis hash value, so a peer costs tens of
  * bytes in Redis rather than a JSON object of a hundred:
  *
- *   flags (1) | lastSeen, float64 BE (8) | peer id (20) | IPv4 (4) | port, BE (2) | user (UTF-8, the rest)
+ *   flags (1) | lastSeen, float64 BE (8) | owner (8) | peer id (20) | IPv4 (4) | port, BE (2) | user (UTF-8, the rest)
  *
+ * The owner is the writing tracker's store (8 random bytes per store): a
+ * tracker removes a peer only if it wrote it last (redis-swarm-scripts.ts
+ * REMOVE compares these bytes, at 1-based offsets 10–17), so a client that
+ * moved to another tracker is not removed from under it by the one it left.
  * (BEP 23's compact address, as the memory store keeps it). A peer whose
  * address or peer id has no exact compact form (IPv6, a dotted quad with
  * leading zeros, a peer id not in lowercase hex, a port outside 0–65535)
@@ -15,7 +19,10 @@ import type { SwarmPeer } from '../core/ports.js';
 
 const SOURCE = 1;
 const TEXT = 2;
-const HEAD = 9;
+/** Where the owner starts, and its length. */
+export const OWNER_AT = 9;
+export const OWNER_BYTES = 8;
+const HEAD = OWNER_AT + OWNER_BYTES;
 const PEER_ID_BYTES = 20;
 const COMPACT_HEAD = HEAD + PEER_ID_BYTES + 6;
 const LOWER_HEX_40 = /^[0-9a-f]{40}$/;
@@ -28,7 +35,9 @@ function ipv4Bytes(ip: string): number[] | null {
   return parts.every((p) => p <= 255) ? parts : null;
 }
 
-export function encodePeer(peer: SwarmPeer): Buffer {
+/** `owner`: OWNER_BYTES bytes naming the writing store. */
+export function encodePeer(peer: SwarmPeer, owner: Buffer): Buffer {
+  if (owner.length !== OWNER_BYTES) throw new Error(`a peer's owner is ${OWNER_BYTES} bytes, not ${owner.length}`);
   const role = peer.role === 'source' ? SOURCE : 0;
   const ip = ipv4Bytes(peer.ip);
   const compact = ip !== null && LOWER_HEX_40.test(peer.peerId) && Number.isInteger(peer.port) && peer.port >= 0 && peer.port <= 0xffff;
@@ -37,6 +46,7 @@ export function encodePeer(peer: SwarmPeer): Buffer {
     const out = Buffer.allocUnsafe(HEAD + text.length);
     out[0] = role | TEXT;
     out.writeDoubleBE(peer.lastSeen, 1);
+    owner.copy(out, OWNER_AT);
     text.copy(out, HEAD);
     return out;
   }
@@ -44,6 +54,7 @@ export function encodePeer(peer: SwarmPeer): Buffer {
   const out = Buffer.allocUnsafe(COMPACT_HEAD + userBytes);
   out[0] = role;
   out.writeDoubleBE(peer.lastSeen, 1);
+  owner.copy(out, OWNER_AT);
   out.write(peer.peerId, HEAD, PEER_ID_BYTES, 'hex');
   const a = HEAD + PEER_ID_BYTES;
   for (let i = 0; i < 4; i++) out[a + i] = ip[i] as number;

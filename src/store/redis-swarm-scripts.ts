@@ -66,8 +66,14 @@ if ttl > 0 then
 end
 return new`);
 
-/** ARGV: infoHash, sid. Returns 1 if the peer was there. */
+/**
+ * ARGV: infoHash, sid, owner. Returns 1 if the peer was there and removed. Compare-and-delete: only when the
+ * stored peer's owner bytes (redis-peer-codec.ts, 1-based 10–17) are `owner`, so a tracker a client moved away
+ * from cannot remove the entry the tracker it moved to wrote since.
+ */
 export const REMOVE = script(`
+local value = redis.call('HGET', KEYS[1], ARGV[2])
+if not value or string.sub(value, 10, 17) ~= ARGV[3] then return 0 end
 local gone = redis.call('HDEL', KEYS[1], ARGV[2])
 if gone == 1 then
   redis.call('ZREM', KEYS[2], ARGV[2])

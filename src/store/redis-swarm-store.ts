@@ -5,14 +5,15 @@
  *
  * Key layout (after the prefix, `gatecast:` by default), after chihaya's one
  * hash per swarm:
- *   peers:<infoHash>    hash   sid → packed peer (redis-peer-codec.ts, ~40 B + user)
+ *   peers:<infoHash>    hash   sid → packed peer (redis-peer-codec.ts, ~50 B + user), with the store that wrote it
  *   seen:<infoHash>     zset   sid scored by lastSeen: expiry in order, without a scan
  *   sources:<infoHash>  set    sids in the source role: the scrape's seeders
  *   swarms              set    info hashes with peers: what expire() walks
  * The field is the session id, where chihaya's peer key is id + port + IP:
  * the port looks peers up by session, and a client that moves to another
  * tracker with the same session then overwrites its own entry instead of
- * leaving a twin behind.
+ * leaving a twin behind. remove() deletes only a peer this store wrote last:
+ * the tracker the client left, timing it out later, leaves the new entry be.
  *
  * Expiry as in memory: expire(cutoff) removes and returns the peers last
  * seen before the cutoff. On top, with `staleMs`, reads drop (lazily, a batch
@@ -20,11 +21,12 @@
  * the swarm's keys that TTL: a tracker killed with clients on it cannot
  * leave them listed forever, since its own sweep died with it.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { RevocationStore, SwarmPeer, SwarmStore } from '../core/ports.js';
 import { connectRedis, parseRedisUrl, redisFailure } from './redis-connection.js';
-import { decodePeer, encodePeer } from './redis-peer-codec.js';
+import { decodePeer, encodePeer, OWNER_BYTES } from './redis-peer-codec.js';
 import { COUNT, EXPIRE, LIST, PUT, REMOVE, SAMPLE, TRIM_BATCH, type LuaScript } from './redis-swarm-scripts.js';
 
 export interface RedisSwarmStoreOptions {
@@ -35,6 +37,8 @@ export interface RedisSwarmStoreOptions {
   clock: Pick<Clock, 'now'>;
   /** The URL without password, for error messages. */
   display: string;
+  /** OWNER_BYTES bytes naming this store in the peers it writes (default: random, one per store). */
+  owner?: Buffer;
   /** The revocation list shared over the same Redis (redis-revocation-store.ts): handed to the tracker with the store, closed with it. */
   revocations?: RevocationStore;
 }
@@ -65,6 +69,7 @@ export class RedisSwarmStore implements SwarmStore {
   private readonly swarmsKey: string;
   /** What createTracker shares revocations through, when the store was opened with them. */
   readonly revocations: RevocationStore | undefined;
+  private readonly owner: Buffer;
 
   constructor(
     private readonly redis: Redis,
@@ -72,11 +77,12 @@ export class RedisSwarmStore implements SwarmStore {
   ) {
     this.swarmsKey = `${opts.prefix}swarms`;
     this.revocations = opts.revocations;
+    this.owner = opts.owner ?? randomBytes(OWNER_BYTES);
   }
 
   async put(infoHash: string, peer: SwarmPeer): Promise<boolean> {
     const ttl = this.opts.staleMs === null ? 0 : this.opts.staleMs;
-    const args = [peer.sid, encodePeer(peer), String(peer.lastSeen), peer.role === 'source' ? '1' : '0', String(ttl)];
+    const args = [peer.sid, encodePeer(peer, this.owner), String(peer.lastSeen), peer.role === 'source' ? '1' : '0', String(ttl)];
     return integer(await this.run('put', PUT, infoHash, args)) === 1;
   }
 
@@ -96,7 +102,7 @@ export class RedisSwarmStore implements SwarmStore {
   }
 
   async remove(infoHash: string, sid: string): Promise<boolean> {
-    return integer(await this.run('remove', REMOVE, infoHash, [sid])) === 1;
+    return integer(await this.run('remove', REMOVE, infoHash, [sid, this.owner])) === 1;
   }
 
   async sample(infoHash: string, n: number, excludeSid: string | null): Promise<SwarmPeer[]> {

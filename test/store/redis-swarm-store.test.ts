@@ -45,11 +45,41 @@ describe('Redis swarm store: shared by several trackers', () => {
       assert.deepEqual((await t1.sample(H, 10, 'on-t1')).map((p) => p.sid), ['on-t2']);
       assert.deepEqual(await t1.get(H, 'on-t1'), peer('on-t1', { port: 7001 }));
       assert.deepEqual(await t1.count(H), { seeders: 1, leechers: 1 });
-      assert.equal(await t1.remove(H, 'on-t2'), true);
+      // Each tracker removes only what it wrote last (on-t1 moved to T2 above).
+      assert.equal(await t1.remove(H, 'on-t2'), false);
+      assert.equal(await t2.remove(H, 'on-t2'), true);
       assert.equal(await t2.remove(H, 'on-t2'), false);
       assert.deepEqual(await t2.count(H), { seeders: 0, leechers: 1 });
+      assert.equal(await t1.remove(H, 'on-t1'), false);
       assert.equal(await t2.remove(H, 'on-t1'), true);
       assert.deepEqual(await db.keys().then((ks) => ks.filter((k) => k.startsWith(prefix))), [], 'an emptied swarm leaves no key behind');
+    } finally {
+      await t1.close();
+      await t2.close();
+    }
+  });
+
+  it('a client that moved from T1 to T2 stays listed when T1 later removes it (timeout, leave): compare-and-delete on the writer', async () => {
+    const prefix = db.freshPrefix();
+    const t1 = await db.store({ prefix });
+    const t2 = await db.store({ prefix });
+    try {
+      await t1.put(H, peer('mover', { lastSeen: 1_000 }));
+      await t1.put(H, peer('stays', { lastSeen: 1_000 }));
+      // The client moves: same session, announced on T2 now.
+      assert.equal(await t2.put(H, peer('mover', { port: 7100, lastSeen: 2_000 })), false);
+      assert.equal(await t1.remove(H, 'mover'), false, "T1's late removal leaves T2's entry");
+      assert.deepEqual(await t2.get(H, 'mover'), peer('mover', { port: 7100, lastSeen: 2_000 }));
+      assert.deepEqual((await t1.list(H)).map((p) => p.sid).sort(), ['mover', 'stays']);
+      // If it comes back to T1, T1 owns it again, and T2's late removal is the one refused.
+      await t1.put(H, peer('mover', { lastSeen: 3_000 }));
+      assert.equal(await t2.remove(H, 'mover'), false);
+      assert.equal(await t1.remove(H, 'mover'), true);
+      assert.equal(await t1.remove(H, 'stays'), true);
+      assert.deepEqual(await db.keys().then((ks) => ks.filter((k) => k.startsWith(prefix))), []);
+      // Expiry is not the writer's: a dead tracker's stale peers go to whoever sweeps.
+      await t1.put(H, peer('stale', { lastSeen: 10 }));
+      assert.deepEqual((await t2.expire(100)).map((g) => g.peer.sid), ['stale']);
     } finally {
       await t1.close();
       await t2.close();
