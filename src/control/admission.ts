@@ -53,6 +53,8 @@ export type ViewerCredentials = { user: string; password: string } | { user: str
 
 export class Admission {
   readonly logins: LoginAuthenticator;
+  /** Round-robin over the connected trackers (trackers()). */
+  private nextTracker = 0;
 
   constructor(private readonly deps: AdmissionDeps) {
     this.logins = new LoginAuthenticator({ store: deps.store, clock: deps.clock, limits: deps.loginLimits });
@@ -84,8 +86,8 @@ export class Admission {
         sub ? `subscription of ${user} to ${program.id} has expired` : `${user} has no subscription to ${program.id}`,
       );
     }
-    const tracker = this.tracker();
-    const open = (): Promise<AdmissionResult> => this.openSession(program, user, 'viewer', req.clientKey, tracker);
+    const trackers = this.trackers();
+    const open = (): Promise<AdmissionResult> => this.openSession(program, user, 'viewer', req.clientKey, trackers);
     return this.deps.sessionLimit ? this.deps.sessionLimit.admit(user, sub, open) : open();
   }
 
@@ -104,8 +106,8 @@ export class Admission {
           `run \`gatecast admin programs rekey ${program.id}\` on the broadcaster's machine (the info hash changes)`,
       );
     }
-    const tracker = this.tracker();
-    return this.openSession(program, adminName, 'source', clientKey, tracker);
+    const trackers = this.trackers();
+    return this.openSession(program, adminName, 'source', clientKey, trackers);
   }
 
   async renew(sid: string, ts: number, sig: string): Promise<RenewResult> {
@@ -151,10 +153,22 @@ export class Admission {
     return program;
   }
 
-  private tracker(): TrackerInfo {
-    const tracker = this.deps.trackers.current();
-    if (!tracker) throw new ClientError('no_tracker', 'no tracker is connected to the control server; try again shortly');
-    return tracker;
+  /**
+   * Every connected tracker, the most recently connected first (as when there
+   * was one), the list rotated by one per admission: clients spread over the
+   * trackers round-robin, and those of a lost tracker spread over the others
+   * too (each moves to the next of its list).
+   */
+  private trackers(): TrackerInfo[] {
+    // The one place the connected trackers are read. Reversed first: ties in connectedAt keep the later registration first.
+    const all = this.deps.trackers
+      .list()
+      .reverse()
+      .sort((a, b) => b.connectedAt - a.connectedAt);
+    if (all.length === 0) throw new ClientError('no_tracker', 'no tracker is connected to the control server; try again shortly');
+    const first = this.nextTracker++ % all.length;
+    if (this.nextTracker >= Number.MAX_SAFE_INTEGER) this.nextTracker = 0;
+    return [...all.slice(first), ...all.slice(0, first)];
   }
 
   private async openSession(
@@ -162,7 +176,7 @@ export class Admission {
     user: string,
     role: TokenRole,
     clientKey: string,
-    tracker: TrackerInfo,
+    trackers: TrackerInfo[],
   ): Promise<AdmissionResult> {
     const now = this.deps.clock.now();
     const session: SessionRecord = {
@@ -186,7 +200,7 @@ export class Admission {
       session: session.id,
       token,
       token_expires_at: expiresAt,
-      metadata: buildMetadata(program, tracker, token, this.deps.signingKey.publicKey),
+      metadata: buildMetadata(program, trackers, token, this.deps.signingKey.publicKey),
     };
   }
 

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { pieceLength } from '../core/piece.js';
-import type { Program, ProgramMetadata } from '../core/types.js';
+import { InternalError } from '../core/errors.js';
+import type { Program, ProgramMetadata, TrackerEndpoint } from '../core/types.js';
 import type { TrackerInfo } from './tracker-registry.js';
 
 export function programInfoHash(program: Pick<Program, 'id' | 'sourcePublicKey'>): string {
@@ -28,12 +29,23 @@ export function dataSize(program: Pick<Program, 'lengthS' | 'bitrateBps'>): numb
   return program.lengthS === null ? null : Math.ceil((program.lengthS * program.bitrateBps) / 8);
 }
 
-export function buildMetadata(program: Program, tracker: TrackerInfo, token: string, controlKey: string): ProgramMetadata {
+/**
+ * Step b's metadata. `trackers` is every connected tracker, the one this
+ * client should use first at the head (admission.ts spreads clients by
+ * rotating the list); never empty.
+ */
+export function buildMetadata(program: Program, trackers: readonly TrackerInfo[], token: string, controlKey: string): ProgramMetadata {
+  const endpoints: TrackerEndpoint[] = trackers.map((t) => ({ announce: announceUrlWithToken(t.announceUrl, token), ws: t.wsUrl }));
+  const first = endpoints[0];
+  if (!first) throw new InternalError('program metadata needs at least one tracker');
   return {
     program: program.id,
     title: program.title,
     info_hash: programInfoHash(program),
-    tracker: { announce: announceUrlWithToken(tracker.announceUrl, token), ws: tracker.wsUrl },
+    tracker: first,
+    trackers: endpoints,
+    // One tier: the trackers share the swarm, so BEP 12 lets a stock client use any of them and move on within the tier.
+    announce_list: [endpoints.map((e) => e.announce)],
     length_s: program.lengthS,
     data_size: dataSize(program),
     bitrate_bps: program.bitrateBps,

@@ -75,6 +75,14 @@ export interface SessionRecord {
   endReason: string | null;
 }
 
+/** One tracker as the program metadata names it. */
+export interface TrackerEndpoint {
+  /** BEP 3 HTTP announce URL, with this session's token in its query. */
+  announce: string;
+  /** gatecast's WebSocket channel. */
+  ws: string;
+}
+
 /**
  * What an admitted client learns about a program (step b), and what it parses
  * to join the swarm (step c). Field names are the JSON API's.
@@ -84,12 +92,21 @@ export interface ProgramMetadata {
   title: string;
   /** SHA-1 of "gatecast-live:" + program id + ":" + source key, hex: the swarm's BitTorrent info hash. */
   info_hash: string;
-  tracker: {
-    /** BEP 3 HTTP announce URL, with this session's token in its query. */
-    announce: string;
-    /** gatecast's WebSocket channel. */
-    ws: string;
-  };
+  /** The tracker this client should use first (the first of `trackers`): kept for clients from before `trackers`. */
+  tracker: TrackerEndpoint;
+  /**
+   * Every tracker connected to the control server, the preferred one first. They
+   * share one swarm (a Redis swarm store), so a client whose tracker channel is
+   * lost moves to the next one (wrapping around) with the same session and token.
+   * Absent from control servers older than issue 12: then `tracker` alone.
+   */
+  trackers?: TrackerEndpoint[];
+  /**
+   * BEP 12's `announce-list` for stock BitTorrent clients: tiers of HTTP announce
+   * URLs (each with this session's token). One tier holding every tracker, the
+   * preferred first: trackers of a tier share the swarm. Absent as `trackers` is.
+   */
+  announce_list?: string[][];
   /** Program length in seconds; null while live with no planned end. */
   length_s: number | null;
   /** Total data size in bytes; null for a live program (unbounded). */

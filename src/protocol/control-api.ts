@@ -70,11 +70,22 @@ export const SourceRequestBody = Type.Object({ client_key: Ed25519KeySchema }, {
 
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 
+const TrackerEndpointSchema = Type.Object({
+  announce: Type.String({ description: "BEP 3 HTTP announce URL, with the session's token" }),
+  ws: Type.String({ description: "gatecast's WebSocket tracker channel" }),
+});
+
 export const ProgramMetadataSchema = Type.Object({
   program: Type.String(),
   title: Type.String(),
   info_hash: Type.String({ pattern: '^[0-9a-f]{40}$' }),
-  tracker: Type.Object({ announce: Type.String(), ws: Type.String() }),
+  tracker: TrackerEndpointSchema,
+  trackers: Type.Optional(
+    Type.Array(TrackerEndpointSchema, { minItems: 1, maxItems: 64, description: 'every connected tracker, the preferred one (tracker) first' }),
+  ),
+  announce_list: Type.Optional(
+    Type.Array(Type.Array(Type.String()), { description: "BEP 12 announce-list: tiers of announce URLs (with the session's token)" }),
+  ),
   length_s: NullableNumber,
   data_size: NullableNumber,
   bitrate_bps: Type.Integer(),

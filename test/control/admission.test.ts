@@ -5,7 +5,7 @@ import { pieceLength } from '../../src/core/piece.js';
 import type { AdmissionResult } from '../../src/core/types.js';
 import { createTokenVerifier } from '../../src/protocol/token.js';
 import { DEFAULTS } from '../../src/core/config.js';
-import { admin, newClientKey, newSourceKey, startServer, startWithTracker, seed, type Harness } from './helpers.js';
+import { admin, FakeTracker, newClientKey, newSourceKey, startServer, startWithTracker, seed, type Harness } from './helpers.js';
 
 type Started = Awaited<ReturnType<typeof startWithTracker>>;
 
@@ -109,6 +109,49 @@ describe('admission (steps a–b)', () => {
     assert.equal((await request(h, 'news', body)).status, 200);
   });
 });
+
+describe('admission with several trackers (issue 12 part 3)', () => {
+  it('lists every connected tracker, the preferred first, as trackers and one BEP 12 tier, each with the token; preferred round-robin', async () => {
+    const h = await startWithTracker();
+    const second = await FakeTracker.connect(h.url);
+    try {
+      second.send({ type: 'hello', tracker_id: 'tracker-2', announce_url: 'http://127.0.0.1:6970/announce', ws_url: 'ws://127.0.0.1:6970/ws', sessions: [] });
+      await second.next();
+      const firsts: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await request(h, 'news', { user: 'alice', password: 'pw-alice', client_key: newClientKey().publicKey });
+        assert.equal(res.status, 200);
+        const r = res.body as unknown as AdmissionResult;
+        const m = r.metadata;
+        const trackers = m.trackers ?? [];
+        assert.equal(trackers.length, 2);
+        assert.deepEqual(m.tracker, trackers[0], '`tracker` is the preferred one, first of `trackers`');
+        assert.deepEqual(trackers.map((t) => t.ws).sort(), ['ws://127.0.0.1:6969/ws', 'ws://127.0.0.1:6970/ws']);
+        for (const t of trackers) assert.equal(new URL(t.announce).searchParams.get('token'), r.token);
+        assert.deepEqual(m.announce_list, [trackers.map((t) => t.announce)], 'one tier, in the same order');
+        firsts.push(m.tracker.ws);
+      }
+      // The most recently connected first (the order a lone tracker had), then round-robin.
+      assert.deepEqual(firsts, ['ws://127.0.0.1:6970/ws', 'ws://127.0.0.1:6969/ws', 'ws://127.0.0.1:6970/ws', 'ws://127.0.0.1:6969/ws'], 'spread round-robin');
+
+      // A tracker gone from the control link is no longer listed.
+      await second.close();
+      await waitUntil(() => h.server.trackers().length === 1);
+      const res = await request(h, 'news', { user: 'alice', password: 'pw-alice', client_key: newClientKey().publicKey });
+      const m = (res.body as unknown as AdmissionResult).metadata;
+      assert.deepEqual(m.trackers?.map((t) => t.ws), ['ws://127.0.0.1:6969/ws']);
+      assert.equal(m.announce_list?.[0]?.length, 1);
+    } finally {
+      await second.close();
+      await h.close();
+    }
+  });
+});
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), 'condition not met within 2 s');
+}
 
 describe('admission without a tracker', () => {
   it('refuses with no_tracker (503) when no tracker is connected', async () => {
