@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --scenario swarm|flash-crowd|churn|tracker|kick|admission|all]
+ * `npm run bench [-- --scenario swarm|flash-crowd|churn|tracker|kick|admission|cluster|all]
  * [--viewers N] [--duration S] [--concurrency N] [--json] [--profile] [--no-install]`
  *
  * With no flags: a quick swarm of 20 viewers for 20 s. Each run writes
@@ -14,8 +14,9 @@ import { runSwarm } from './scenarios/swarm.js';
 import { runTracker, trackerMarkdown, trackerSvg } from './scenarios/tracker.js';
 import { kickMarkdown, kickSvg, runKick } from './scenarios/kick.js';
 import { admissionMarkdown, admissionSvg, runAdmission } from './scenarios/admission.js';
+import { clusterMarkdown, clusterSvg, runCluster } from './scenarios/cluster.js';
 
-const SCENARIOS = ['swarm', 'flash-crowd', 'churn', 'tracker', 'kick', 'admission', 'all'] as const;
+const SCENARIOS = ['swarm', 'flash-crowd', 'churn', 'tracker', 'kick', 'admission', 'cluster', 'all'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function positiveInt(v: string): number {
@@ -40,7 +41,7 @@ const program = new Command('bench')
   .description('gatecast benchmarks: real viewers over loopback, results under bench/results/')
   .option('--scenario <name>', `one of ${SCENARIOS.join(', ')}`)
   .option('--viewers <n>', 'viewers (swarm default 20, flash-crowd/churn/kick 100)', positiveInt)
-  .option('--duration <s>', 'seconds of stream measured after all joined (swarm 60, churn 180; tracker: seconds per load run)', positiveNumber)
+  .option('--duration <s>', 'seconds of stream measured after all joined (swarm 60, churn 180; tracker, cluster: seconds per load run)', positiveNumber)
   .option('--per-worker <n>', 'viewers per worker process', positiveInt, 20)
   .option('--join-gap-ms <ms>', 'swarm/churn: pause between two joins', nonNegativeNumber)
   .option('--kicks <n>', 'kick: kicks per client kind', positiveInt, 20)
@@ -48,7 +49,7 @@ const program = new Command('bench')
   .option('--profile', 'run workers under --cpu-prof and summarize the top self-time functions', false)
   .option('--json', 'print the JSON result as the last line of stdout', false)
   .option('--detail', 'swarm/flash-crowd/churn: trace every viewer; write the worst ones to bench/results/<scenario>-detail-<time>.json', false)
-  .option('--no-install', "tracker: skip comparison servers that are missing instead of installing them (apt-get as root; bench/vendor's npm install)")
+  .option('--no-install', "tracker, cluster: skip comparison servers that are missing instead of installing them (apt-get as root; bench/vendor's npm install)")
   .parse();
 
 const opts = program.opts<{
@@ -102,6 +103,16 @@ async function one(name: Exclude<Scenario, 'all'>): Promise<Record<string, unkno
     const result = await runTracker({ durationS, install: opts.install, log });
     const out = { ...result, detail: { ...result.detail, command: cmd, machine, started } };
     const paths = writeResults(name, out, trackerMarkdown(result, cmd), trackerSvg(result));
+    log(`wrote ${paths.json}`);
+    return out;
+  }
+  if (name === 'cluster') {
+    const durationS = opts.duration ?? 10;
+    const cmd = command(name, ['--duration', String(durationS)]);
+    log(`cluster: ${durationS} s per load run; trackers and control servers as separate processes`);
+    const result = await runCluster({ durationS, install: opts.install, log });
+    const out = { ...result, detail: { ...result.detail, command: cmd, machine, started } };
+    const paths = writeResults(name, out, clusterMarkdown(result, cmd), clusterSvg(result));
     log(`wrote ${paths.json}`);
     return out;
   }
