@@ -8,6 +8,12 @@
  * swarm closes. A refusal from the control server or the tracker (a
  * ClientError, on renewal or on reconnect) ends the session: retrying a
  * refusal would never succeed.
+ *
+ * A lost tracker channel is not an end: the client moves to the next tracker
+ * of the metadata's list (wrapping around; the same one when there is one)
+ * with the same session and token, and keeps moving while each fails. The
+ * trackers share the swarm, so the peer connections and playback carry on
+ * untouched meanwhile: only the channel (new peers, heartbeats, kicks) moves.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -22,6 +28,10 @@ export interface LifecycleTracker {
   on(event: 'revoked', listener: (r: { id: string; sid: string }) => void): unknown;
   on(event: 'lost' | 'warning', listener: (err: Error) => void): unknown;
   readonly connected: boolean;
+  /** How many trackers the client may use (the metadata's `trackers`). */
+  readonly trackerCount: number;
+  /** With no channel open: the next tracker of the list (wrapping around) for the next start(); returns its URL. */
+  moveOn(): string;
   /** Opens the channel (unless open) and announces; a ClientError is a refusal. */
   start(): Promise<ChannelPeer[]>;
   announce(): Promise<ChannelPeer[]>;
@@ -101,13 +111,25 @@ export class ClientLifecycle extends EventEmitter<ClientLifecycleEvents> {
 
   /**
    * Steps c–e: the tracker checks the token, lists us and hands back part of
-   * the swarm, which we dial. On failure the swarm and channel are closed and
-   * the error thrown (a ClientError when the tracker refused).
+   * the swarm, which we dial. A tracker that cannot be reached (or fails) is
+   * passed over for the next of the list, each tried once; a refusal
+   * (ClientError) is final. On failure the swarm and channel are closed and
+   * the last error thrown.
    */
   async join(): Promise<void> {
-    const { tracker, swarm } = this.opts;
+    const { tracker, swarm, log } = this.opts;
     try {
-      swarm.connect(await tracker.start());
+      for (let tried = 1; ; tried++) {
+        try {
+          swarm.connect(await tracker.start());
+          return;
+        } catch (err) {
+          if (err instanceof ClientError || tried >= tracker.trackerCount) throw err;
+          tracker.close();
+          const next = tracker.moveOn();
+          log?.(`tracker unusable (${errorText(err)}); trying ${next}`);
+        }
+      }
     } catch (err) {
       await swarm.close();
       tracker.close();
@@ -123,7 +145,7 @@ export class ClientLifecycle extends EventEmitter<ClientLifecycleEvents> {
     tracker.on('disconnect', ({ id, reason }) => this.end({ kind: 'kicked', reason }, id));
     tracker.on('warning', (err) => log?.(`tracker: ${err.message}`));
     tracker.on('lost', (err) => {
-      log?.(`tracker channel lost (${err.message}); reconnecting`);
+      log?.(`tracker channel lost (${err.message}); reconnecting in ${this.reconnectMs} ms`);
       this.scheduleReconnect(this.reconnectMs);
     });
     session.on('ended', (err) => this.end({ kind: 'session_ended', reason: err.message, error: err }, undefined));
@@ -158,17 +180,28 @@ export class ClientLifecycle extends EventEmitter<ClientLifecycleEvents> {
     }, ms);
   }
 
+  /**
+   * Each attempt goes to the next tracker of the list: the one just lost (or
+   * failed) may be dead, and any other serves the same swarm. With one tracker
+   * it is the same one each time, as before there were several.
+   */
   private async reconnect(): Promise<void> {
     if (this.ending) return;
-    const { tracker, swarm } = this.opts;
+    const { tracker, swarm, log } = this.opts;
+    const url = tracker.moveOn();
     try {
       const peers = await tracker.start();
       if (!this.ending) swarm.connect(peers);
+      log?.(`tracker channel open again, on ${url}`);
     } catch (err) {
       if (err instanceof ClientError) {
         this.end({ kind: 'session_ended', reason: err.message, error: err }, undefined);
         return;
       }
+      if (this.ending) return;
+      // A channel that opened but did not take the announce is dropped, so the next attempt may move on.
+      tracker.close();
+      log?.(`tracker at ${url} unusable (${errorText(err)}); next attempt in ${this.retryMs} ms`);
       this.scheduleReconnect(this.retryMs);
     }
   }
@@ -196,4 +229,8 @@ export class ClientLifecycle extends EventEmitter<ClientLifecycleEvents> {
     await swarm.close();
     this.emit('ended', end);
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -91,6 +91,8 @@ export async function joinSwarm(opts: JoinOptions): Promise<JoinedSwarm> {
   if (port === null) throw new InternalError('the peer transport is not listening');
   const tracker = new TrackerClient({
     wsUrl: md.tracker.ws,
+    // Where to move when the channel is lost (absent from control servers before issue 12: then the one tracker).
+    otherUrls: (md.trackers ?? []).map((t) => t.ws),
     infoHash: md.info_hash,
     peerId: opts.peerId.toString('hex'),
     port,

@@ -22,7 +22,13 @@ import {
 import type { Qoe } from '../protocol/qoe.js';
 
 export interface TrackerClientOptions {
+  /** The tracker to use first (the metadata's `tracker.ws`)... */
   wsUrl: string;
+  /**
+   * ...and the others of the metadata's `trackers`, in order: moveOn() goes to
+   * the next (wrapping around) with the same session and token.
+   */
+  otherUrls?: readonly string[];
   infoHash: string;
   peerId: string;
   port: number;
@@ -52,6 +58,8 @@ export interface TrackerClientEvents {
   lost: [Error];
   /** The tracker sent something we could not understand; the channel stays open. */
   warning: [Error];
+  /** A channel's first announce was accepted: we are listed on the tracker at `url`. */
+  joined: [{ url: string }];
 }
 
 interface PendingReply {
@@ -76,10 +84,36 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   private welcomed: (() => void) | null = null;
   /** What each heartbeat reports (setQoe); none by default. */
   private qoe: (() => Qoe | null) | null = null;
+  /** Every tracker we may use, the first one first; `at` is the one in use. */
+  private readonly urls: readonly string[];
+  private at = 0;
+  /** Whether the open channel has had an announce accepted (the `joined` event is once per channel). */
+  private listed = false;
 
   constructor(private readonly opts: TrackerClientOptions) {
     super();
     this.replyTimeoutMs = opts.replyTimeoutMs ?? 5_000;
+    this.urls = [opts.wsUrl, ...(opts.otherUrls ?? []).filter((u) => u !== opts.wsUrl)];
+  }
+
+  /** The tracker channel URL in use (or to be used by the next start()). */
+  get url(): string {
+    return this.urls[this.at] ?? this.opts.wsUrl;
+  }
+
+  /** How many trackers this client may use. */
+  get trackerCount(): number {
+    return this.urls.length;
+  }
+
+  /**
+   * Moves to the next tracker of the list (wrapping around; the same one when
+   * there is only one) for the next start(). Only while no channel is open: an
+   * open channel is never dropped for another tracker.
+   */
+  moveOn(): string {
+    if (!this.connected && this.connecting === null) this.at = (this.at + 1) % this.urls.length;
+    return this.url;
   }
 
   /** From now on every heartbeat carries what `provider` gives (null: nothing this time). */
@@ -118,6 +152,10 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
     });
     if (reply.type !== 'peers') throw new InternalError(`tracker answered an announce with ${reply.type}`);
     this.startHeartbeat(reply.heartbeat_s * 1000);
+    if (!this.listed) {
+      this.listed = true;
+      this.emit('joined', { url: this.url });
+    }
     this.emit('peers', reply.peers);
     return reply.peers;
   }
@@ -156,14 +194,16 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
 
   private connect(): Promise<void> {
     if (this.connecting) return this.connecting;
+    const url = this.url;
     this.connecting = new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(this.opts.wsUrl, { handshakeTimeout: this.replyTimeoutMs, ca: this.opts.ca });
+      const ws = new WebSocket(url, { handshakeTimeout: this.replyTimeoutMs, ca: this.opts.ca });
       this.ws = ws;
       this.nonce = null;
+      this.listed = false;
       // Open once the tracker's challenge is in: nothing can be announced before it.
       let opened = false;
       const noWelcome = this.opts.clock.setTimeout(() => {
-        reject(new InternalError(`tracker at ${this.opts.wsUrl} sent no welcome within ${this.replyTimeoutMs} ms`));
+        reject(new InternalError(`tracker at ${url} sent no welcome within ${this.replyTimeoutMs} ms`));
         ws.terminate();
       }, this.replyTimeoutMs);
       this.welcomed = () => {
@@ -175,14 +215,14 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
       ws.on('error', (err) => {
         if (!opened) {
           noWelcome.cancel();
-          reject(new InternalError(`cannot reach tracker at ${this.opts.wsUrl}: ${err.message}`));
+          reject(new InternalError(`cannot reach tracker at ${url}: ${err.message}`));
         }
       });
       ws.on('message', (data, isBinary) => this.onMessage(isBinary ? data : data.toString()));
       ws.on('close', (code, reason) => {
         if (!opened) {
           noWelcome.cancel();
-          reject(new InternalError(`tracker at ${this.opts.wsUrl} closed the channel before its welcome (${code} ${reason.toString()})`));
+          reject(new InternalError(`tracker at ${url} closed the channel before its welcome (${code} ${reason.toString()})`));
         }
         if (this.ws === ws) {
           this.stopHeartbeat();
@@ -231,9 +271,9 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
           const p = this.pending.get(msg.id);
           this.pending.delete(msg.id);
           p?.timer.cancel();
-          p?.reject(toClientError(msg.code, msg.message));
+          p?.reject(trackerError(msg.code, msg.message));
         } else {
-          this.emit('warning', toClientError(msg.code, msg.message));
+          this.emit('warning', trackerError(msg.code, msg.message));
         }
         return;
       case 'disconnect':
@@ -306,6 +346,12 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
 }
 
 
-function toClientError(code: string, message: string): ClientError {
+/**
+ * A tracker's error answer: a refusal (ClientError, which ends the session),
+ * except `internal`, the tracker's own fault (its swarm store unreachable, a
+ * bug): retrying, or another tracker, may succeed.
+ */
+function trackerError(code: string, message: string): ClientError | InternalError {
+  if (code === 'internal') return new InternalError(`tracker failed: ${message}`);
   return new ClientError(isClientErrorCode(code) ? code : 'forbidden', `tracker refused: ${message}`);
 }

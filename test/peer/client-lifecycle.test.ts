@@ -163,3 +163,90 @@ test('join dials the first peer list; when the tracker refuses, the swarm and ch
   await assert.rejects(refused.life.join(), err);
   assert.deepEqual(refused.calls, ['swarm.close', 'tracker.close']);
 });
+
+test('a lost channel moves to the next tracker of the list, and on while each fails (wrapping around), the swarm and session untouched', async () => {
+  const { clock, calls, tracker, session, swarm, life } = rig();
+  tracker.urls = ['ws://t1/ws', 'ws://t2/ws', 'ws://t3/ws'];
+  life.start();
+  const dead = new Set(['ws://t2/ws', 'ws://t3/ws']);
+  tracker.next = () => {
+    if (dead.has(tracker.urls[tracker.at] ?? '')) throw new InternalError('connection refused');
+    return [PEER];
+  };
+  tracker.emit('lost', new Error('tracker t1 closed the channel'));
+  clock.advance(DEFAULTS.peer.trackerReconnectMs);
+  await settle();
+  assert.deepEqual(tracker.startedOn, ['ws://t2/ws'], 'the first attempt goes to the next tracker, not the lost one');
+  clock.advance(DEFAULTS.peer.trackerRetryMs);
+  await settle();
+  assert.deepEqual(tracker.startedOn, ['ws://t2/ws', 'ws://t3/ws']);
+  dead.delete('ws://t3/ws');
+  dead.add('ws://t1/ws');
+  clock.advance(DEFAULTS.peer.trackerRetryMs);
+  await settle();
+  assert.deepEqual(tracker.startedOn, ['ws://t2/ws', 'ws://t3/ws', 'ws://t1/ws'], 'wraps around the list');
+  clock.advance(DEFAULTS.peer.trackerRetryMs);
+  await settle();
+  assert.deepEqual(tracker.startedOn, ['ws://t2/ws', 'ws://t3/ws', 'ws://t1/ws', 'ws://t2/ws']);
+  dead.delete('ws://t2/ws');
+  clock.advance(DEFAULTS.peer.trackerRetryMs);
+  await settle();
+  assert.deepEqual(tracker.startedOn.at(-1), 'ws://t3/ws');
+  assert.deepEqual(swarm.dialled, [[PEER]], "the new tracker's peers are dialled");
+  clock.advance(10 * DEFAULTS.peer.trackerRetryMs);
+  assert.equal(tracker.starts, 5, 'no attempt once listed again');
+  assert.equal(life.ended, false);
+  assert.ok(calls.every((c) => c === 'tracker.close'), `only failed channels were closed: ${calls.join(', ')}`);
+  assert.equal(session.started, 1, 'renewals were never stopped or restarted');
+});
+
+test('a refusal from the tracker moved to ends the session: no hop to a third tracker to dodge it', async () => {
+  const { clock, calls, tracker, life, ends } = rig();
+  tracker.urls = ['ws://t1/ws', 'ws://t2/ws', 'ws://t3/ws'];
+  life.start();
+  const refusal = new ClientError('token_revoked', 'tracker refused: session revoked');
+  tracker.next = () => {
+    throw refusal;
+  };
+  tracker.emit('lost', new Error('closed'));
+  clock.advance(DEFAULTS.peer.trackerReconnectMs);
+  await settle();
+  await settle();
+  assert.deepEqual(tracker.startedOn, ['ws://t2/ws']);
+  assert.deepEqual(ends, [{ kind: 'session_ended', reason: refusal.message, error: refusal }]);
+  assert.deepEqual(calls, ['session.stop', `swarm.leaveAll:${refusal.message}`, 'tracker.stopped:-', 'swarm.close']);
+  clock.advance(60_000);
+  assert.equal(tracker.starts, 1);
+});
+
+test('join passes over an unreachable tracker for the next, each tried once; a refusal is final at once', async () => {
+  const moved = rig();
+  moved.tracker.urls = ['ws://t1/ws', 'ws://t2/ws'];
+  moved.tracker.next = () => {
+    if (moved.tracker.at === 0) throw new InternalError('cannot reach tracker t1');
+    return [PEER];
+  };
+  await moved.life.join();
+  assert.deepEqual(moved.tracker.startedOn, ['ws://t1/ws', 'ws://t2/ws']);
+  assert.deepEqual(moved.swarm.dialled, [[PEER]]);
+  assert.deepEqual(moved.calls, ['tracker.close'], 'only the failed channel closed; the swarm stays');
+
+  const none = rig();
+  none.tracker.urls = ['ws://t1/ws', 'ws://t2/ws'];
+  const last = new InternalError('cannot reach tracker t2');
+  none.tracker.next = () => {
+    throw none.tracker.at === 0 ? new InternalError('cannot reach tracker t1') : last;
+  };
+  await assert.rejects(none.life.join(), last);
+  assert.deepEqual(none.tracker.startedOn, ['ws://t1/ws', 'ws://t2/ws'], 'each tried once');
+  assert.deepEqual(none.calls.slice(-2), ['swarm.close', 'tracker.close']);
+
+  const refused = rig();
+  refused.tracker.urls = ['ws://t1/ws', 'ws://t2/ws'];
+  const err = new ClientError('token_expired', 'tracker refused: token expired');
+  refused.tracker.next = () => {
+    throw err;
+  };
+  await assert.rejects(refused.life.join(), err);
+  assert.deepEqual(refused.tracker.startedOn, ['ws://t1/ws'], 'a refusal is not taken to another tracker');
+});

@@ -19,6 +19,18 @@ export class FakeTracker extends EventEmitter<TrackerEvents> implements Lifecycl
   connected = true;
   starts = 0;
   announces = 0;
+  /** The trackers of the list, and the index of the one in use; `startedOn` records it at each start(). */
+  urls = ['ws://t1/ws'];
+  at = 0;
+  readonly startedOn: string[] = [];
+  get trackerCount(): number {
+    return this.urls.length;
+  }
+  /** The lifecycle calls it only with the channel down (the real one ignores it while a channel is open). */
+  moveOn(): string {
+    this.at = (this.at + 1) % this.urls.length;
+    return this.urls[this.at] ?? '';
+  }
   /** What the next start() does: resolve with peers, or throw. */
   next: () => ChannelPeer[] = () => [];
   constructor(private readonly calls: Calls) {
@@ -26,6 +38,7 @@ export class FakeTracker extends EventEmitter<TrackerEvents> implements Lifecycl
   }
   async start(): Promise<ChannelPeer[]> {
     this.starts++;
+    this.startedOn.push(this.urls[this.at] ?? '');
     return this.next();
   }
   async announce(): Promise<ChannelPeer[]> {
