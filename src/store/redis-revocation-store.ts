@@ -39,11 +39,17 @@ export interface RedisRevocationStoreOptions {
   display: string;
   /** Resend period of shares Redis did not take, and of a failed reload. */
   retryMs?: number;
+  /**
+   * A PING this often (REVOCATION_PROBE_MS), so status() finds a Redis that keeps the connection but does not
+   * answer (it fails within the command timeout); null: none, status() reads the connections and the last call.
+   */
+  probeMs?: number | null;
   /** A share or reload that failed (logged by the caller; retried here). */
   onError?: (err: Error) => void;
 }
 
 export const REVOCATION_RETRY_MS = 1_000;
+export const REVOCATION_PROBE_MS = 5_000;
 
 /** A failed Redis call, as the tracker logs it. */
 function failure(display: string, op: string, err: unknown): InternalError {
@@ -91,6 +97,7 @@ export class RedisRevocationStore implements RevocationStore {
   private flushing = false;
   private flushTimer: TimerHandle | null = null;
   private reloadTimer: TimerHandle | null = null;
+  private probeTimer: TimerHandle | null = null;
   /** Bumped by each (re)subscription: a reload that a newer one overtook stops. */
   private generation = 0;
   /** The last command failed: Redis may hold the connection yet not answer (a stall). */
@@ -108,6 +115,8 @@ export class RedisRevocationStore implements RevocationStore {
     this.keepKey = `${opts.prefix}revoked:keep`;
     this.channel = `${opts.prefix}revoked`;
     this.retryMs = opts.retryMs ?? REVOCATION_RETRY_MS;
+    const probeMs = opts.probeMs === undefined ? REVOCATION_PROBE_MS : opts.probeMs;
+    if (probeMs !== null) this.probe(probeMs);
     redis.on('ready', () => {
       this.flush();
       // A reload that failed because this connection was not back yet: now it can run.
@@ -149,6 +158,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.closed = true;
     this.flushTimer?.cancel();
     this.reloadTimer?.cancel();
+    this.probeTimer?.cancel();
     this.onRevoked = null;
     for (const conn of [this.sub, this.redis]) {
       if (conn.status === 'ready') await conn.quit().catch(() => conn.disconnect());
@@ -225,6 +235,24 @@ export class RedisRevocationStore implements RevocationStore {
       // Shares that came in while the last ones were written.
       if (ok) this.flush();
     })();
+  }
+
+  private probe(everyMs: number): void {
+    this.probeTimer = this.opts.clock.setTimeout(() => {
+      this.probeTimer = null;
+      if (this.closed) return;
+      this.redis.ping().then(
+        () => {
+          // A failed share or reload still owed keeps the store unreachable until it goes through.
+          if (this.outbox.size === 0 && !this.reloadOwed) this.failing = false;
+        },
+        () => {
+          this.failing = true;
+        },
+      ).finally(() => {
+        if (!this.closed) this.probe(everyMs);
+      });
+    }, everyMs);
   }
 
   private failed(op: string, err: unknown): void {

@@ -10,7 +10,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock, type Clock } from '../../src/core/clock.js';
+import { DEFAULTS } from '../../src/core/config.js';
+import { systemClock } from '../../src/protocol/system-clock.js';
 import { connectRedis, parseRedisUrl } from '../../src/store/redis-connection.js';
 import { decodeRevocation, RedisRevocationStore } from '../../src/store/redis-revocation-store.js';
 import { connectRedisTestDb, REDIS_TEST_URL, relayTo } from './redis-test-db.js';
@@ -22,11 +24,17 @@ after(async () => {
 });
 const target = parseRedisUrl(REDIS_TEST_URL);
 
-async function openStore(prefix: string, clock: ManualClock, url = REDIS_TEST_URL, errors: Error[] = []): Promise<{ store: RedisRevocationStore; redis: Redis; sub: Redis }> {
+async function openStore(
+  prefix: string,
+  clock: Pick<Clock, 'now' | 'setTimeout'>,
+  url = REDIS_TEST_URL,
+  errors: Error[] = [],
+  probeMs: number | null = null,
+): Promise<{ store: RedisRevocationStore; redis: Redis; sub: Redis }> {
   const t = parseRedisUrl(url);
   const redis = await connectRedis(t, () => undefined);
   const sub = await connectRedis(t, () => undefined);
-  const store = new RedisRevocationStore(redis, sub, { prefix, clock, display: t.display, retryMs: 50, onError: (e) => errors.push(e) });
+  const store = new RedisRevocationStore(redis, sub, { prefix, clock, display: t.display, retryMs: 50, probeMs, onError: (e) => errors.push(e) });
   return { store, redis, sub };
 }
 
@@ -140,6 +148,27 @@ describe('Redis revocation store', () => {
     } finally {
       await cut.store.close();
       await other.store.close();
+      await relay.close();
+    }
+  });
+
+  it('a Redis that keeps the connection but stops answering is found by the probe (unreachable), and reachable again when it answers', async () => {
+    const relay = await relayTo(target.port, target.host);
+    const { store } = await openStore(db.freshPrefix(), systemClock, `redis://127.0.0.1:${relay.port}/${target.db}`, [], 100);
+    try {
+      await store.subscribe(() => undefined);
+      assert.equal(store.status().reachable, true);
+      relay.stall();
+      const t0 = Date.now();
+      const until = t0 + DEFAULTS.swarmRedisCommandTimeoutMs + 3_000;
+      while (store.status().reachable && Date.now() < until) await settle(20);
+      assert.equal(store.status().reachable, false, 'the stall is seen though every connection is still up');
+      relay.restore();
+      const back = Date.now() + 3_000;
+      while (!store.status().reachable && Date.now() < back) await settle(20);
+      assert.equal(store.status().reachable, true);
+    } finally {
+      await store.close();
       await relay.close();
     }
   });
