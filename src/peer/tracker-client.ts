@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID, sign, type KeyObject } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
 import { ClientError, InternalError, ProtocolError, isClientErrorCode } from '../core/errors.js';
 import {
@@ -45,6 +46,13 @@ export interface TrackerClientOptions {
   /** ...for at most this long; after that the tracker's heartbeat timeout finishes the job. */
   stoppedGiveUpMs?: number;
   faults?: MessageFaults;
+  /**
+   * A channel on which nothing came for this long (not even the tracker's
+   * keepalive ping, every DEFAULTS.trackerKeepaliveMs) is dropped and reported
+   * lost: a tracker whose machine vanished sends no FIN. Default three pings'
+   * worth; null never.
+   */
+  silenceMs?: number | null;
   /** The TLS `ca` for a wss:// tracker (ClientTrust.ca): undefined for Node's defaults. */
   ca?: string[];
 }
@@ -89,6 +97,9 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   private at = 0;
   /** Whether the open channel has had an announce accepted (the `joined` event is once per channel). */
   private listed = false;
+  /** The silence watch of the open channel, and when it last heard from the tracker. */
+  private watch: TimerHandle | null = null;
+  private heardAt = 0;
 
   constructor(private readonly opts: TrackerClientOptions) {
     super();
@@ -183,6 +194,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   close(): void {
     this.closing = true;
     this.stopHeartbeat();
+    this.stopWatch();
     for (const [, p] of this.pending) {
       p.timer.cancel();
       p.reject(new InternalError('tracker channel closed'));
@@ -209,8 +221,10 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
       this.welcomed = () => {
         opened = true;
         noWelcome.cancel();
+        this.startWatch(ws, url);
         resolve();
       };
+      ws.on('ping', () => this.heard(ws));
       // Kept for the socket's whole life: a second 'error' with no listener would throw.
       ws.on('error', (err) => {
         if (!opened) {
@@ -218,7 +232,10 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
           reject(new InternalError(`cannot reach tracker at ${url}: ${err.message}`));
         }
       });
-      ws.on('message', (data, isBinary) => this.onMessage(isBinary ? data : data.toString()));
+      ws.on('message', (data, isBinary) => {
+        this.heard(ws);
+        this.onMessage(isBinary ? data : data.toString());
+      });
       ws.on('close', (code, reason) => {
         if (!opened) {
           noWelcome.cancel();
@@ -226,6 +243,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
         }
         if (this.ws === ws) {
           this.stopHeartbeat();
+          this.stopWatch();
           this.nonce = null;
         }
         // A connection that never opened was already reported by the rejected start().
@@ -322,6 +340,30 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
     if (this.opts.faults?.drop('tracker-channel', 'send', msg.type)) return true;
     this.ws.send(clientToTracker.encode(msg));
     return true;
+  }
+
+  private heard(ws: WebSocket): void {
+    if (this.ws === ws) this.heardAt = this.opts.clock.now();
+  }
+
+  /** Drops the channel once the tracker has been silent for silenceMs (checked a third of that apart). */
+  private startWatch(ws: WebSocket, url: string): void {
+    this.stopWatch();
+    const limit = this.opts.silenceMs === undefined ? 3 * DEFAULTS.trackerKeepaliveMs : this.opts.silenceMs;
+    if (limit === null) return;
+    this.heardAt = this.opts.clock.now();
+    this.watch = this.opts.clock.setInterval(() => {
+      if (this.ws !== ws || this.opts.clock.now() - this.heardAt < limit) return;
+      this.stopWatch();
+      this.emit('warning', new InternalError(`tracker at ${url} silent for ${limit} ms: dropping its channel`));
+      // The close that follows reports the channel lost, as a tracker's own close would.
+      ws.terminate();
+    }, Math.max(100, Math.floor(limit / 3)));
+  }
+
+  private stopWatch(): void {
+    this.watch?.cancel();
+    this.watch = null;
   }
 
   private startHeartbeat(everyMs: number): void {

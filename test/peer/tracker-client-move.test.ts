@@ -73,12 +73,13 @@ after(async () => {
   for (const t of trackers) await t.close();
 });
 
-async function rig(n: number): Promise<{ ts: MiniTracker[]; urls: string[]; client: TrackerClient }> {
+async function rig(n: number, silenceMs: number | null = null): Promise<{ ts: MiniTracker[]; urls: string[]; client: TrackerClient; clock: ManualClock }> {
   const ts = Array.from({ length: n }, () => new MiniTracker());
   trackers.push(...ts);
   const urls = await Promise.all(ts.map((t) => t.url()));
   const [first, ...others] = urls;
   assert.ok(first);
+  const clock = new ManualClock();
   const client = new TrackerClient({
     wsUrl: first,
     otherUrls: urls,
@@ -88,10 +89,11 @@ async function rig(n: number): Promise<{ ts: MiniTracker[]; urls: string[]; clie
     token: () => 'the-same-token',
     sid: SID,
     clientKey: privateKey,
-    clock: new ManualClock(),
+    clock,
+    silenceMs,
   });
   assert.deepEqual([client.url, client.trackerCount], [first, 1 + others.length], 'the first URL is not listed twice');
-  return { ts, urls, client };
+  return { ts, urls, client, clock };
 }
 
 test('after a loss the client announces on the next tracker with the same token, its proof over the new nonce; the list wraps around', async () => {
@@ -130,5 +132,33 @@ test("a tracker's internal failure is an InternalError (worth another tracker); 
   await assert.rejects(client.start(), (err: unknown) => err instanceof InternalError && /internal tracker error/.test(err.message));
   t.answer = 'token_revoked';
   await assert.rejects(client.start(), (err: unknown) => err instanceof ClientError && err.code === 'token_revoked');
+  client.close();
+});
+
+test('a tracker silent for silenceMs (no ping, no frame: its machine gone without a FIN) has its channel dropped and reported lost', async () => {
+  const { ts, urls, client, clock } = await rig(2, 3_000);
+  const [a] = ts;
+  assert.ok(a);
+  await client.start();
+  const [channel] = a.sockets;
+  assert.ok(channel);
+  let lost = false;
+  client.on('lost', () => (lost = true));
+  const warnings: string[] = [];
+  client.on('warning', (err) => warnings.push(err.message));
+  clock.advance(2_000);
+  // The tracker's keepalive ping resets the watch: 2 s + 2 s is past 3 s, but not past 3 s of silence.
+  channel.ping();
+  await once(channel, 'pong');
+  clock.advance(2_000);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(lost, false, 'a ping counts as hearing from the tracker');
+  assert.equal(client.connected, true);
+  const gone = once(client, 'lost');
+  clock.advance(3_000);
+  await gone;
+  assert.match(warnings.join('\n'), /silent for 3000 ms/);
+  assert.equal(client.moveOn(), urls[1], 'free to move on');
+  await client.start();
   client.close();
 });
