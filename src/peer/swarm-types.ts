@@ -4,6 +4,7 @@ import type { DEFAULTS } from '../core/config.js';
 import type { LivePiece } from '../core/piece.js';
 import type { PieceCheck } from './piece-check.js';
 import type { RateMeter } from './rate-meter.js';
+import type { SeqSet } from './seq-set.js';
 import type { PeerLink, Transport } from './transport.js';
 
 /** The peer engine's timings and limits (DEFAULTS.peer). */
@@ -52,8 +53,8 @@ export interface Peer {
   sid: string;
   isSource: boolean;
   received: RateMeter;
-  /** Pieces this peer is known to hold (so we don't send it a redundant have). */
-  known: Set<number>;
+  /** Pieces this peer is known to hold (so we don't send it a redundant have): a Set<number>'s answers in a ring of bits. */
+  known: SeqSet;
   /** Its send buffer is full: nothing more is queued to it until it drains (a peer that never reads costs us nothing). */
   blocked: boolean;
 }

@@ -23,6 +23,7 @@ import { Uploader, type UploadRequest } from './uploader.js';
 import { RelayCopies } from './relay-copies.js';
 import { RateMeter } from './rate-meter.js';
 import { RequestScheduler } from './request-scheduler.js';
+import { SeqSet } from './seq-set.js';
 
 export type { PeerSettings, SwarmEvents, SwarmOptions } from './swarm-types.js';
 
@@ -41,6 +42,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private chokeTimer: TimerHandle | null = null;
   private readonly timers = new Set<TimerHandle>();
   private closed = false;
+  /** Sessions revoked so far: while none is, the per-message revocation check costs nothing. */
+  private revocations = 0;
   readonly downMeter = new RateMeter();
   readonly upMeter = new RateMeter();
   private readonly copies = new RelayCopies();
@@ -73,7 +76,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       pieceLength: opts.pieceLength,
     });
     this.choker = new Choker({ optimisticIntervalMs: s.optimisticUnchokeMs });
-    const isRevoked = (sid: string): boolean => this.conns.isRevoked(sid);
+    const isRevoked = (sid: string): boolean => this.isRevoked(sid);
     this.requests = new RequestScheduler({
       picker: this.picker,
       clock: opts.clock,
@@ -154,6 +157,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Enforcement: drop and refuse this session from now on. */
   revoke(sid: string): void {
     if (!this.conns.revoke(sid)) return;
+    this.revocations++;
     const p = this.peers.get(sid);
     if (!p) return;
     // Nothing more goes to it from now on; the connection stays open a moment
@@ -193,12 +197,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** A link the connection manager kept: the peer's messages drive the picker and the uploader from now on. */
   private onUp(link: PeerLink): void {
     const remote = link.remote;
-    const peer: Peer = { key: remote.sid, link, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new Set(), blocked: false };
+    const peer: Peer = { key: remote.sid, link, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new SeqSet(), blocked: false };
     this.peers.set(remote.sid, peer);
     this.picker.setSource(peer.key, peer.isSource);
     this.emit('peer', { sid: remote.sid, user: remote.user, role: remote.role });
 
-    const revoked = (): boolean => this.conns.isRevoked(peer.sid);
+    const revoked = (): boolean => this.isRevoked(peer.sid);
     link.on('window', ({ base, bits }) => {
       if (revoked()) return;
       this.picker.peerWindow(peer.key, base, bits);
@@ -247,7 +251,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   private onRequest(peer: Peer, req: UploadRequest): void {
-    if (peer.link.amChoking || this.conns.isRevoked(peer.sid)) return;
+    if (peer.link.amChoking || this.isRevoked(peer.sid)) return;
     if (req.length <= 0 || req.begin < 0 || req.begin + req.length > this.opts.pieceLength) {
       peer.link.close('request outside the piece');
       return;
@@ -298,6 +302,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.requests.schedule();
   }
 
+  private isRevoked(sid: string): boolean {
+    return this.revocations > 0 && this.conns.isRevoked(sid);
+  }
+
   private unchokedCount(): number {
     let n = 0;
     for (const p of this.peers.values()) if (!p.link.amChoking && !p.isSource) n++;
@@ -306,7 +314,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private rechoke(): void {
     const now = this.opts.clock.now();
-    const list = [...this.peers.values()].filter((p) => !this.conns.isRevoked(p.sid));
+    const list = [...this.peers.values()].filter((p) => !this.isRevoked(p.sid));
     if (this.opts.role === 'source') {
       for (const p of list) if (p.link.amChoking) p.link.unchoke();
       return;
