@@ -54,12 +54,17 @@ export class RequestBook {
     return this.bySeq.has(seq);
   }
 
-  /** How many peers are asked for seq, and when the latest was asked (-Infinity for none). */
-  askers(seq: number): { count: number; newestAt: number } {
+  /** How many peers are asked for seq. */
+  askerCount(seq: number): number {
+    return this.bySeq.get(seq)?.size ?? 0;
+  }
+
+  /** When the latest request for seq was sent (-Infinity for none). */
+  newestAt(seq: number): number {
     const m = this.bySeq.get(seq);
     let newestAt = -Infinity;
-    if (m) for (const r of m.values()) newestAt = Math.max(newestAt, r.at);
-    return { count: m?.size ?? 0, newestAt };
+    if (m) for (const r of m.values()) if (r.at > newestAt) newestAt = r.at;
+    return newestAt;
   }
 
   countAt(peerKey: string): number {
@@ -114,10 +119,11 @@ export class RequestBook {
   }
 
   /** The requests sent at or before `cutoffMs`, by seq then peer (not released). */
-  olderThan(cutoffMs: number): Array<[number, string]> {
-    const refs: Array<[number, string]> = [];
-    for (const [s, m] of this.bySeq) for (const [k, r] of m) if (r.at <= cutoffMs) refs.push([s, k]);
-    return refs.sort(byRef);
+  olderThan(cutoffMs: number): ReadonlyArray<[number, string]> {
+    let refs: Array<[number, string]> | null = null;
+    // Run on every tick, and nearly always finds none: no allocation until it does.
+    for (const [s, m] of this.bySeq) for (const [k, r] of m) if (r.at <= cutoffMs) (refs ??= []).push([s, k]);
+    return refs === null ? NONE : refs.sort(byRef);
   }
 
   private releaseAll(refs: ReadonlyArray<[number, string]>): Released[] {
@@ -129,6 +135,8 @@ export class RequestBook {
     return out;
   }
 }
+
+const NONE: ReadonlyArray<[number, string]> = Object.freeze([]);
 
 function slot<K, K2, V>(map: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
   let m = map.get(key);

@@ -16,58 +16,14 @@
  * out, left, or the playhead passed it) goes through here and hands back what
  * the caller should cancel.
  */
-import { DEFAULTS } from '../core/config.js';
 import { decodeWindow } from './bitmap.js';
-import { assertSeq, bump } from './picker-counts.js';
-import { BLOCK, RequestBook, type BlockRange, type Released } from './picker-requests.js';
+import { assertSeq, bump, forgetBelow } from './picker-counts.js';
+import { IdlePass } from './picker-idle.js';
+import { DEFAULT_OPTIONS, type AssignPeer, type PiecePickerOptions, type RequestRef } from './picker-options.js';
+import { RequestBook, type BlockRange, type Released } from './picker-requests.js';
 
 export type { BlockRange, Released } from './picker-requests.js';
-
-export interface PiecePickerOptions {
-  /** A request unanswered this long is released so another peer can serve it. */
-  requestTimeoutMs?: number;
-  /** Pieces due within this horizon of the playhead are urgent. */
-  urgencyHorizonMs?: number;
-  /** The source is asked for a piece a viewer also has only when it is due within this. */
-  sourceUrgencyMs?: number;
-  /** A piece already in flight may be asked of a second peer when due within this ("endgame")... */
-  endgameMs?: number;
-  /** ...and when the first request has been outstanding at least this long. */
-  endgameAfterMs?: number;
-  /** At most this many peers are asked for one piece at once. */
-  maxRequestsPerPiece?: number;
-  /** Pieces further than this beyond the playhead are not picked (bounds the work per pick). */
-  maxLookahead?: number;
-  /** A viewer's have or window further than this beyond the live edge is ignored: no honest viewer is that far ahead (the source may be, after a restart). */
-  maxLeap?: number;
-  /** Bytes per piece: a request is for all of its 16 KiB blocks (default: one block). */
-  pieceLength?: number;
-}
-
-export interface AssignPeer {
-  key: string;
-  /** Requests this peer may have outstanding at once, counting those already sent. */
-  maxInFlight: number;
-  isSource: boolean;
-}
-
-export interface RequestRef {
-  seq: number;
-  peerKey: string;
-}
-
-const P = DEFAULTS.peer;
-const DEFAULT_OPTIONS: Required<PiecePickerOptions> = {
-  requestTimeoutMs: P.requestTimeoutMs,
-  urgencyHorizonMs: P.urgencyHorizonMs,
-  sourceUrgencyMs: P.sourceUrgencyMs,
-  endgameMs: P.endgameMs,
-  endgameAfterMs: P.endgameAfterMs,
-  maxRequestsPerPiece: P.maxRequestsPerPiece,
-  maxLookahead: P.maxLookahead,
-  maxLeap: P.maxLeap,
-  pieceLength: BLOCK,
-};
+export type { AssignPeer, PiecePickerOptions, RequestRef } from './picker-options.js';
 
 interface OpenPeer extends AssignPeer {
   state: PeerState;
@@ -100,6 +56,11 @@ export class PiecePicker {
   /** Turns ties between equally loaded peers into a rotation. */
   private rotation = 0;
   private edge: number | null = null;
+  /** Bumped by every change a pass of assign() reads; with `idle`, a pass like the last empty one is not run again. */
+  private version = 0;
+  private readonly idle = new IdlePass();
+  /** During a pass: the oldest latest request among pieces only time kept out of endgame. */
+  private waitingSince = Infinity;
 
   constructor(options: PiecePickerOptions = {}) {
     this.opts = { ...DEFAULT_OPTIONS, ...options };
@@ -124,6 +85,7 @@ export class PiecePicker {
     assertSeq(seq);
     const from = this.playheadSeq;
     this.playheadSeq = seq;
+    this.version++;
     const dropped = this.book.releaseBelow(seq);
     for (const peer of this.peers.values()) forgetBelow(peer.pieces, from, seq, (s) => this.removeAvail(peer, s));
     forgetBelow(this.ours, from, seq, (s) => this.ours.delete(s));
@@ -135,6 +97,7 @@ export class PiecePicker {
   setSource(peerKey: string, isSource = true): void {
     const peer = this.peer(peerKey);
     if (peer.isSource === isSource) return;
+    this.version++;
     for (const s of peer.pieces) if (!peer.isSource) bump(this.viewerAvail, s, -1);
     peer.isSource = isSource;
     for (const s of peer.pieces) if (!peer.isSource) bump(this.viewerAvail, s, 1);
@@ -157,6 +120,7 @@ export class PiecePicker {
   peerGone(peerKey: string): Released[] {
     const peer = this.peers.get(peerKey);
     if (!peer) return [];
+    this.version++;
     const released = this.book.releasePeer(peerKey);
     for (const s of [...peer.pieces]) this.removeAvail(peer, s);
     this.peers.delete(peerKey);
@@ -169,6 +133,7 @@ export class PiecePicker {
 
   /** Releases every request outstanding to a peer (it choked us); returns them. */
   releasePeer(peerKey: string): Released[] {
+    this.version++;
     return this.book.releasePeer(peerKey);
   }
 
@@ -176,6 +141,7 @@ export class PiecePicker {
   requested(seq: number, peerKey: string, nowMs: number): readonly BlockRange[] {
     assertSeq(seq);
     this.peer(peerKey);
+    this.version++;
     this.book.add(seq, peerKey, nowMs);
     return this.book.ranges;
   }
@@ -195,6 +161,7 @@ export class PiecePicker {
    */
   received(seq: number, fromPeerKey?: string): Released[] {
     assertSeq(seq);
+    this.version++;
     if (fromPeerKey !== undefined) this.book.release(seq, fromPeerKey);
     const others = this.book.releaseSeq(seq);
     this.failed.delete(seq);
@@ -205,6 +172,7 @@ export class PiecePicker {
 
   /** The peer sent a bad piece (or failed the request): ask someone else. Returns the request released. */
   requestFailed(seq: number, peerKey: string): Released[] {
+    this.version++;
     const r = this.book.release(seq, peerKey);
     this.markFailed(seq, peerKey);
     return r ? [r] : [];
@@ -212,7 +180,8 @@ export class PiecePicker {
 
   /** Releases requests older than requestTimeoutMs and returns them (send `cancel`). */
   timedOut(nowMs: number): Released[] {
-    return this.book.olderThan(nowMs - this.opts.requestTimeoutMs).flatMap(([seq, peerKey]) => this.requestFailed(seq, peerKey));
+    const old = this.book.olderThan(nowMs - this.opts.requestTimeoutMs);
+    return old.length === 0 ? [] : old.flatMap(([seq, peerKey]) => this.requestFailed(seq, peerKey));
   }
 
   has(seq: number): boolean {
@@ -263,9 +232,24 @@ export class PiecePicker {
   assign(peers: readonly AssignPeer[], opts: { nowMs: number; pieceIntervalMs: number }): RequestRef[] {
     const from = this.playheadSeq;
     if (from === null || this.edge === null) return [];
+    const replayed = this.idle.replay(this.version, opts.nowMs, opts.pieceIntervalMs, peers, this.opts.endgameAfterMs);
+    if (replayed !== null) {
+      this.rotation += replayed;
+      return [];
+    }
+    const rotation = this.rotation;
+    this.waitingSince = Infinity;
+    const out = this.pass(from, peers, opts);
+    if (out.length > 0) this.idle.forget();
+    else this.idle.remember(this.version, opts.nowMs, opts.pieceIntervalMs, this.waitingSince, this.rotation - rotation, peers);
+    return out;
+  }
+
+  private pass(from: number, peers: readonly AssignPeer[], opts: { nowMs: number; pieceIntervalMs: number }): RequestRef[] {
+    const edge = this.edge as number;
     // The wanted pieces first: many passes find none, and then no peer is looked at.
     const interval = Math.max(0, opts.pieceIntervalMs);
-    const last = Math.min(this.edge, from + this.opts.maxLookahead);
+    const last = Math.min(edge, from + this.opts.maxLookahead);
     const urgent = this.scratch.urgent;
     const rest = this.scratch.rest;
     urgent.length = 0;
@@ -319,7 +303,7 @@ export class PiecePicker {
 
   /** The least loaded peer that may be asked for s (ties rotate), or undefined. */
   private bestHolder(s: number, due: number, open: readonly OpenPeer[], nowMs: number): OpenPeer | undefined {
-    if (this.book.isInFlight(s) && !this.endgameAllows(this.book.askers(s), due, nowMs)) return undefined;
+    if (this.book.isInFlight(s) && !this.endgameAllows(s, due, nowMs)) return undefined;
     const tied = this.scratch.tied;
     tied.length = 0;
     let bestScore = Infinity;
@@ -338,9 +322,13 @@ export class PiecePicker {
     return tied[this.rotation++ % Math.max(1, tied.length)];
   }
 
-  private endgameAllows(askers: { count: number; newestAt: number }, due: number, nowMs: number): boolean {
-    if (due >= this.opts.endgameMs || askers.count >= this.opts.maxRequestsPerPiece) return false;
-    return nowMs - askers.newestAt >= this.opts.endgameAfterMs;
+  private endgameAllows(s: number, due: number, nowMs: number): boolean {
+    if (due >= this.opts.endgameMs || this.book.askerCount(s) >= this.opts.maxRequestsPerPiece) return false;
+    const newestAt = this.book.newestAt(s);
+    if (nowMs - newestAt >= this.opts.endgameAfterMs) return true;
+    // Only time holds it back: a pass like this one is answered the same until then (picker-idle.ts).
+    if (newestAt < this.waitingSince) this.waitingSince = newestAt;
+    return false;
   }
 
   private someoneElseHas(seq: number, peerKey: string): boolean {
@@ -350,7 +338,10 @@ export class PiecePicker {
 
   private peer(peerKey: string): PeerState {
     let peer = this.peers.get(peerKey);
-    if (!peer) this.peers.set(peerKey, (peer = { pieces: new Set(), isSource: false, from: null }));
+    if (!peer) {
+      this.peers.set(peerKey, (peer = { pieces: new Set(), isSource: false, from: null }));
+      this.version++;
+    }
     return peer;
   }
 
@@ -360,6 +351,8 @@ export class PiecePicker {
     this.raiseEdge(seq);
     if (this.playheadSeq !== null && seq < this.playheadSeq) return;
     if (peer.pieces.has(seq)) return;
+    // A piece we hold is never looked at by a pass: news of it changes nothing a pass reads.
+    if (!this.ours.has(seq)) this.version++;
     peer.pieces.add(seq);
     bump(this.avail, seq, 1);
     if (!peer.isSource) bump(this.viewerAvail, seq, 1);
@@ -367,12 +360,16 @@ export class PiecePicker {
 
   private removeAvail(peer: PeerState, seq: number): void {
     if (!peer.pieces.delete(seq)) return;
+    if (!this.ours.has(seq)) this.version++;
     bump(this.avail, seq, -1);
     if (!peer.isSource) bump(this.viewerAvail, seq, -1);
   }
 
   private raiseEdge(seq: number): void {
-    if (this.edge === null || seq > this.edge) this.edge = seq;
+    if (this.edge === null || seq > this.edge) {
+      this.edge = seq;
+      this.version++;
+    }
   }
 
   private markFailed(seq: number, peerKey: string): void {
@@ -381,17 +378,4 @@ export class PiecePicker {
     if (!who) this.failed.set(seq, (who = new Set()));
     who.add(peerKey);
   }
-}
-
-/**
- * Drops the seqs below `to` from a set that holds none below `from` (nothing
- * behind the playhead is ever kept): the playhead moves a piece at a time, so
- * walking [from, to) is cheaper than walking the set, unless the jump is wider.
- */
-function forgetBelow(set: Set<number>, from: number | null, to: number, drop: (seq: number) => void): void {
-  if (from !== null && to - from < set.size) {
-    for (let s = from; s < to; s++) if (set.has(s)) drop(s);
-    return;
-  }
-  for (const s of set) if (s < to) drop(s);
 }
