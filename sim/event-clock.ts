@@ -12,13 +12,20 @@
  */
 import type { Clock, TimerHandle } from '../src/core/clock.js';
 
-interface Timer {
-  at: number;
-  seq: number;
-  fn: () => void;
-  /** Period of an interval; 0 for a one-shot. */
-  every: number;
-  cancelled: boolean;
+/** A timer is its own handle: one object per timer, no closure. */
+class Timer implements TimerHandle {
+  constructor(
+    public at: number,
+    public seq: number,
+    readonly fn: () => void,
+    /** Period of an interval; 0 for a one-shot. */
+    readonly every: number,
+    public cancelled = false,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 /** A fixed start (2026-01-01 UTC): no wall clock in the simulation, so runs repeat exactly. */
@@ -52,9 +59,9 @@ export class EventClock implements Clock {
 
   /** Runs fn once everything due now has run, at this same virtual instant. */
   defer(fn: () => void): TimerHandle {
-    const timer: Timer = { at: this.t, seq: 0, fn, every: 0, cancelled: false };
+    const timer = new Timer(this.t, 0, fn, 0);
     this.deferred.push(timer);
-    return handle(timer);
+    return timer;
   }
 
   /**
@@ -70,7 +77,7 @@ export class EventClock implements Clock {
       return;
     }
     this.buckets.set(t, [fn]);
-    this.push({ at: t, seq: this.seq++, fn: () => this.runBucket(t), every: 0, cancelled: false });
+    this.push(new Timer(t, this.seq++, () => this.runBucket(t), 0));
   }
 
   private runBucket(t: number): void {
@@ -141,9 +148,9 @@ export class EventClock implements Clock {
   }
 
   private add(fn: () => void, ms: number, every: number): TimerHandle {
-    const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, every, cancelled: false };
+    const timer = new Timer(this.t + Math.max(0, ms), this.seq++, fn, every);
     this.push(timer);
-    return handle(timer);
+    return timer;
   }
 
   private dropCancelled(): void {
@@ -183,14 +190,6 @@ export class EventClock implements Clock {
     }
     h[i] = last;
   }
-}
-
-function handle(timer: Timer): TimerHandle {
-  return {
-    cancel: () => {
-      timer.cancelled = true;
-    },
-  };
 }
 
 function before(a: Timer, b: Timer): boolean {

@@ -35,9 +35,16 @@ export interface UploadTarget {
   writable(): boolean;
 }
 
+interface Queue {
+  key: string;
+  target: UploadTarget;
+  reqs: UploadRequest[];
+}
+
 export class Uploader {
-  private readonly queues = new Map<string, { target: UploadTarget; reqs: UploadRequest[] }>();
-  private order: string[] = [];
+  private readonly queues = new Map<string, Queue>();
+  /** The queues in the order their peers first asked (ties in priority go to the earliest). */
+  private order: Queue[] = [];
   private timer: TimerHandle | null = null;
   uploaded = 0;
 
@@ -57,9 +64,9 @@ export class Uploader {
   enqueue(target: UploadTarget, req: UploadRequest): void {
     let q = this.queues.get(target.key);
     if (!q) {
-      q = { target, reqs: [] };
+      q = { key: target.key, target, reqs: [] };
       this.queues.set(target.key, q);
-      this.order.push(target.key);
+      this.order.push(q);
     }
     if (q.reqs.length >= (this.deps.maxQueue ?? DEFAULTS.peer.uploadQueueMax)) return;
     q.reqs.push(req);
@@ -74,8 +81,8 @@ export class Uploader {
 
   /** Drops everything queued for a peer (choked, gone). */
   clear(key: string): void {
-    this.queues.delete(key);
-    this.order = this.order.filter((k) => k !== key);
+    if (!this.queues.delete(key)) return;
+    this.order = this.order.filter((q) => q.key !== key);
   }
 
   /** Runs the queue: call on new requests, on drain and from the timer. */
@@ -83,23 +90,27 @@ export class Uploader {
     if (this.timer) return;
     const priority = this.deps.priority;
     for (;;) {
-      let best: { q: { target: UploadTarget; reqs: UploadRequest[] }; i: number; p: number } | null = null;
-      for (const key of this.order) {
-        const q = this.queues.get(key);
-        if (!q || !q.target.writable()) continue;
-        for (let i = 0; i < q.reqs.length; i++) {
-          const r = q.reqs[i];
-          if (!r) continue;
-          const p = priority(r, key);
-          if (!best || p < best.p) best = { q, i, p };
+      // The lowest priority over every writable queue; the first found wins a tie. No allocation: this runs per block.
+      let bestQ: Queue | null = null;
+      let bestI = 0;
+      let bestP = 0;
+      for (const q of this.order) {
+        const reqs = q.reqs;
+        if (reqs.length === 0 || !q.target.writable()) continue;
+        for (let i = 0; i < reqs.length; i++) {
+          const p = priority(reqs[i] as UploadRequest, q.key);
+          if (bestQ === null || p < bestP) {
+            bestQ = q;
+            bestI = i;
+            bestP = p;
+          }
         }
       }
-      if (!best) return;
-      const req = best.q.reqs[best.i];
-      if (!req) return;
+      if (bestQ === null) return;
+      const req = bestQ.reqs[bestI] as UploadRequest;
       if (!this.takeOrWait(req.length)) return;
-      best.q.reqs.splice(best.i, 1);
-      this.sendNow(best.q.target, req);
+      bestQ.reqs.splice(bestI, 1);
+      this.sendNow(bestQ.target, req);
     }
   }
 
