@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import { DEFAULTS } from '../core/config.js';
 import type { Viewer } from '../peer/viewer.js';
 import { startLocalSystem, type LocalSystem } from './local-system.js';
+import { CLUSTER_DEFAULT_DB, CLUSTER_DEFAULT_REDIS } from './cluster-system.js';
+import { clusterDemo } from './demo-cluster.js';
 import { EXIT } from './exit-codes.js';
 import { exitOnError, intOption, onSignals } from './common.js';
 
@@ -16,6 +18,9 @@ interface DemoFlags {
   json?: boolean;
   program: string;
   bitrate: number;
+  cluster?: boolean;
+  db: string;
+  redis: string;
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -27,8 +32,13 @@ export function registerDemoCommand(program: Command): void {
     .option('--json', 'print one JSON line with the URLs once everything is up')
     .option('--program <id>', 'program id', 'demo')
     .option('--bitrate <bps>', 'test pattern bitrate in bits/s', intOption(100_000, 50_000_000), DEFAULTS.programBitrateBps)
+    .option('--cluster', 'two control servers on PostgreSQL and two trackers on Redis (this machine\'s; see --db, --redis) instead of one of each')
+    .option('--db <url>', '--cluster: PostgreSQL database to work in (a schema of its own, dropped at exit)', CLUSTER_DEFAULT_DB)
+    .option('--redis <url>', '--cluster: Redis database for the trackers (must hold no gatecast keys; cleared at exit)', CLUSTER_DEFAULT_REDIS)
     .action(async (flags: DemoFlags) => {
-      await demo(flags).catch(exitOnError);
+      const adminPassword = process.env['GATECAST_ADMIN_PASSWORD'] ?? 'demo-admin';
+      if (flags.cluster) await clusterDemo(flags, adminPassword).catch(exitOnError);
+      else await demo(flags).catch(exitOnError);
     });
 }
 
