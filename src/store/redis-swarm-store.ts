@@ -197,5 +197,6 @@ export async function openRedisSwarmStore(
 ): Promise<RedisSwarmStore> {
   const target = parseRedisUrl(url);
   const redis = await connectRedis(target, opts.onError);
-  return new RedisSwarmStore(redis, { prefix: opts.prefix, staleMs: opts.staleMs, clock: opts.clock, display: target.display });
+  const { onError: _onError, ...rest } = opts;
+  return new RedisSwarmStore(redis, { ...rest, display: target.display });
 }

@@ -12,6 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RevocationStore } from '../../src/core/ports.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { pino } from 'pino';
+import { openSwarmStore } from '../../src/cli/swarm-store.js';
 import { webServerFactory } from '../../src/cli/web-server.js';
 import { systemClock } from '../../src/protocol/system-clock.js';
 import { connectRedis, parseRedisUrl } from '../../src/store/redis-connection.js';
@@ -172,3 +174,19 @@ scenario(
     await db?.cleanup();
   },
 );
+
+describe('--swarm-store redis:// brings the shared revocation list (cli/swarm-store.ts)', () => {
+  it('the Redis swarm store comes with a revocation store on the same Redis, which createTracker takes and the store closes; memory comes with none', async () => {
+    const logger = pino({ level: 'silent' });
+    const store = await openSwarmStore(REDIS_TEST_URL, { heartbeatTimeoutMs: undefined, logger });
+    const shared = store.revocations;
+    try {
+      assert.ok(shared, 'a revocation store rides with the swarm store');
+      assert.deepEqual(shared.status(), { reachable: true, backlog: 0 });
+    } finally {
+      await store.close();
+    }
+    assert.equal(shared.status().reachable, false, 'closed with the swarm store');
+    assert.equal((await openSwarmStore('memory', { heartbeatTimeoutMs: undefined, logger })).revocations, undefined);
+  });
+});
