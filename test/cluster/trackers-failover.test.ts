@@ -5,7 +5,8 @@
  * Every viewer plays and gets pieces from viewers of the other tracker; then
  * the tracker in a child process is killed with SIGKILL, and its clients move
  * to the survivor with the same session (the control server records them
- * there) while their peer connections and playback carry on.
+ * there, and a kick reaches a moved viewer through it) while their peer
+ * connections and playback carry on.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -188,4 +189,14 @@ test('clients spread over two trackers sharing Redis; a tracker killed with SIGK
     assert.ok(played >= 0.7 * windowS * perSecond, `${v.sid} played ${played} pieces in ${windowS} s`);
     assert.equal(v.tracker.connected, true);
   }
+
+  // The control server holds the moved sessions on the survivor: a kick reaches a moved viewer there (steps A–E).
+  const kicked = onVictim[0];
+  assert.ok(kicked);
+  const ended = once(kicked, 'ended');
+  const [d] = await admin.kick({ session: kicked.sid }, 'kicked after moving');
+  assert.ok(d);
+  const [end] = (await within('the moved viewer to be kicked', ended, 10_000)) as [{ kind: string; reason: string }];
+  assert.deepEqual(end, { kind: 'kicked', reason: 'kicked after moving' });
+  await waitFor('the kick completed', async () => (await admin.getDisconnect(d.id)).state === 'completed', 10_000);
 });
