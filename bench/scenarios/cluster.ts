@@ -23,6 +23,7 @@ import { CHANNEL_PATH } from '../../src/tracker/ws-frontend.js';
 import { rawPublicKey } from '../../src/core/piece.js';
 import { loginDevice, requestProgram } from '../../src/protocol/control-api.js';
 import type { AdmissionLoadResult, AdmissionLoadSpec } from '../lib/admission-load.js';
+import { crossInstanceKicks, type CrossKickFigures } from '../lib/cluster-kicks.js';
 import type { MixEntry } from '../lib/announce-mix.js';
 import { clearRedisPrefix, clusterEnv, pgProblem, pgSchema, redisProblem, startControl, startTracker, type ClusterEnv, type Proc } from '../lib/cluster-procs.js';
 import { startOpentracker } from '../lib/opentracker.js';
@@ -37,6 +38,7 @@ const USERS = 25;
 const WRK_CONNECTIONS = 50;
 const WS_CHANNELS = 50;
 const ADMISSION_USERS = 20;
+const KICKS = 20;
 
 export const BENCH_PG_URL = process.env['GATECAST_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const BENCH_REDIS_URL = process.env['GATECAST_BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379/9';
@@ -58,6 +60,8 @@ export interface ClusterResult {
   over_opentracker: number | null;
   admissions_per_s: { pg_1: number | null; pg_2: number | null };
   admission_latency_ms: { pg_1: { p50: number | null; p99: number | null }; pg_2: { p50: number | null; p99: number | null } };
+  /** Kicks entering the control server that does not hold the session's tracker link (target p99 ≤ 150 ms). */
+  cross_kick: CrossKickFigures | null;
   detail: Record<string, unknown>;
 }
 
@@ -162,6 +166,7 @@ export async function runCluster(o: { durationS: number; install: boolean; log: 
     over_opentracker: null,
     admissions_per_s: { pg_1: null, pg_2: null },
     admission_latency_ms: { pg_1: { p50: null, p99: null }, pg_2: { p50: null, p99: null } },
+    cross_kick: null,
     detail: { skipped, durationS: o.durationS, pg: BENCH_PG_URL, redis: BENCH_REDIS_URL, wrk: { threads_per_tracker: 1, connections: WRK_CONNECTIONS }, ws_channels: WS_CHANNELS },
   };
   const runs: Record<string, unknown> = {};
@@ -174,6 +179,7 @@ export async function runCluster(o: { durationS: number; install: boolean; log: 
     const a = await startControl(schema?.url ?? ':memory:', env);
     procs.push(a);
     const admin = adminClient(a.url, env.adminPassword);
+    let t1: Proc | null = null;
     const mem = await startTracker(a.url, 'memory', env);
     procs.push(mem);
     const sessions = await populate(admin, a.url);
@@ -187,7 +193,7 @@ export async function runCluster(o: { durationS: number; install: boolean; log: 
 
     if (redisWhy === null) {
       await clearRedisPrefix(BENCH_REDIS_URL, SWARM_KEY_PREFIX);
-      const t1 = await startTracker(a.url, BENCH_REDIS_URL, env);
+      t1 = await startTracker(a.url, BENCH_REDIS_URL, env);
       procs.push(t1);
       const r1 = await announceRow([t1], sessions, o.durationS, wrk.ready);
       result.redis_1 = { http_per_s: r1.http_per_s, ws_per_s: r1.ws_per_s };
@@ -241,6 +247,23 @@ export async function runCluster(o: { durationS: number; install: boolean; log: 
       result.admission_latency_ms.pg_2 = { p50: two.p50, p99: two.p99 };
       runs['admissions'] = { one: one.runs.map(strip), two: two.runs.map(strip) };
       o.log(`2 control servers on one PostgreSQL: ${two.rate} admissions/s`);
+      if (t1) {
+        // Kicks through B for sessions on T1, whose link is A's; B's admin API with a device credential (no scrypt per poll).
+        for (let i = 0; i < KICKS; i++) {
+          await admin.addUser(`k${i}`, `pw-k${i}`);
+          await admin.grant(`k${i}`, 'cprog1', null);
+        }
+        const cred = await loginDevice(b.url, { user: 'admin', password: env.adminPassword, label: 'cluster bench' });
+        result.cross_kick = await crossInstanceKicks({
+          admitUrl: a.url,
+          trackerWs: `${t1.url.replace(/^http/, 'ws')}${CHANNEL_PATH}`,
+          trackerId: new URL(t1.url).host,
+          program: 'cprog1',
+          users: Array.from({ length: KICKS }, (_, i) => ({ user: `k${i}`, password: `pw-k${i}` })),
+          kickVia: adminClient(b.url, { device: cred.device, secret: cred.secret }),
+        });
+        o.log(`kicks through the other control server: removal p50 ${result.cross_kick.removal_ms.p50 ?? '–'} ms, p99 ${result.cross_kick.removal_ms.p99 ?? '–'} ms`);
+      }
     }
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
@@ -270,6 +293,7 @@ export function clusterMarkdown(r: ClusterResult, cmd: string): string {
     ['admissions/s, 1 control server, PostgreSQL (device credentials)', r.admissions_per_s.pg_1, '', ''],
     ['admissions/s, 2 control servers, one PostgreSQL', r.admissions_per_s.pg_2, '', ''],
     ['admission latency p50 / p99 ms, 1 server', `${r.admission_latency_ms.pg_1.p50 ?? '–'} / ${r.admission_latency_ms.pg_1.p99 ?? '–'}`, '', ''],
+    ['kick removal p50 / p99 ms, kick entering the other control server', `${r.cross_kick?.removal_ms.p50 ?? '–'} / ${r.cross_kick?.removal_ms.p99 ?? '–'}`, 'p99 ≤ 150', verdict(r.cross_kick?.removal_ms.p99 ?? null, 150, 'max')],
     ['admission latency p50 / p99 ms, 2 servers', `${r.admission_latency_ms.pg_2.p50 ?? '–'} / ${r.admission_latency_ms.pg_2.p99 ?? '–'}`, '', ''],
   ];
   const skipped = Object.entries((r.detail['skipped'] as Record<string, string> | undefined) ?? {});
