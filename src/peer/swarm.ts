@@ -49,6 +49,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly copies = new RelayCopies();
   bytesFromSource = 0;
   bytesFromPeers = 0;
+  /** Bytes received from each remote session, kept after it leaves: whom this peer got pieces from. */
+  private readonly receivedBySid = new Map<string, number>();
 
   constructor(private readonly opts: SwarmOptions) {
     super();
@@ -272,12 +274,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     );
   }
 
+  /** Bytes received so far from each remote session (read-only view). */
+  bytesReceivedFrom(): ReadonlyMap<string, number> {
+    return this.receivedBySid;
+  }
+
   private onBlock(peer: Peer, seq: number, begin: number, block: Buffer): void {
     const now = this.opts.clock.now();
     peer.received.add(block.length, now);
     this.downMeter.add(block.length, now);
     if (peer.isSource) this.bytesFromSource += block.length;
     else this.bytesFromPeers += block.length;
+    this.receivedBySid.set(peer.sid, (this.receivedBySid.get(peer.sid) ?? 0) + block.length);
     const done = this.picker.block(seq, peer.key, begin, block);
     if (done === null) return;
     if (done === 'unexpected') return; // late block of a cancelled request: harmless
