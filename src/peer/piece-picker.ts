@@ -297,7 +297,7 @@ export class PiecePicker {
       o.load = load;
       n++;
     }
-    open.length = n;
+    if (open.length !== n) open.length = n;
     return open;
   }
 

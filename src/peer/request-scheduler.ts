@@ -24,6 +24,8 @@ export class RequestScheduler {
   private scheduled = false;
   private stopped = false;
   private readonly open: AssignPeer[] = [];
+  /** Whether `open` may be stale: a peer came or went, choked or unchoked us, or was revoked (peersChanged()). */
+  private stale = true;
 
   constructor(private readonly deps: RequestSchedulerDeps) {}
 
@@ -56,10 +58,21 @@ export class RequestScheduler {
     }
   }
 
+  /**
+   * Who may be asked has changed: a peer came or went, choked or unchoked us
+   * (both transports set remoteChoking and emit the event in one step), or
+   * was revoked. Until then a pass reuses the list the last one gathered.
+   */
+  peersChanged(): void {
+    this.stale = true;
+  }
+
   /** The peers that may be asked now; the objects are reused from pass to pass (the picker only reads them). */
   private gather(): readonly AssignPeer[] {
-    const { settings } = this.deps;
     const open = this.open;
+    if (!this.stale) return open;
+    this.stale = false;
+    const { settings } = this.deps;
     let n = 0;
     for (const peer of this.deps.peers()) {
       if (peer.link.remoteChoking || this.deps.isRevoked(peer.sid)) continue;
@@ -70,7 +83,7 @@ export class RequestScheduler {
       a.isSource = peer.isSource;
       n++;
     }
-    open.length = n;
+    if (open.length !== n) open.length = n;
     return open;
   }
 

@@ -160,6 +160,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   revoke(sid: string): void {
     if (!this.conns.revoke(sid)) return;
     this.revocations++;
+    this.requests.peersChanged();
     const p = this.peers.get(sid);
     if (!p) return;
     // Nothing more goes to it from now on; the connection stays open a moment
@@ -201,6 +202,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const remote = link.remote;
     const peer: Peer = { key: remote.sid, link, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new SeqSet(), blocked: false };
     this.peers.set(remote.sid, peer);
+    this.requests.peersChanged();
     this.picker.setSource(peer.key, peer.isSource);
     this.emit('peer', { sid: remote.sid, user: remote.user, role: remote.role });
 
@@ -218,13 +220,19 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       // Most haves name a piece we already hold or are fetching: no pass of the picker for those (the tick covers endgame).
       if (!this.picker.has(seq) && !this.picker.isInFlight(seq)) this.requests.schedule();
     });
-    link.on('unchoke', () => this.requests.schedule());
+    link.on('unchoke', () => {
+      this.requests.peersChanged();
+      this.requests.schedule();
+    });
     // A newcomer waits for no rechoke round while a slot is free: startup is measured in milliseconds.
     const admitNewcomer = (): void => {
       if (this.opts.role === 'viewer' && link.remoteInterested && link.amChoking && this.unchokedCount() < this.opts.uploadSlots) link.unchoke();
     };
     link.on('interested', admitNewcomer);
-    link.on('choke', () => this.requests.release(this.picker.releasePeer(peer.key)));
+    link.on('choke', () => {
+      this.requests.peersChanged();
+      this.requests.release(this.picker.releasePeer(peer.key));
+    });
     link.on('request', (req) => this.onRequest(peer, req));
     link.on('cancel', (req) => this.uploader.cancel(peer.key, req));
     link.on('piece', ({ seq, begin, block }) => this.onBlock(peer, seq, begin, block));
@@ -245,6 +253,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const peer = this.peers.get(link.remote.sid);
     if (!peer || peer.link !== link) return;
     this.peers.delete(peer.key);
+    this.requests.peersChanged();
     this.copies.forgetPeer(peer.key);
     this.uploader.clear(peer.key);
     this.requests.release(this.picker.peerGone(peer.key));
