@@ -2,24 +2,35 @@
  * `gatecast tracker`: runs a tracker bound to a control server. Wiring only:
  * flags and environment → store → createTracker → signals.
  */
-import type { Command } from 'commander';
-import { trustFlag, CA_HELP, envUrl, intOption, readTlsFlags, urlOption } from './common.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { trustFlag, CA_HELP, intOption, readTlsFlags, urlOption } from './common.js';
 import { pino } from 'pino';
 import { DEFAULTS } from '../core/config.js';
 import type { SwarmStore } from '../core/ports.js';
 import { RedisUnreachableError } from '../store/redis-connection.js';
 import { checkSwarmStoreFlag, openSwarmStore, SWARM_STORE_HELP } from './swarm-store.js';
 import { CLIENT_RETRY_MS, createTracker } from '../tracker/create-tracker.js';
+import { splitControlUrls } from '../tracker/control-link-client.js';
 import { webServerFactory } from './web-server.js';
 import { TrackerMetrics } from '../tracker/metrics.js';
 import { METRICS_TOKEN_HELP, processRegistry, readMetricsToken } from './metrics-flags.js';
 
+/** --control URL[,URL…], repeatable: every control server this tracker may link to, in the order it tries them. */
+function controlUrls(value: string, previous: string[] | undefined): string[] {
+  const urls = splitControlUrls(value);
+  if (urls.length === 0) throw new InvalidArgumentError('expected an http(s) URL');
+  return [...(previous ?? []), ...urls.map(urlOption)];
+}
 
+const CONTROL_HELP =
+  'control server base URL; several control servers sharing one PostgreSQL database: comma-separated and/or the flag repeated, ' +
+  'tried in turn when a link fails (env GATECAST_CONTROL, commas too)';
 
 interface TrackerFlags {
   port: number;
   host: string;
-  control?: string;
+  control?: string[];
+  controlUrl?: string[];
   publicUrl?: string;
   heartbeatTimeout?: number;
   clientRetry?: number;
@@ -36,7 +47,8 @@ export function registerTrackerCommand(program: Command): void {
     .description('run a tracker: hands out peer lists, watches heartbeats, reports to the control server')
     .option('--port <port>', 'port to listen on', intOption(0, 65535), 8701)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--control <url>', 'control server base URL (env GATECAST_CONTROL)', urlOption)
+    .option('--control <urls>', CONTROL_HELP, controlUrls)
+    .option('--control-url <urls>', 'the same as --control', controlUrls)
     .option('--public-url <url>', 'base URL clients use to reach this tracker (default http(s)://host:port)', urlOption)
     .option('--heartbeat-timeout <ms>', `drop a client silent this long (default: the control server's, else ${DEFAULTS.heartbeatTimeoutMs})`, intOption(100, 3_600_000))
     .option('--client-retry <ms>', `resend a disconnect to its client, and revocations to peers, this often (default ${CLIENT_RETRY_MS})`, intOption(10, 60_000))
@@ -46,8 +58,15 @@ export function registerTrackerCommand(program: Command): void {
     .option('--metrics-token <token>', METRICS_TOKEN_HELP)
     .option('--swarm-store <memory|url>', SWARM_STORE_HELP, 'memory')
     .action(async (flags: TrackerFlags, cmd: Command) => {
-      const control = flags.control ?? envUrl('GATECAST_CONTROL');
-      if (!control) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
+      let control = [...(flags.control ?? []), ...(flags.controlUrl ?? [])];
+      if (control.length === 0 && process.env['GATECAST_CONTROL']) {
+        try {
+          control = controlUrls(process.env['GATECAST_CONTROL'], []);
+        } catch {
+          cmd.error(`error: GATECAST_CONTROL is not a list of http(s) URLs: ${process.env['GATECAST_CONTROL']}`, { exitCode: 2 });
+        }
+      }
+      if (control.length === 0) cmd.error('error: the control server URL is required: --control URL or GATECAST_CONTROL', { exitCode: 2 });
       const secret = process.env['GATECAST_TRACKER_SECRET'];
       if (!secret) {
         cmd.error('error: the tracker secret is required: set GATECAST_TRACKER_SECRET (the control server\'s, not the admin password)', { exitCode: 2 });
@@ -73,7 +92,8 @@ export function registerTrackerCommand(program: Command): void {
         cmd.error(`error: ${err.message}`, { exitCode: 1 });
       }
       const tracker = await createTracker({
-        controlUrl: control,
+        // A comma-separated list: the control link splits it (splitControlUrls).
+        controlUrl: [...new Set(control)].join(','),
         secret,
         port: flags.port,
         host: flags.host,
@@ -95,7 +115,7 @@ export function registerTrackerCommand(program: Command): void {
       }
       const base = urls.announceUrl.replace(/\/announce$/, '');
       console.log(`tracker listening on ${base} (announce: ${urls.announceUrl}, ws: ${urls.wsUrl})`);
-      console.log(`connecting to control server at ${control} ...`);
+      console.log(`connecting to control server at ${control.join(', ')} ...`);
 
       let stopping = false;
       const stop = (signal: string): void => {

@@ -6,6 +6,12 @@
  * retry period until acked, across reconnects), and hands disconnect commands
  * (step A) to the tracker after acking them. A dropped link is redialled with
  * backoff on the injected clock.
+ *
+ * Several control servers (sharing one PostgreSQL database) may be given: the
+ * link uses one at a time and moves to the next after a failed dial or a lost
+ * link, says hello to it with the sessions held, and keeps its outbox (the
+ * unacked joins and leaves) across the move. The backoff grows once per full
+ * round of the list, so one URL behaves exactly as before.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -31,7 +37,8 @@ export const LINK_BACKOFF_MAX_MS = 1_000;
 type Report = Extract<TrackerToControl, { type: 'join' | 'leave' }>;
 
 export interface ControlLinkOptions {
-  controlUrl: string;
+  /** The control server's base URL, or several (an array, or one string with commas: splitControlUrls). */
+  controlUrl: string | readonly string[];
   secret: string;
   /** The TLS `ca` for a control server on HTTPS (ClientTrust.ca): undefined for Node's defaults. */
   ca?: string[];
@@ -60,6 +67,12 @@ export function controlLinkUrl(controlUrl: string): string {
   return `${controlUrl.replace(/\/+$/, '').replace(/^http/, 'ws')}${DEFAULTS.controlLinkPath}`;
 }
 
+/** Control server URLs from a list and/or comma-separated strings (`--control a,b --control c`), blanks and duplicates dropped. */
+export function splitControlUrls(value: string | readonly string[]): string[] {
+  const parts = (typeof value === 'string' ? [value] : value).flatMap((v) => v.split(','));
+  return [...new Set(parts.map((p) => p.trim()).filter((p) => p.length > 0))];
+}
+
 export class ControlLinkClient implements SessionReporter {
   private ws: WebSocket | null = null;
   private welcomed = false;
@@ -68,6 +81,9 @@ export class ControlLinkClient implements SessionReporter {
   private stopped = false;
   private backoffMs = LINK_BACKOFF_MIN_MS;
   private redial: TimerHandle | null = null;
+  private readonly urls: string[];
+  /** Index in `urls` of the control server dialled (or linked) now. */
+  private at = 0;
   private readonly outbox = new Map<string, { msg: Report; timer: TimerHandle | null }>();
   private readonly retryMs: number;
   private resolveReady!: () => void;
@@ -78,6 +94,13 @@ export class ControlLinkClient implements SessionReporter {
 
   constructor(private readonly opts: ControlLinkOptions) {
     this.retryMs = opts.retryMs ?? DEFAULTS.linkRetryMs;
+    this.urls = splitControlUrls(opts.controlUrl);
+    if (this.urls.length === 0) throw new Error('the control link needs at least one control server URL');
+  }
+
+  /** The control server this link is on (or dialling) now. */
+  get controlUrl(): string {
+    return this.urls[this.at] ?? '';
   }
 
   start(): void {
@@ -151,7 +174,8 @@ export class ControlLinkClient implements SessionReporter {
   private dial(): void {
     if (this.stopped) return;
     const { logger } = this.opts;
-    const ws = new WebSocket(controlLinkUrl(this.opts.controlUrl), {
+    const url = this.controlUrl;
+    const ws = new WebSocket(controlLinkUrl(url), {
       headers: { authorization: `Bearer ${this.opts.secret}` },
       maxPayload: 1024 * 1024,
       ca: this.opts.ca,
@@ -184,8 +208,8 @@ export class ControlLinkClient implements SessionReporter {
     });
     ws.on('error', (err) => {
       const cert = certificateProblem(err);
-      if (cert) logger.error(`control link to ${this.opts.controlUrl}: ${cert}`);
-      else logger.warn({ err: err.message }, 'control link error');
+      if (cert) logger.error(`control link to ${url}: ${cert}`);
+      else logger.warn({ err: err.message, control: url }, 'control link error');
     });
     ws.on('close', (code, reason) => {
       if (code === DUPLICATE_ID_CLOSE) {
@@ -197,13 +221,19 @@ export class ControlLinkClient implements SessionReporter {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.welcomed) {
-        logger.warn('control link lost; redialling (tokens valid now are honored until it is back, within the outage grace)');
+        logger.warn({ control: url }, 'control link lost; redialling (tokens valid now are honored until it is back, within the outage grace)');
         this.opts.outage?.unreachable(this.opts.clock.now());
       }
       this.welcomed = false;
       if (this.stopped) return;
-      const wait = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, LINK_BACKOFF_MAX_MS);
+      // The next control server in the list; the backoff applies (and grows) once a whole round has failed.
+      this.at = (this.at + 1) % this.urls.length;
+      let wait = LINK_BACKOFF_MIN_MS;
+      if (this.at === 0) {
+        wait = this.backoffMs;
+        this.backoffMs = Math.min(this.backoffMs * 2, LINK_BACKOFF_MAX_MS);
+      }
+      if (this.urls.length > 1) logger.info({ from: url, to: this.controlUrl, waitMs: wait }, 'control link: trying the next control server');
       this.redial = this.opts.clock.setTimeout(() => this.dial(), wait);
     });
   }
@@ -221,7 +251,7 @@ export class ControlLinkClient implements SessionReporter {
         this.welcomed = true;
         this.backoffMs = LINK_BACKOFF_MIN_MS;
         this.opts.outage?.contact();
-        this.opts.logger.info('control link up');
+        this.opts.logger.info({ control: this.controlUrl }, `control link up (control server ${this.controlUrl})`);
         this.resolveReady();
         for (const id of [...this.outbox.keys()]) this.transmit(id);
         return;
