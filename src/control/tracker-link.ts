@@ -362,6 +362,13 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     const trackerId = conn.info.id;
     this.rejoin.forget(msg.sid);
     const session = await this.opts.store.getSession(msg.sid);
+    if (session && session.state !== 'ended' && session.trackerId !== null && session.trackerId !== trackerId && msg.ref === undefined) {
+      // The client moved to another tracker (its join there is recorded): the old tracker's leave ends nothing.
+      // One answering a disconnect (ref) still ends it, wherever it comes from.
+      this.opts.log.info({ tracker: trackerId, sid: msg.sid, current: session.trackerId, reason: msg.reason }, 'leave from a tracker the session has moved away from; kept');
+      this.transmit(conn, { type: 'ack', id: msg.id });
+      return;
+    }
     if (!session) {
       this.opts.log.warn({ tracker: trackerId, sid: msg.sid }, 'leave for an unknown session');
     } else if (session.state !== 'ended') {
