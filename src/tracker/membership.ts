@@ -30,13 +30,20 @@ export class Membership {
     },
   ) {}
 
-  /** Adds or refreshes a session's peer; reports a join the first time. */
+  /**
+   * Adds or refreshes a session's peer; reports a join the first time, and
+   * again when it comes back on a new channel while we still held it: it may
+   * have moved to another tracker meanwhile (its channel here broke) and come
+   * back before we timed it out, and the control server, holding it on that
+   * other tracker, would send its kicks there (a repeated join is a no-op).
+   */
   async upsert(session: TrackedSession): Promise<void> {
     const { store, registry, reporter } = this.deps;
     const old = registry.set(session);
     if (old && old.infoHash !== session.infoHash) await this.dropFromSwarm(old.infoHash, old.sid);
     await store.put(session.infoHash, swarmPeerOf(session));
-    if (!old) reporter.join({ sid: session.sid, ip: session.ip, port: session.port, at: session.lastSeen });
+    const newChannel = old !== undefined && session.channel !== null && old.channel !== session.channel;
+    if (!old || newChannel) reporter.join({ sid: session.sid, ip: session.ip, port: session.port, at: session.lastSeen });
   }
 
   /** Records a sign of life (heartbeat). */
