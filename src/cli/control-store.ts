@@ -4,7 +4,9 @@
  * control server uses it, with what health needs to know about that database.
  */
 import type { CorruptionTest } from '../control/health.js';
-import type { ControlStore } from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import type { ControlStore, DisconnectNotices } from '../core/ports.js';
+import { PgDisconnectNotices, type PgDisconnectNoticesOptions } from '../store/pg-disconnect-notices.js';
 import { PgControlStore } from '../store/pg-control-store.js';
 import { isPgCorruption, redactUrl } from '../store/pg-errors.js';
 import { SqliteControlStore } from '../store/sqlite-control-store.js';
@@ -23,6 +25,11 @@ export interface OpenedControlStore {
   isCorrupt: CorruptionTest;
   /** A round trip health makes on every report, so an unreachable server shows as database_error (PostgreSQL only). */
   probe?: () => Promise<void>;
+  /**
+   * PostgreSQL only: several control servers may share it, each hearing of the disconnects the others record
+   * (LISTEN on a connection of its own). Absent (SQLite): one control server drives everything.
+   */
+  notices?: (clock: Clock, log: PgDisconnectNoticesOptions['log']) => DisconnectNotices;
 }
 
 export function isPostgresUrl(db: string): boolean {
@@ -37,7 +44,14 @@ export function isPostgresUrl(db: string): boolean {
 export async function openControlStore(db: string): Promise<OpenedControlStore> {
   if (isPostgresUrl(db)) {
     const store = await PgControlStore.open(db);
-    return { store, label: redactUrl(db), kind: 'postgres', isCorrupt: isPgCorruption, probe: () => store.ping() };
+    return {
+      store,
+      label: redactUrl(db),
+      kind: 'postgres',
+      isCorrupt: isPgCorruption,
+      probe: () => store.ping(),
+      notices: (clock, log) => new PgDisconnectNotices({ url: db, channel: store.noticeChannel, clock, log }),
+    };
   }
   return { store: SqliteControlStore.open(db), label: db, kind: 'sqlite', isCorrupt: isCorruption };
 }

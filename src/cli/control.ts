@@ -3,7 +3,9 @@
  * database. Wiring only:
  * flags and environment → store → createControlServer → listen → signals.
  */
-import { Option, type Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { pino } from 'pino';
 import { fail, intOption, readTlsFlags } from './common.js';
 import { DEFAULTS } from '../core/config.js';
 import { createControlServer, DEFAULT_DISCONNECT_RETRY_MS, DEFAULT_EXPIRY_CHECK_MS } from '../control/index.js';
@@ -50,6 +52,13 @@ interface ControlFlags {
   onLimit: 'replace-oldest' | 'refuse';
   maxSessions?: number;
   metricsToken?: string;
+  instanceId?: string;
+}
+
+/** --instance-id: letters, digits, '.', '_', '-' (it appears in logs and in the database's lease and directory rows). */
+function instanceIdOption(value: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) throw new InvalidArgumentError("expected 1 to 64 letters, digits, '.', '_' or '-'");
+  return value;
 }
 
 
@@ -72,6 +81,11 @@ export function registerControlCommand(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS only (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--metrics-token <token>', METRICS_TOKEN_HELP)
+    .option(
+      '--instance-id <id>',
+      'this control server among several sharing one PostgreSQL database (leases on pending disconnects, tracker directory); default: random per start',
+      instanceIdOption,
+    )
     .addHelpText(
       'after',
       '\nEnvironment:\n  GATECAST_ADMIN_PASSWORD   password of the "admin" user (required)\n' +
@@ -104,6 +118,13 @@ export function registerControlCommand(program: Command): void {
         cmd.error(`error: cannot open the database ${isPostgresUrl(flags.db) ? redactUrl(flags.db) : flags.db}: ${err instanceof Error ? err.message : String(err)}`, { exitCode: EXIT.usage });
       }
       const { store } = opened;
+      const logLevel = process.env['GATECAST_LOG_LEVEL'] ?? 'warn';
+      // PostgreSQL: one of possibly several control servers on the database (docs/OPERATIONS.md, "Several control servers").
+      const instanceId = flags.instanceId ?? `control-${randomBytes(6).toString('hex')}`;
+      const cluster = opened.notices && {
+        instanceId,
+        notices: opened.notices(systemClock, pino({ name: 'gatecast-control', level: logLevel }, process.stderr)),
+      };
       let server: Awaited<ReturnType<typeof createControlServer>>;
       let url: string;
       try {
@@ -122,8 +143,9 @@ export function registerControlCommand(program: Command): void {
           databaseProbe: opened.probe,
           metrics: new ControlMetrics(processRegistry()),
           metricsToken: metricsToken.token,
+          cluster,
           // Logs go to stderr so stdout carries only the lines a script may read.
-          logger: { name: 'gatecast-control', level: process.env['GATECAST_LOG_LEVEL'] ?? 'warn', stream: process.stderr },
+          logger: { name: 'gatecast-control', level: logLevel, stream: process.stderr },
         });
         url = await server.listen(flags.port, flags.host);
       } catch (err) {
@@ -135,6 +157,7 @@ export function registerControlCommand(program: Command): void {
         cmd.error(`error: cannot start the control server: ${err instanceof Error ? err.message : String(err)}`, { exitCode: EXIT.error });
       }
       console.log(`control server listening on ${url}`);
+      if (cluster) console.log(`control server instance ${instanceId} (leases and tracker directory shared through the database)`);
 
       let stopping = false;
       const stop = (signal: string): void => {

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Clock } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
-import type { ControlStore, WebServerFactory } from '../core/ports.js';
+import type { ControlStore, DisconnectNotices, WebServerFactory } from '../core/ports.js';
 import { Admission, RENEW_SKEW_MS } from './admission.js';
 import { DisconnectOrchestrator } from './disconnect-orchestrator.js';
 import { installErrorHandling } from './error-handler.js';
@@ -27,6 +27,7 @@ import { QoeBoard } from './qoe-board.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { SessionLimit, type OnLimit } from './session-limit.js';
 import { TrackerLink } from './tracker-link.js';
+import { TrackerDirectory } from './tracker-directory.js';
 import { TrackerRegistry, type TrackerInfo } from './tracker-registry.js';
 
 export const ADMIN_USER = 'admin';
@@ -65,6 +66,21 @@ export interface ControlServerOptions {
   metrics?: ControlMetrics;
   /** Bearer token /metrics demands; null (default): loopback clients only (core/metrics-access.ts). */
   metricsToken?: string | null;
+  /**
+   * Several control servers on one (PostgreSQL) database: this one's instance id, how it hears of disconnects
+   * recorded by the others, and (tests) the lease and directory timings over DEFAULTS.cluster*. Absent: the only
+   * control server, which drives every pending disconnect (SQLite).
+   */
+  cluster?: ControlClusterOptions;
+}
+
+export interface ControlClusterOptions {
+  instanceId: string;
+  notices: DisconnectNotices;
+  leaseMs?: number;
+  leaseRenewMs?: number;
+  directoryRefreshMs?: number;
+  directoryStaleMs?: number;
 }
 
 export interface ControlServer {
@@ -75,6 +91,10 @@ export interface ControlServer {
   /** The control server's token-verifying public key (raw Ed25519, base64url). */
   controlKey: string;
   trackers(): TrackerInfo[];
+  /** The trackers of the whole cluster (those linked here and, with `cluster`, those linked to the other instances). */
+  registry: TrackerRegistry;
+  /** This control server's instance id (with `cluster`), else null. */
+  instanceId: string | null;
   /** Join/leave/ack reports from trackers, for whoever orchestrates disconnects. */
   link: TrackerLink;
   /** Ends sessions through the tracker (steps A–E); kicks, revocations and expiries go through it. */
@@ -170,7 +190,25 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     expiryCheckMs: opts.expiryCheckMs,
     staleAdmittedMs,
     observer: metrics,
+    cluster: opts.cluster && {
+      instanceId: opts.cluster.instanceId,
+      notices: opts.cluster.notices,
+      trackerIds: () => trackers.list().map((t) => t.id),
+      leaseMs: opts.cluster.leaseMs,
+      renewMs: opts.cluster.leaseRenewMs,
+    },
   });
+  const directory = opts.cluster
+    ? new TrackerDirectory({
+        store,
+        clock,
+        registry: trackers,
+        instanceId: opts.cluster.instanceId,
+        log: app.log,
+        refreshMs: opts.cluster.directoryRefreshMs,
+        staleMs: opts.cluster.directoryStaleMs,
+      })
+    : null;
   link.setHooks(orchestrator.linkHooks());
   const qoe = new QoeBoard({ clock, sessions: (program) => store.listSessions({ program }) });
   link.on('qoe', (ev) => qoe.record(ev.trackerId, ev.items));
@@ -207,9 +245,11 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     await link.close();
   });
   app.addHook('onClose', async () => {
+    await directory?.stop();
     await orchestrator.stop();
   });
   await app.ready();
+  await directory?.start();
   await orchestrator.start();
 
   return {
@@ -220,6 +260,8 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     metrics,
     controlKey: signingKey.publicKey,
     trackers: () => trackers.list(),
+    registry: trackers,
+    instanceId: opts.cluster?.instanceId ?? null,
     // fastify names the scheme after its own https option, which a server factory does not set.
     listen: async (port, host = '127.0.0.1') => {
       const url = await app.listen({ port, host });

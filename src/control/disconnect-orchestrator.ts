@@ -9,13 +9,19 @@
  *
  * Every change goes through one queue, so the store sees the steps of a
  * disconnect in the order they happened and handlers never race each other.
+ *
+ * With `cluster` (several control servers on one PostgreSQL database) it
+ * drives only the disconnects it holds a lease on (disconnect-leases.ts);
+ * without it (SQLite: one control server) it drives every pending one.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import type { ControlStore } from '../core/ports.js';
-import type { DisconnectOutcome, DisconnectRecord, SessionRecord, TimelineEntry } from '../core/types.js';
+import type { DisconnectOutcome, DisconnectRecord, SessionRecord } from '../core/types.js';
 import type { ControlToTracker } from '../protocol/control-link.js';
+import { DisconnectLeases, type ClusterOptions } from './disconnect-leases.js';
+import { classify, entry } from './disconnect-steps.js';
 import { checkSubscriptions } from './subscription-watch.js';
 import type { LeftEvent, TrackerLinkHooks } from './tracker-link.js';
 import { newId } from './ids.js';
@@ -56,6 +62,8 @@ export interface DisconnectOrchestratorOptions {
   /** The same check ends viewer sessions still `admitted` this long after admission and after start(); absent: never. */
   staleAdmittedMs?: number;
   observer?: DisconnectObserver;
+  /** Several control servers on one database: drive only leased disconnects. Absent: drive every pending one. */
+  cluster?: ClusterOptions;
 }
 
 interface InFlight {
@@ -69,24 +77,6 @@ interface InFlight {
   timer: TimerHandle | null;
 }
 
-/** Tracker leave reason → how the disconnect ended and the timeline's name for it. */
-function classify(reason: string): { outcome: DisconnectOutcome; event: string } {
-  switch (reason) {
-    case 'stopped':
-      return { outcome: 'stopped', event: 'client_stopped' };
-    case 'timeout':
-      return { outcome: 'timeout', event: 'client_timeout' };
-    case 'lost':
-      return { outcome: 'lost', event: 'client_lost' };
-    case 'revoked':
-      return { outcome: 'revoked', event: 'client_gone' };
-    default:
-      return { outcome: 'gone', event: 'client_gone' };
-  }
-}
-
-const entry = (at: number, event: string, detail?: string): TimelineEntry => (detail === undefined ? { at, event } : { at, event, detail });
-
 export class DisconnectOrchestrator {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly retryMs: number;
@@ -96,10 +86,22 @@ export class DisconnectOrchestrator {
   private checking = false;
   private startedAt = -Infinity;
   private readonly observer: DisconnectObserver;
+  private readonly leases: DisconnectLeases | null;
 
   constructor(private readonly opts: DisconnectOrchestratorOptions) {
     this.retryMs = opts.retryMs ?? DEFAULT_DISCONNECT_RETRY_MS;
     this.observer = opts.observer ?? NO_OBSERVER;
+    this.leases = opts.cluster
+      ? new DisconnectLeases(
+          { ...opts.cluster, store: opts.store, clock: opts.clock, log: opts.log, sweepMs: this.retryMs },
+          {
+            serial: (fn) => this.serial(fn),
+            adopt: (ds) => this.adopt(ds),
+            drop: (ids) => ids.forEach((id) => this.untrack(id)),
+            driven: () => [...this.inFlight].map(([id, f]) => ({ id, trackerId: f.trackerId })),
+          },
+        )
+      : null;
   }
 
   /** Resumes the pending disconnects found in the store and starts the subscription watch. */
@@ -107,7 +109,9 @@ export class DisconnectOrchestrator {
     if (this.running) return;
     this.running = true;
     this.startedAt = this.opts.clock.now();
+    if (this.leases) await this.leases.start();
     const resumed = await this.serial(async () => {
+      if (this.leases) return []; // those of the trackers linked here are claimed as they say hello
       const pending = await this.opts.store.listDisconnects({ pending: true });
       for (const d of pending) this.track(d);
       return pending;
@@ -121,6 +125,7 @@ export class DisconnectOrchestrator {
   /** Stops resending (pending disconnects stay pending in the store) and waits for queued work. */
   async stop(): Promise<void> {
     this.running = false;
+    await this.leases?.stop();
     this.watch?.cancel();
     this.watch = null;
     for (const f of this.inFlight.values()) f.timer?.cancel();
@@ -192,7 +197,7 @@ export class DisconnectOrchestrator {
       acked: (ev) => this.serial(() => this.onAcked(ev.trackerId, ev.id)),
       left: (ev) => this.serial(() => this.onLeft(ev)),
       leaveAcked: (ev) => this.serial(() => this.onLeaveAcked(ev.sid, ev.sent)),
-      hello: (trackerId) => this.serial(async () => this.onHello(trackerId)),
+      hello: (trackerId) => this.serial(() => this.onHello(trackerId)),
       joinedAfterEnd: (ev) => this.serial(() => this.onJoinedAfterEnd(ev.trackerId, ev.sid)),
     };
   }
@@ -249,9 +254,27 @@ export class DisconnectOrchestrator {
     await store.createDisconnect(d); // durable before anything is sent
     this.observer.started();
     this.opts.log.info({ sid, disconnect: d.id, tracker: d.trackerId, reason }, 'disconnecting session');
-    this.track(d);
-    this.transmit(d.id);
+    await this.drive(d);
     return d;
+  }
+
+  /** A new pending disconnect: driven here, or (several control servers) announced to the one holding its tracker, and claimed if that is us. */
+  private async drive(d: DisconnectRecord): Promise<void> {
+    if (!this.leases) {
+      this.track(d);
+      this.transmit(d.id);
+      return;
+    }
+    await this.leases.announce(d.id);
+    if (d.trackerId !== null) await this.leases.claim({ trackerIds: [d.trackerId], ids: [d.id] });
+  }
+
+  private adopt(ds: readonly DisconnectRecord[]): void {
+    for (const d of ds) {
+      if (this.inFlight.has(d.id) || !this.running) continue;
+      this.track(d);
+      this.transmit(d.id);
+    }
   }
 
   private track(d: DisconnectRecord): void {
@@ -334,9 +357,13 @@ export class DisconnectOrchestrator {
   }
 
   /** A tracker (re)connected: it may have restarted and lost what it had acked, so resend everything it owes us. */
-  private onHello(trackerId: string): void {
+  private async onHello(trackerId: string): Promise<void> {
+    // Another control server may have been driving them, or none: they are ours once the tracker is linked here
+    // (and sent as they are claimed: only those driven before are resent below).
+    const before = new Set(this.inFlight.keys());
+    await this.leases?.claim({ trackerIds: [trackerId] });
     for (const [id, f] of this.inFlight) {
-      if (f.trackerId !== trackerId) continue;
+      if (f.trackerId !== trackerId || !before.has(id)) continue;
       f.acked = false;
       this.transmit(id);
     }
@@ -350,12 +377,14 @@ export class DisconnectOrchestrator {
     const [pending] = await store.listDisconnects({ sid, pending: true, limit: 1 });
     if (pending) {
       const f = this.inFlight.get(pending.id);
-      if (f && f.trackerId !== trackerId) {
-        f.trackerId = trackerId;
+      if (f ? f.trackerId !== trackerId : this.leases !== null && pending.trackerId !== trackerId) {
+        if (f) f.trackerId = trackerId;
         await store.updateDisconnect(pending.id, { trackerId });
       }
-      if (f) f.acked = false;
-      this.transmit(pending.id);
+      if (f) {
+        f.acked = false;
+        this.transmit(pending.id);
+      } else await this.leases?.claim({ trackerIds: [trackerId], ids: [pending.id] });
       return;
     }
     const [last] = await store.listDisconnects({ sid, limit: 1 });
@@ -376,7 +405,6 @@ export class DisconnectOrchestrator {
     };
     await store.createDisconnect(d);
     this.opts.log.warn({ sid, tracker: trackerId, disconnect: d.id }, 'ended session rejoined a tracker; disconnecting it there');
-    this.track(d);
-    this.transmit(d.id);
+    await this.drive(d);
   }
 }

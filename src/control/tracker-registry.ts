@@ -3,7 +3,12 @@
  * the most recently connected one. An id belongs to one connection at a time:
  * a second connection claiming it is refused until the first has closed (an
  * impostor or a stale duplicate must not take over a live tracker's place).
+ *
+ * With several control servers, the trackers linked to the others are known
+ * from the shared directory (tracker-directory.ts keeps `remote` current):
+ * listAll() is every tracker of the cluster, locate() which instance holds one.
  */
+import { EventEmitter } from 'node:events';
 import type { ControlToTracker } from '../protocol/control-link.js';
 
 export interface TrackerInfo {
@@ -23,8 +28,19 @@ export interface TrackerConnection {
   open(): boolean;
 }
 
-export class TrackerRegistry {
+/** A tracker linked to another control server instance (from the shared directory). */
+export interface RemoteTracker extends TrackerInfo {
+  instance: string;
+}
+
+export interface TrackerRegistryEvents {
+  registered: [TrackerInfo];
+  unregistered: [TrackerInfo];
+}
+
+export class TrackerRegistry extends EventEmitter<TrackerRegistryEvents> {
   private readonly byId = new Map<string, TrackerConnection>();
+  private remote: RemoteTracker[] = [];
   private seq = 0;
   private readonly order = new Map<string, number>();
 
@@ -34,6 +50,7 @@ export class TrackerRegistry {
     if (held && held !== conn && held.open()) return false;
     this.byId.set(conn.info.id, conn);
     this.order.set(conn.info.id, this.seq++);
+    this.emit('registered', { ...conn.info });
     return true;
   }
 
@@ -42,6 +59,7 @@ export class TrackerRegistry {
     if (this.byId.get(conn.info.id) === conn) {
       this.byId.delete(conn.info.id);
       this.order.delete(conn.info.id);
+      this.emit('unregistered', { ...conn.info });
     }
   }
 
@@ -63,7 +81,31 @@ export class TrackerRegistry {
     return best?.info;
   }
 
+  /** The trackers linked to this control server. */
   list(): TrackerInfo[] {
     return [...this.byId.values()].map((c) => ({ ...c.info }));
+  }
+
+  /**
+   * Every tracker of the cluster: those linked here, then those the shared directory says are linked to other
+   * control servers (by id; one linked here wins). Synchronous: the directory is read every
+   * DEFAULTS.clusterDirectoryRefreshMs, so a tracker linked elsewhere shows up within that. One control server: list().
+   */
+  listAll(): TrackerInfo[] {
+    const local = this.list();
+    const ids = new Set(local.map((t) => t.id));
+    const others = this.remote.filter((t) => !ids.has(t.id)).map(({ instance: _instance, ...info }) => info);
+    return [...local, ...others];
+  }
+
+  /** Which control server holds a tracker's link: 'here', another instance's id, or undefined (none we know of). */
+  locate(trackerId: string): string | undefined {
+    if (this.byId.has(trackerId)) return 'here';
+    return this.remote.find((t) => t.id === trackerId)?.instance;
+  }
+
+  /** The trackers linked to other instances, as last read from the shared directory. */
+  setRemote(trackers: readonly RemoteTracker[]): void {
+    this.remote = trackers.map((t) => ({ ...t }));
   }
 }

@@ -188,6 +188,22 @@ export const DEFAULTS = {
    * tracker has always dropped its own first.
    */
   swarmStaleMs: 180_000,
+  /**
+   * Several control servers on one PostgreSQL database (docs/OPERATIONS.md, "Several control servers"): the
+   * instance driving a pending disconnect holds a lease this long on it, taken over by another once it runs out
+   * (the instance died)...
+   */
+  clusterLeaseMs: 5_000,
+  /** ...renewed this often while it lives (three renewals fit in a lease: one slow database round trip loses nothing)... */
+  clusterLeaseRenewMs: 1_500,
+  /** ...its LISTEN connection for disconnect notices, when lost, is reopened after this, doubling... */
+  clusterNoticeReconnectMinMs: 100,
+  /** ...up to this... */
+  clusterNoticeReconnectMaxMs: 2_000,
+  /** ...it refreshes the shared directory of the trackers linked to it this often... */
+  clusterDirectoryRefreshMs: 2_000,
+  /** ...and a directory row not refreshed this long is ignored (its instance died without removing it). */
+  clusterDirectoryStaleMs: 10_000,
 } as const;
 
 export const TS_PACKET = 188;

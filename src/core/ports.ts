@@ -52,6 +52,30 @@ export interface ControlStore {
   /** Patches and appends atomically; returns the record after the change. Unknown id: ClientError not_found. */
   updateDisconnect(id: string, patch: DisconnectPatch): Promise<DisconnectRecord>;
 
+  /**
+   * Leases on pending disconnects, so that with several control servers on one database exactly one live instance
+   * drives each (docs/ARCHITECTURE.md, "Several control servers"). Claims the pending disconnects addressed to one
+   * of `trackerIds` (and, with `ids`, only those) whose lease is free, already `owner`'s, or expired at `now`:
+   * each becomes `owner`'s until `now + leaseMs`. Returns those claimed, oldest first (then by id). Two owners racing never
+   * both get one (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  claimDisconnects(owner: string, filter: { trackerIds: readonly string[]; ids?: readonly string[] }, now: number, leaseMs: number): Promise<DisconnectRecord[]>;
+  /** Extends to `now + leaseMs` every lease `owner` holds on a pending disconnect; returns their ids (one taken over is not among them). */
+  renewDisconnectLeases(owner: string, now: number, leaseMs: number): Promise<string[]>;
+  /** Gives up `owner`'s leases on `ids` (on all its disconnects when absent), so another instance may claim them at once; returns how many. */
+  releaseDisconnects(owner: string, ids?: readonly string[]): Promise<number>;
+
+  /**
+   * The cluster-wide tracker directory: which control server instance each tracker is linked to. put on the
+   * tracker's hello (the newest hello wins), touch refreshes `seenAt` of the rows `instance` holds, delete removes
+   * a row only if `instance` still holds it; list keeps rows seen after `seenAfter` (older ones are stale: their
+   * instance died without removing them).
+   */
+  putTrackerPresence(p: TrackerPresence): Promise<void>;
+  touchTrackerPresence(instance: string, trackerIds: readonly string[], seenAt: number): Promise<void>;
+  deleteTrackerPresence(trackerId: string, instance: string): Promise<boolean>;
+  listTrackerPresence(seenAfter: number): Promise<TrackerPresence[]>;
+
   /** Device credentials (`gatecast login`); a removed user's devices go with it. */
   createDevice(device: DeviceRecord): Promise<void>;
   getDevice(id: string): Promise<DeviceRecord | undefined>;
@@ -64,6 +88,33 @@ export interface ControlStore {
   /** Small named secrets that must survive restarts (the token signing key). */
   getSecret(name: string): Promise<string | undefined>;
   putSecret(name: string, value: string): Promise<void>;
+}
+
+/** One tracker in the cluster-wide directory (ControlStore.putTrackerPresence). */
+export interface TrackerPresence {
+  trackerId: string;
+  /** The control server instance its control link is on (--instance-id). */
+  instance: string;
+  announceUrl: string;
+  wsUrl: string;
+  /** Epoch ms of its hello. */
+  connectedAt: number;
+  /** Epoch ms its instance last said it still holds the link. */
+  seenAt: number;
+}
+
+/**
+ * Announces a new pending disconnect to every control server instance, so the one holding its tracker's link
+ * claims and drives it at once (the periodic claim sweep is the backstop for a lost notice). On PostgreSQL the
+ * store's insert itself sends the NOTIFY, in the insert's transaction (store/pg-disconnect-notices.ts).
+ */
+export interface DisconnectNotices {
+  /** Tells every subscriber (in every instance) that disconnect `id` is pending. */
+  publish(id: string): Promise<void>;
+  /** `onNotice` for each announced id; `onGap` after a lost connection is back (notices may have been missed meanwhile). */
+  subscribe(onNotice: (id: string) => void, onGap?: () => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface SwarmPeer {

@@ -9,11 +9,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { ClientError, InternalError } from '../core/errors.js';
-import type { ControlStore, DisconnectPatch } from '../core/ports.js';
+import type { ControlStore, DisconnectPatch, TrackerPresence } from '../core/ports.js';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
 import { toProgram, toSubscription, toUser, type ProgramRow, type SubscriptionRow, type UserRow } from './pg-catalog-rows.js';
 import { deleteDeviceRow, deleteDeviceRowsOfUser, insertDevice, selectDevice, selectDevicesOfUser } from './pg-device-rows.js';
 import { insertDisconnect, selectDisconnect, selectDisconnects, updateDisconnectRow } from './pg-disconnect-rows.js';
+import { disconnectNoticeChannel } from './pg-disconnect-notices.js';
+import {
+  claimDisconnectRows,
+  deletePresenceRow,
+  putPresenceRow,
+  releaseLeaseRows,
+  renewLeaseRows,
+  selectPresenceRows,
+  touchPresenceRows,
+} from './pg-lease-rows.js';
 import { DatabaseUnavailableError, isPgForeignKeyViolation, isPgRefusal, isPgUniqueViolation, redactUrl } from './pg-errors.js';
 import { createPgPool, execute, selectRows, type PgPoolOptions } from './pg-pool.js';
 import { insertSession, selectSession, selectSessions, updateSessionRow } from './pg-session-rows.js';
@@ -25,7 +35,7 @@ export class PgControlStore implements ControlStore {
   private closed = false;
 
   /**
-   * Connects to `url` (postgres:// or postgresql://) and runs `SELECT 1`
+   * Connects to `url` (postgres:// or postgresql://) and asks for its schema (a first round trip)
    * before anything uses it, the counterpart of SQLite's start-up check: an
    * unreachable server or a refused login throws DatabaseUnavailableError
    * naming the URL without its password (nothing is left open).
@@ -33,13 +43,19 @@ export class PgControlStore implements ControlStore {
   static async open(url: string, opts: PgPoolOptions = {}): Promise<PgControlStore> {
     const store = new PgControlStore(createPgPool(url, opts));
     try {
-      await store.ping();
+      // The schema the connections work in (the option, or a search_path in the URL): every store on it, whichever
+      // way it was named, announces disconnects on one channel.
+      const [row] = await selectRows<{ schema: string | null }>(store.pool, 'SELECT current_schema() AS schema');
+      store.noticeChannel = disconnectNoticeChannel(row?.schema ?? undefined);
     } catch (err) {
       await store.close();
       throw new DatabaseUnavailableError(redactUrl(url), isPgRefusal(err), { cause: err });
     }
     return store;
   }
+
+  /** Where a new pending disconnect is announced (NOTIFY): one channel per schema, as NOTIFY reaches the whole database; PgDisconnectNotices listens on it. */
+  noticeChannel = disconnectNoticeChannel(undefined);
 
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -230,7 +246,7 @@ export class PgControlStore implements ControlStore {
   }
 
   async createDisconnect(d: DisconnectRecord): Promise<void> {
-    await insertDisconnect(this.pool, d);
+    await insertDisconnect(this.pool, d, this.noticeChannel);
   }
 
   async getDisconnect(id: string): Promise<DisconnectRecord | undefined> {
@@ -243,6 +259,34 @@ export class PgControlStore implements ControlStore {
 
   async updateDisconnect(id: string, patch: DisconnectPatch): Promise<DisconnectRecord> {
     return updateDisconnectRow(this.pool, id, patch);
+  }
+
+  async claimDisconnects(owner: string, filter: { trackerIds: readonly string[]; ids?: readonly string[] }, now: number, leaseMs: number): Promise<DisconnectRecord[]> {
+    return claimDisconnectRows(this.pool, owner, filter, now, leaseMs);
+  }
+
+  async renewDisconnectLeases(owner: string, now: number, leaseMs: number): Promise<string[]> {
+    return renewLeaseRows(this.pool, owner, now, leaseMs);
+  }
+
+  async releaseDisconnects(owner: string, ids?: readonly string[]): Promise<number> {
+    return releaseLeaseRows(this.pool, owner, ids);
+  }
+
+  async putTrackerPresence(p: TrackerPresence): Promise<void> {
+    await putPresenceRow(this.pool, p);
+  }
+
+  async touchTrackerPresence(instance: string, trackerIds: readonly string[], seenAt: number): Promise<void> {
+    await touchPresenceRows(this.pool, instance, trackerIds, seenAt);
+  }
+
+  async deleteTrackerPresence(trackerId: string, instance: string): Promise<boolean> {
+    return deletePresenceRow(this.pool, trackerId, instance);
+  }
+
+  async listTrackerPresence(seenAfter: number): Promise<TrackerPresence[]> {
+    return selectPresenceRows(this.pool, seenAfter);
   }
 
   async createDevice(d: DeviceRecord): Promise<void> {

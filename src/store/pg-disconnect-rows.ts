@@ -11,7 +11,7 @@ import { isPgUniqueViolation } from './pg-errors.js';
 import { execute, selectRows, type Queryable } from './pg-pool.js';
 import { toTimeline } from './sqlite-disconnect-rows.js';
 
-interface DisconnectRow {
+export interface DisconnectRow {
   id: string;
   sid: string;
   user: string;
@@ -27,7 +27,7 @@ interface DisconnectRow {
   timeline: unknown;
 }
 
-const toDisconnect = (r: DisconnectRow): DisconnectRecord => ({
+export const toDisconnect = (r: DisconnectRow): DisconnectRecord => ({
   id: r.id,
   sid: r.sid,
   user: r.user,
@@ -42,14 +42,22 @@ const toDisconnect = (r: DisconnectRow): DisconnectRecord => ({
   timeline: toTimeline(r.timeline),
 });
 
-export async function insertDisconnect(db: Queryable, d: DisconnectRecord): Promise<void> {
+/**
+ * Inserts `d`; a pending one is announced on `channel` (NOTIFY, payload: its id) by the same statement, so in the
+ * insert's transaction: no control server hears of a disconnect that is not committed, and none misses one that is
+ * (but for a listener that was down at the time, which the claim sweep covers).
+ */
+export async function insertDisconnect(db: Queryable, d: DisconnectRecord, channel: string): Promise<void> {
   try {
     await execute(
       db,
-      `INSERT INTO disconnects (id, sid, "user", program, reason, state, outcome, tracker_id, attempts, created_at, completed_at, timeline)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)`,
+      `WITH inserted AS (
+         INSERT INTO disconnects (id, sid, "user", program, reason, state, outcome, tracker_id, attempts, created_at, completed_at, timeline)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)
+         RETURNING id, state)
+       SELECT pg_notify($13, id) FROM inserted WHERE state = 'pending'`,
       // pg sends a JS array as a PostgreSQL array: the timeline goes as JSON text.
-      [d.id, d.sid, d.user, d.program, d.reason, d.state, d.outcome, d.trackerId, d.attempts, d.createdAt, d.completedAt, JSON.stringify(d.timeline)],
+      [d.id, d.sid, d.user, d.program, d.reason, d.state, d.outcome, d.trackerId, d.attempts, d.createdAt, d.completedAt, JSON.stringify(d.timeline), channel],
     );
   } catch (err) {
     if (isPgUniqueViolation(err)) throw new ClientError('conflict', `disconnect ${d.id} already exists`);

@@ -6,10 +6,19 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { ClientError, InternalError } from '../core/errors.js';
-import type { ControlStore, DisconnectPatch } from '../core/ports.js';
+import type { ControlStore, DisconnectPatch, TrackerPresence } from '../core/ports.js';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
 import { deleteDeviceRow, deleteDeviceRowsOfUser, insertDevice, selectDevice, selectDevicesOfUser } from './sqlite-device-rows.js';
 import { parseTimeline, toDisconnect, type DisconnectRow } from './sqlite-disconnect-rows.js';
+import {
+  claimDisconnectRows,
+  deletePresenceRow,
+  putPresenceRow,
+  releaseLeaseRows,
+  renewLeaseRows,
+  selectPresenceRows,
+  touchPresenceRows,
+} from './sqlite-lease-rows.js';
 import { DatabaseCorruptError, isCorruption, isUniqueViolation } from './sqlite-errors.js';
 import { insertSession, selectSession, selectSessions, updateSessionRow, type SessionFilter } from './sqlite-session-rows.js';
 
@@ -323,6 +332,34 @@ export class SqliteControlStore implements ControlStore {
       return next;
     });
     return toDisconnect(update());
+  }
+
+  async claimDisconnects(owner: string, filter: { trackerIds: readonly string[]; ids?: readonly string[] }, now: number, leaseMs: number): Promise<DisconnectRecord[]> {
+    return claimDisconnectRows(this.db, owner, filter, now, leaseMs);
+  }
+
+  async renewDisconnectLeases(owner: string, now: number, leaseMs: number): Promise<string[]> {
+    return renewLeaseRows(this.db, owner, now, leaseMs);
+  }
+
+  async releaseDisconnects(owner: string, ids?: readonly string[]): Promise<number> {
+    return releaseLeaseRows(this.db, owner, ids);
+  }
+
+  async putTrackerPresence(p: TrackerPresence): Promise<void> {
+    putPresenceRow(this.db, p);
+  }
+
+  async touchTrackerPresence(instance: string, trackerIds: readonly string[], seenAt: number): Promise<void> {
+    touchPresenceRows(this.db, instance, trackerIds, seenAt);
+  }
+
+  async deleteTrackerPresence(trackerId: string, instance: string): Promise<boolean> {
+    return deletePresenceRow(this.db, trackerId, instance);
+  }
+
+  async listTrackerPresence(seenAfter: number): Promise<TrackerPresence[]> {
+    return selectPresenceRows(this.db, seenAfter);
   }
 
   async createDevice(d: DeviceRecord): Promise<void> {

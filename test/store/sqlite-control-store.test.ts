@@ -5,8 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { runControlStoreSuite } from './control-store-suite.js';
+import { runControlStoreLeaseSuite } from './control-store-lease-suite.js';
 
 runControlStoreSuite('sqlite :memory:', async () => new SqliteControlStore(':memory:'));
+runControlStoreLeaseSuite('sqlite :memory: (one store for both instances)', async () => {
+  const store = new SqliteControlStore(':memory:');
+  return [store, store];
+});
 
 describe('SqliteControlStore on a file', () => {
   it('keeps its data across a reopen, and migrates an existing file without loss', async () => {
