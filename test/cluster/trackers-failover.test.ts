@@ -121,20 +121,10 @@ test('clients spread over two trackers sharing Redis; a tracker killed with SIGK
   assert.equal(md.tracker.ws, victim.wsUrl, 'the source was handed the victim first');
 
   const viewers: Viewer[] = [];
-  /** Bytes each viewer received from each remote session, counted where the picker takes every block. */
-  const fromSid = new Map<Viewer, Map<string, number>>();
   for (let i = 0; i < VIEWERS; i++) {
     const v = await Viewer.start({ controlUrl, program: PROGRAM, user: `v${i}`, password: `pw-v${i}`, host: '127.0.0.1' });
     cleanups.push(() => v.stop('test over'));
     viewers.push(v);
-    const counts = new Map<string, number>();
-    fromSid.set(v, counts);
-    const picker = v.swarm.picker;
-    const take = picker.block.bind(picker);
-    picker.block = (seq, key, begin, data) => {
-      counts.set(key, (counts.get(key) ?? 0) + data.length);
-      return take(seq, key, begin, data);
-    };
   }
   const onVictim = viewers.filter((v) => v.tracker.url === victim.wsUrl);
   const onSurvivor = viewers.filter((v) => v.tracker.url === survivorUrls.wsUrl);
@@ -149,7 +139,7 @@ test('clients spread over two trackers sharing Redis; a tracker killed with SIGK
     () =>
       viewers.every((v) => {
         const others = (onVictim.includes(v) ? onSurvivor : onVictim).map((o) => o.sid);
-        return others.some((sid) => (fromSid.get(v)?.get(sid) ?? 0) > 0);
+        return others.some((sid) => (v.swarm.bytesReceivedFrom().get(sid) ?? 0) > 0);
       }),
     30_000,
   );
