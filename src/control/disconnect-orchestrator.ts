@@ -18,10 +18,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
 import type { ControlStore } from '../core/ports.js';
-import type { DisconnectOutcome, DisconnectRecord, SessionRecord } from '../core/types.js';
+import type { DisconnectRecord, SessionRecord } from '../core/types.js';
 import type { ControlToTracker } from '../protocol/control-link.js';
 import { DisconnectLeases, type ClusterOptions } from './disconnect-leases.js';
-import { classify, entry } from './disconnect-steps.js';
+import { classify, entry, NO_OBSERVER, type DisconnectObserver } from './disconnect-steps.js';
+
+export type { DisconnectObserver } from './disconnect-steps.js';
 import { checkSubscriptions } from './subscription-watch.js';
 import type { LeftEvent, TrackerLinkHooks } from './tracker-link.js';
 import { newId } from './ids.js';
@@ -34,21 +36,6 @@ export interface DisconnectSender {
   send(trackerId: string, msg: ControlToTracker): boolean;
 }
 
-/**
- * What the chain tells an onlooker (/metrics: control/metrics.ts) as it
- * happens. Calls are synchronous and must not throw.
- */
-export interface DisconnectObserver {
-  /** A session was set out to be ended by kick() (an operator kick, a revoked or expired subscription, a limit). */
-  started(): void;
-  /** A timeline step landed (command_sent, tracker_ack, client_stopped, …, control_ack), `ms` after its disconnect began. */
-  step(event: string, ms: number): void;
-  /** A command was sent again: step A's timer ran out, or its tracker said hello. */
-  retried(): void;
-  completed(outcome: DisconnectOutcome): void;
-}
-
-const NO_OBSERVER: DisconnectObserver = { started() {}, step() {}, retried() {}, completed() {} };
 
 export interface DisconnectOrchestratorOptions {
   store: ControlStore;
@@ -251,11 +238,28 @@ export class DisconnectOrchestrator {
       return done;
     }
     const d: DisconnectRecord = { ...base, state: 'pending', outcome: null, trackerId: session.trackerId, completedAt: null, timeline: [] };
-    await store.createDisconnect(d); // durable before anything is sent
+    const raced = await this.createPending(d); // durable before anything is sent
+    if (raced) return raced;
     this.observer.started();
     this.opts.log.info({ sid, disconnect: d.id, tracker: d.trackerId, reason }, 'disconnecting session');
     await this.drive(d);
     return d;
+  }
+
+  /**
+   * Records a new pending disconnect; if the session has one already (another control server recorded it since we
+   * looked: one pending per session is a unique index), returns that one instead.
+   */
+  private async createPending(d: DisconnectRecord): Promise<DisconnectRecord | null> {
+    try {
+      await this.opts.store.createDisconnect(d);
+      return null;
+    } catch (err) {
+      if (!(err instanceof ClientError && err.code === 'conflict')) throw err;
+      const [first] = await this.opts.store.listDisconnects({ sid: d.sid, pending: true, limit: 1 });
+      if (!first) throw err;
+      return first;
+    }
   }
 
   /** A new pending disconnect: driven here, or (several control servers) announced to the one holding its tracker, and claimed if that is us. */
@@ -403,7 +407,7 @@ export class DisconnectOrchestrator {
       completedAt: null,
       timeline: [entry(now, 'late_join', `${trackerId} reported a join after the session ended`)],
     };
-    await store.createDisconnect(d);
+    if (await this.createPending(d)) return; // another control server took it up meanwhile
     this.opts.log.warn({ sid, tracker: trackerId, disconnect: d.id }, 'ended session rejoined a tracker; disconnecting it there');
     await this.drive(d);
   }

@@ -60,7 +60,7 @@ export async function insertDisconnect(db: Queryable, d: DisconnectRecord, chann
       [d.id, d.sid, d.user, d.program, d.reason, d.state, d.outcome, d.trackerId, d.attempts, d.createdAt, d.completedAt, JSON.stringify(d.timeline), channel],
     );
   } catch (err) {
-    if (isPgUniqueViolation(err)) throw new ClientError('conflict', `disconnect ${d.id} already exists`);
+    if (isPgUniqueViolation(err)) throw new ClientError('conflict', `disconnect ${d.id} already exists, or its session has a pending one`);
     throw err;
   }
 }

@@ -291,7 +291,7 @@ export class SqliteControlStore implements ControlStore {
         )
         .run(d.id, d.sid, d.user, d.program, d.reason, d.state, d.outcome, d.trackerId, d.attempts, d.createdAt, d.completedAt, JSON.stringify(d.timeline));
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ClientError('conflict', `disconnect ${d.id} already exists`);
+      if (isUniqueViolation(err)) throw new ClientError('conflict', `disconnect ${d.id} already exists, or its session has a pending one`);
       throw err;
     }
   }

@@ -92,6 +92,16 @@ describe('disconnect leases across two control server instances', () => {
     assert.equal(b.orchestrator.pendingCount, 0);
   });
 
+  it('two instances kicking one session at once record one disconnect, and both return it', async () => {
+    const t = await SimulatedTracker.connect(urlB, clock, RETRY_MS, 'tracker-b');
+    closers.push(() => t.close());
+    await joinedOn(t, 's3');
+    const [fromA, fromB] = await Promise.all([a.orchestrator.kick('s3', 'race'), b.orchestrator.kick('s3', 'race')]);
+    assert.equal(fromA.id, fromB.id);
+    await until('the disconnect completed', async () => (await store.getDisconnect(fromA.id))?.state === 'completed');
+    assert.equal((await store.listDisconnects({ sid: 's3' })).length, 1);
+  });
+
   it('a tracker that moves to the other instance takes its pending disconnect along (released by one sweep, claimed by the next)', async () => {
     // A silent tracker on A: the command goes out and is never acked, so the disconnect stays pending with A.
     const silent = await FakeTracker.connect(urlA);

@@ -322,6 +322,15 @@ export function runControlStoreSuite(name: string, make: () => Promise<ControlSt
         assert.equal((await store.getDisconnect('d1'))?.outcome, 'stopped');
       });
 
+      it('refuses a second pending disconnect for one session with conflict; completed ones do not count', async () => {
+        await store.createDisconnect(disconnect('d1', { sid: 's9', state: 'completed', outcome: 'stopped', completedAt: 6_000 }));
+        await store.createDisconnect(disconnect('d2', { sid: 's9' }));
+        await rejectsWithCode(store.createDisconnect(disconnect('d3', { sid: 's9' })), 'conflict');
+        await store.updateDisconnect('d2', { state: 'completed', outcome: 'stopped', completedAt: 7_000 });
+        await store.createDisconnect(disconnect('d4', { sid: 's9' }));
+        assert.deepEqual((await store.listDisconnects({ sid: 's9', pending: true })).map((d) => d.id), ['d4']);
+      });
+
       it('refuses to patch an unknown disconnect', async () => {
         await rejectsWithCode(store.updateDisconnect('nope', { attempts: 1 }), 'not_found');
       });

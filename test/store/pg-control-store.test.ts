@@ -70,7 +70,7 @@ describe('PgControlStore', () => {
       const { rows } = await testDb().admin.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
       assert.deepEqual(
         rows.map((r) => r.version),
-        ['0001_initial', '0002_disconnects', '0003_devices', '0004_max_sessions', '0005_disconnect_leases'],
+        ['0001_initial', '0002_disconnects', '0003_devices', '0004_max_sessions', '0005_disconnect_leases', '0006_one_pending_disconnect'],
       );
     } finally {
       await Promise.all(stores.map((s) => s.close()));
