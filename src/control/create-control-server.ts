@@ -193,7 +193,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     cluster: opts.cluster && {
       instanceId: opts.cluster.instanceId,
       notices: opts.cluster.notices,
-      trackerIds: () => trackers.list().map((t) => t.id),
+      trackerIds: () => trackers.heldHere(),
       leaseMs: opts.cluster.leaseMs,
       renewMs: opts.cluster.leaseRenewMs,
     },

@@ -98,6 +98,16 @@ export class TrackerRegistry extends EventEmitter<TrackerRegistryEvents> {
     return [...local, ...others];
   }
 
+  /**
+   * The ids of the trackers linked here whose link has not been superseded: a tracker the shared directory shows
+   * saying hello to another instance after it said hello here has moved (our end of its link is stale, and goes at
+   * the next keepalive). The orchestrator drives disconnects only for these.
+   */
+  heldHere(): string[] {
+    const newer = new Map(this.remote.map((t) => [t.id, t.connectedAt]));
+    return [...this.byId.values()].filter((c) => !(c.info.connectedAt < (newer.get(c.info.id) ?? -Infinity))).map((c) => c.info.id);
+  }
+
   /** Which control server holds a tracker's link: 'here', another instance's id, or undefined (none we know of). */
   locate(trackerId: string): string | undefined {
     if (this.byId.has(trackerId)) return 'here';

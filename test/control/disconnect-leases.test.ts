@@ -134,6 +134,30 @@ describe('disconnect leases across two control server instances', () => {
     assert.equal(a.orchestrator.pendingCount, 0, 'A let go');
   });
 
+  it("a tracker that says hello to the other instance while its old link still looks open here: this instance lets its disconnects go", async () => {
+    const stale = await FakeTracker.connect(urlA);
+    closers.push(() => stale.close());
+    await stale.hello('tracker-s');
+    await openSession(store, 's4', 'alice', 'news', clock.now());
+    stale.send({ type: 'join', id: 'j-s4', sid: 's4', ip: '10.0.0.4', port: 6881, at: clock.now() });
+    assert.deepEqual(await stale.next(), { type: 'ack', id: 'j-s4' });
+    const d = await a.orchestrator.kick('s4', 'stale link test');
+    assert.equal((await stale.next()).type, 'disconnect');
+    clock.advance(10); // the new hello is later than the old one
+    const moved = await SimulatedTracker.connect(urlB, clock, RETRY_MS, 'tracker-s');
+    closers.push(() => moved.close());
+    assert.equal(a.trackers().length, 1, 'A still has its end of the old link');
+    for (let i = 0; i < 10 && (await store.getDisconnect(d.id))?.state !== 'completed'; i++) {
+      clock.advance(RETRY_MS);
+      await a.orchestrator.idle();
+      await b.orchestrator.idle();
+      await moved.flush();
+    }
+    await until('the disconnect completed through B', async () => (await store.getDisconnect(d.id))?.state === 'completed');
+    assert.equal(a.registry.locate('tracker-s'), 'here');
+    assert.equal(a.orchestrator.pendingCount, 0, 'A no longer drives it');
+  });
+
   it('lists the trackers of both instances in either registry, and knows which instance holds each', async () => {
     const ta = await FakeTracker.connect(urlA);
     const tb = await FakeTracker.connect(urlB);
