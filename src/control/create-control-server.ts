@@ -219,7 +219,8 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     store,
     database,
     probe: opts.databaseProbe,
-    trackers: () => trackers.list().length,
+    // Admission hands out every tracker of the cluster (listAll; one control server: those linked here).
+    trackers: () => trackers.listAll().length,
     pendingDisconnects: () => orchestrator.pendingCount,
   });
   // Before the admin routes: a console cookie signs a request in before their Basic check runs.

@@ -251,7 +251,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     registerDisconnectRoutes(app, { store, orchestrator });
 
     app.get('/v1/admin/trackers', { schema: { tags: ['trackers'], summary: 'Connected trackers', response: { 200: Type.Object({ trackers: Type.Array(TrackerView) }) } } }, async () => ({
-      trackers: deps.trackers.list().map(trackerView),
+      // Every tracker of the cluster: those linked here and, with several control servers, those linked to the others.
+      trackers: deps.trackers.listAll().map(trackerView),
     }));
   };
 }

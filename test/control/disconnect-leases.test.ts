@@ -12,7 +12,7 @@ import { createControlServer, type ControlServer } from '../../src/control/index
 import { InProcessDisconnectNotices } from '../../src/control/in-process-notices.js';
 import { webServerFactory } from '../../src/cli/web-server.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
-import { ADMIN_PASSWORD, FakeTracker, TRACKER_SECRET } from './helpers.js';
+import { ADMIN_PASSWORD, adminAuth, FakeTracker, TRACKER_SECRET } from './helpers.js';
 import { openSession, SimulatedTracker } from './disconnect-helpers.js';
 
 const RETRY_MS = 1_000;
@@ -173,6 +173,8 @@ describe('disconnect leases across two control server instances', () => {
     assert.equal(a.registry.locate('tracker-a'), 'here');
     assert.equal(a.registry.locate('tracker-b'), 'B');
     assert.equal(b.registry.locate('tracker-a'), 'A');
+    const listed = await a.app.inject({ method: 'GET', url: '/v1/admin/trackers', headers: { authorization: adminAuth() } });
+    assert.deepEqual((listed.json() as { trackers: Array<{ id: string }> }).trackers.map((t) => t.id).sort(), ['tracker-a', 'tracker-b']);
     await tb.close();
     await until('B removed its row', async () => (await store.listTrackerPresence(0)).length === 1);
     clock.advance(2_000);
