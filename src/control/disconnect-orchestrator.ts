@@ -270,7 +270,9 @@ export class DisconnectOrchestrator {
       return;
     }
     await this.leases.announce(d.id);
-    if (d.trackerId !== null) await this.leases.claim({ trackerIds: [d.trackerId], ids: [d.id] });
+    if (d.trackerId === null) return;
+    // Recorded already: should the claim fail, the sweep (here or where the tracker is) takes it up.
+    await this.leases.claim({ trackerIds: [d.trackerId], ids: [d.id] }).catch((err: unknown) => this.opts.log.error({ err, disconnect: d.id }, 'claiming a new disconnect failed'));
   }
 
   private adopt(ds: readonly DisconnectRecord[]): void {
