@@ -67,6 +67,9 @@ interface Node extends NodeLink {
 
 export class LinkModel {
   private readonly nodes = new Map<string, Node>();
+  /** The last sender looked up: a have goes to every peer in one go, so the next message is most often from it too. */
+  private lastFrom: string | null = null;
+  private lastSrc: Node | undefined = undefined;
   messages = 0;
   bytes = 0;
   retransmitted = 0;
@@ -79,6 +82,7 @@ export class LinkModel {
 
   addNode(id: string, link: NodeLink): void {
     this.nodes.set(id, { ...link, upFreeAt: 0, lastArrival: new Map() });
+    this.lastFrom = null;
   }
 
   /** A viewer's link as the profile draws it; `bitrateBps` scales the uplink. */
@@ -104,6 +108,7 @@ export class LinkModel {
   /** Node left: forget its links. */
   removeNode(id: string): void {
     this.nodes.delete(id);
+    this.lastFrom = null;
   }
 
   /**
@@ -113,7 +118,11 @@ export class LinkModel {
    */
   readonly deliver = (from: string, to: string, bytes: number, arrive: () => void, sent: () => void): void => {
     const now = this.clock.now();
-    const src = this.nodes.get(from);
+    if (from !== this.lastFrom) {
+      this.lastFrom = from;
+      this.lastSrc = this.nodes.get(from);
+    }
+    const src = this.lastSrc;
     const dst = this.nodes.get(to);
     this.messages++;
     this.bytes += bytes;

@@ -26,6 +26,8 @@ export class MemoryLink extends EventEmitter<PeerLinkEvents> implements PeerLink
   private unsent = 0;
   private full = false;
   private flags = { amChoking: true, amInterested: false, remoteChoking: true, remoteInterested: false };
+  /** `sent` callbacks by message size, made once: most messages are one of a few sizes (one closure per message less). */
+  private readonly sentBy = new Map<number, () => void>();
 
   private constructor(
     private readonly net: LinkCarrier,
@@ -57,20 +59,26 @@ export class MemoryLink extends EventEmitter<PeerLinkEvents> implements PeerLink
     return this.flags.remoteInterested;
   }
 
+  // Each message is one closure that runs at the other end on arrival, unless that end has closed by then.
   sendWindow(base: number, bits: Buffer): boolean {
-    return this.post(LIVE + bits.length, (o) => o.emit('window', { base, bits }));
+    const o = this.other;
+    return o !== null && this.post(LIVE + bits.length, () => o.ended || o.emit('window', { base, bits }));
   }
   have(seq: number): boolean {
-    return this.post(HEAD + U32, (o) => o.emit('have', seq));
+    const o = this.other;
+    return o !== null && this.post(HEAD + U32, () => o.ended || o.emit('have', seq));
   }
   request(seq: number, begin: number, length: number): boolean {
-    return this.post(HEAD + 3 * U32, (o) => o.emit('request', { seq, begin, length }));
+    const o = this.other;
+    return o !== null && this.post(HEAD + 3 * U32, () => o.ended || o.emit('request', { seq, begin, length }));
   }
   sendPiece(seq: number, begin: number, block: Buffer): boolean {
-    return this.post(HEAD + 2 * U32 + block.length, (o) => o.emit('piece', { seq, begin, block }));
+    const o = this.other;
+    return o !== null && this.post(HEAD + 2 * U32 + block.length, () => o.ended || o.emit('piece', { seq, begin, block }));
   }
   cancel(seq: number, begin: number, length: number): boolean {
-    return this.post(HEAD + 3 * U32, (o) => o.emit('cancel', { seq, begin, length }));
+    const o = this.other;
+    return o !== null && this.post(HEAD + 3 * U32, () => o.ended || o.emit('cancel', { seq, begin, length }));
   }
   choke(): boolean {
     return this.setFlag('amChoking', true, 'remoteChoking', 'choke');
@@ -86,10 +94,15 @@ export class MemoryLink extends EventEmitter<PeerLinkEvents> implements PeerLink
   }
   leaving(reason: string): boolean {
     // As over TCP: the remote hears `leaving`, then its end closes.
-    return this.post(LIVE + reason.length, (o) => {
-      o.emit('leaving', reason);
-      o.end(`peer left: ${reason}`);
-    });
+    const o = this.other;
+    return (
+      o !== null &&
+      this.post(LIVE + reason.length, () => {
+        if (o.ended) return;
+        o.emit('leaving', reason);
+        o.end(`peer left: ${reason}`);
+      })
+    );
   }
   /** Identities are given here, so a renewed token only costs its bytes. */
   sendToken(token: string): boolean {
@@ -99,7 +112,8 @@ export class MemoryLink extends EventEmitter<PeerLinkEvents> implements PeerLink
   close(reason = 'closed locally'): void {
     if (this.ended) return;
     // The remote hears of it after what was sent before (a FIN behind the data).
-    this.post(0, (o) => o.end('connection closed by the peer'));
+    const o = this.other;
+    if (o !== null) this.post(0, () => o.end('connection closed by the peer'));
     this.end(reason);
   }
 
@@ -118,26 +132,27 @@ export class MemoryLink extends EventEmitter<PeerLinkEvents> implements PeerLink
     if (this.ended) return false;
     if (this.flags[flag] === value) return !this.full;
     this.flags[flag] = value;
-    return this.post(HEAD, (o) => {
-      o.flags[remoteFlag] = value;
-      o.emit(event);
-    });
+    const o = this.other;
+    return (
+      o !== null &&
+      this.post(HEAD, () => {
+        if (o.ended) return;
+        o.flags[remoteFlag] = value;
+        o.emit(event);
+      })
+    );
   }
 
-  /** Queues one message for the other end; false when the send buffer is over its mark (wait for 'drain'). */
-  private post(bytes: number, arrive: (other: MemoryLink) => void): boolean {
-    const other = this.other;
-    if (this.ended || !other) return false;
+  /** Queues one message for the other end (`arrive` checks that end is open); false when the send buffer is over its mark (wait for 'drain'). */
+  private post(bytes: number, arrive: () => void): boolean {
+    if (this.ended || !this.other) return false;
     this.unsent += bytes;
-    this.net.carry(
-      this.local,
-      this.remote.sid,
-      bytes,
-      () => {
-        if (!other.ended) arrive(other);
-      },
-      () => this.sent(bytes),
-    );
+    let sent = this.sentBy.get(bytes);
+    if (sent === undefined) {
+      sent = () => this.sent(bytes);
+      this.sentBy.set(bytes, sent);
+    }
+    this.net.carry(this.local, this.remote.sid, bytes, arrive, sent);
     if (this.unsent >= this.net.sendBufferBytes) this.full = true;
     return !this.full;
   }
