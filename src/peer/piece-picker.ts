@@ -61,6 +61,8 @@ export class PiecePicker {
   private readonly idle = new IdlePass();
   /** During a pass: the oldest latest request among pieces only time kept out of endgame. */
   private waitingSince = Infinity;
+  /** Pieces in flight the last pass passed over without looking at their holders (no endgame yet). */
+  private readonly gated: number[] = [];
 
   constructor(options: PiecePickerOptions = {}) {
     this.opts = { ...DEFAULT_OPTIONS, ...options };
@@ -239,6 +241,7 @@ export class PiecePicker {
     }
     const rotation = this.rotation;
     this.waitingSince = Infinity;
+    if (this.gated.length !== 0) this.gated.length = 0;
     const out = this.pass(from, peers, opts);
     if (out.length > 0) this.idle.forget();
     else this.idle.remember(this.version, opts.nowMs, opts.pieceIntervalMs, this.waitingSince, this.rotation - rotation, peers);
@@ -252,8 +255,8 @@ export class PiecePicker {
     const last = Math.min(edge, from + this.opts.maxLookahead);
     const urgent = this.scratch.urgent;
     const rest = this.scratch.rest;
-    urgent.length = 0;
-    rest.length = 0;
+    if (urgent.length !== 0) urgent.length = 0;
+    if (rest.length !== 0) rest.length = 0;
     for (let s = from; s <= last; s++) {
       if (this.ours.has(s) || !this.avail.has(s)) continue;
       ((s - from) * interval < this.opts.urgencyHorizonMs ? urgent : rest).push(s);
@@ -303,9 +306,12 @@ export class PiecePicker {
 
   /** The least loaded peer that may be asked for s (ties rotate), or undefined. */
   private bestHolder(s: number, due: number, open: readonly OpenPeer[], nowMs: number): OpenPeer | undefined {
-    if (this.book.isInFlight(s) && !this.endgameAllows(s, due, nowMs)) return undefined;
+    if (this.book.isInFlight(s) && !this.endgameAllows(s, due, nowMs)) {
+      this.gated.push(s);
+      return undefined;
+    }
     const tied = this.scratch.tied;
-    tied.length = 0;
+    if (tied.length !== 0) tied.length = 0;
     let bestScore = Infinity;
     for (const p of open) {
       if (p.load >= p.maxInFlight || !p.state.pieces.has(s) || this.book.has(s, p.key)) continue;
@@ -352,7 +358,7 @@ export class PiecePicker {
     if (this.playheadSeq !== null && seq < this.playheadSeq) return;
     if (peer.pieces.has(seq)) return;
     // A piece we hold is never looked at by a pass: news of it changes nothing a pass reads.
-    if (!this.ours.has(seq)) this.version++;
+    if (this.matters(seq)) this.version++;
     peer.pieces.add(seq);
     bump(this.avail, seq, 1);
     if (!peer.isSource) bump(this.viewerAvail, seq, 1);
@@ -360,9 +366,18 @@ export class PiecePicker {
 
   private removeAvail(peer: PeerState, seq: number): void {
     if (!peer.pieces.delete(seq)) return;
-    if (!this.ours.has(seq)) this.version++;
+    if (this.matters(seq)) this.version++;
     bump(this.avail, seq, -1);
     if (!peer.isSource) bump(this.viewerAvail, seq, -1);
+  }
+
+  /**
+   * Whether news of who holds seq can change what a pass asks for: not for a
+   * piece we hold (a pass skips it), nor for one the last pass found in flight
+   * and not yet due for endgame (a replay stops being valid when it is).
+   */
+  private matters(seq: number): boolean {
+    return !this.ours.has(seq) && !this.gated.includes(seq);
   }
 
   private raiseEdge(seq: number): void {
