@@ -41,6 +41,19 @@ export interface ClusterSystemOptions {
   redis: string;
   adminPassword: string;
   host?: string;
+  /**
+   * host:port through which the servers reach PostgreSQL and Redis instead of the URLs' own (e.g. a TCP relay a
+   * test cuts and restores); the schema's creation and removal and the Redis keys' clean-up still go direct.
+   */
+  serversVia?: { db?: string; redis?: string };
+}
+
+/** `url` with its host:port replaced by `hostPort` when given. */
+function via(url: string, hostPort: string | undefined): string {
+  if (hostPort === undefined) return url;
+  const u = new URL(url);
+  u.host = hostPort;
+  return u.toString();
 }
 
 export interface ClusterNode {
@@ -158,7 +171,7 @@ export async function startClusterSystem(opts: ClusterSystemOptions): Promise<Cl
     const controls: ClusterNode[] = [];
     // One after the other: the first applies the migrations and makes the signing key both then share.
     for (let i = 1; i <= 2; i++) {
-      const opened: OpenedControlStore = await openControlStore(schema.url);
+      const opened: OpenedControlStore = await openControlStore(via(schema.url, opts.serversVia?.db));
       cleanups.push(() => opened.store.close());
       const instanceId = `demo-control-${i}`;
       const server = await createControlServer({
@@ -176,7 +189,7 @@ export async function startClusterSystem(opts: ClusterSystemOptions): Promise<Cl
     }
     const trackers: ClusterSystem['trackers'] = [];
     for (let i = 0; i < 2; i++) {
-      const store = await openSwarmStore(opts.redis, { heartbeatTimeoutMs: undefined, logger });
+      const store = await openSwarmStore(via(opts.redis, opts.serversVia?.redis), { heartbeatTimeoutMs: undefined, logger });
       cleanups.push(() => store.close());
       // Linked to its own control server first, to the other if that one is lost.
       const order = [controls[i], controls[1 - i]].map((c) => (c as ClusterNode).url);
@@ -198,7 +211,9 @@ export async function startClusterSystem(opts: ClusterSystemOptions): Promise<Cl
       async broadcast(program, input) {
         const { privateKey } = generateKeyPairSync('ed25519');
         if (!(await admin.listPrograms()).some((p) => p.id === program)) {
-          await admin.addProgram({ id: program, title: program, source_key: rawPublicKey(privateKey) });
+          // The program declares the test pattern's bitrate, which the clients pace playback by.
+          const bitrate = input.kind === 'test-pattern' ? { bitrate_bps: input.bitrateBps } : {};
+          await admin.addProgram({ id: program, title: program, source_key: rawPublicKey(privateKey), ...bitrate });
           sourceKeys.set(program, privateKey);
         }
         const sourceKey = sourceKeys.get(program);
