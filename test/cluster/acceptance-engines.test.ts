@@ -106,6 +106,8 @@ test('Redis stopped for 10 s: trackers degraded, an admission refused, viewers k
   const kickedBefore = viewers[0] as Viewer;
   const kickedDuring = viewers[1] as Viewer;
   const watching = viewers.slice(3);
+  const endedAt = new Map<Viewer, number>();
+  for (const v of [kickedBefore, kickedDuring]) v.once('ended', () => endedAt.set(v, performance.now()));
   const endedBefore = once(kickedBefore, 'ended');
   const endedDuring = once(kickedDuring, 'ended');
   const start = snapshot(watching);
@@ -126,6 +128,9 @@ test('Redis stopped for 10 s: trackers degraded, an admission refused, viewers k
     t.diagnostic(`admission during the Redis cut: ${await refusedWithin('an admission during the Redis cut', sys.viewer('during-redis', PROGRAM), CUT_MS)}`);
     // The control servers need no Redis.
     assert.deepEqual(await Promise.all([0, 1].map(controlHealth)), [0, 1].map(() => ({ status: 'ok', codes: [] })), 'control servers healthy while Redis is away');
+    // Enforcement needs no Redis: both kicked viewers end while it is still away.
+    await waitFor('both kicked viewers ended during the cut', () => endedAt.size === 2, Math.max(1, CUT_MS - (performance.now() - cutAt)));
+    t.diagnostic(`kicked viewers ended ${[...endedAt.values()].map((at) => Math.round(at - cutAt)).join(' and ')} ms after the cut`);
     await new Promise((r) => setTimeout(r, Math.max(0, CUT_MS - (performance.now() - cutAt))));
   } finally {
     redisRelay.restore();
