@@ -152,7 +152,17 @@ export async function createTracker(opts: TrackerOptions): Promise<Tracker> {
     leave: (sid, reason, ref) => membership.leave(sid, reason, ref),
     logger,
   });
-  const membership = new Membership({ store, registry, programs, revocations, reporter, clock, onLeft: (sid) => chain.settled(sid), onStopped: (s) => chain.stopped(s) });
+  const membership = new Membership({
+    store,
+    registry,
+    programs,
+    revocations,
+    reporter,
+    clock,
+    onLeft: (sid) => chain.settled(sid),
+    onStopped: (s) => chain.stopped(s),
+    onRemoveFailed: (sid, err) => logger.warn({ err, sid }, 'a leaving session could not be removed from the swarm store; its leave is reported anyway and its entry expires there'),
+  });
   const metrics = opts.metrics ?? new TrackerMetrics();
   const logic: TrackerLogic = new CountedTrackerLogic({
     preHooks: [

@@ -27,6 +27,8 @@ export class Membership {
       onLeft?: (sid: string) => void;
       /** Told when a session left by its own `stopped` (it is then refused everywhere, as a kick is). */
       onStopped?: (session: TrackedSession) => void;
+      /** A leaving session's peer could not be removed from the store (shared store unreachable): it expires there. */
+      onRemoveFailed?: (sid: string, err: unknown) => void;
     },
   ) {}
 
@@ -55,13 +57,21 @@ export class Membership {
   /**
    * Removes the session and reports its leave (step D), echoing the control
    * server's disconnect id when there was one. False if it was not here.
+   * The report does not wait on the store: with a shared store unreachable
+   * (Redis cut) the peer stays listed there until it goes stale, but nobody is
+   * listed anything meanwhile, and the leave (a kick's step D) must still
+   * reach the control server, which would otherwise never complete the kick.
    */
   async leave(sid: string, reason: LeaveReason, ref: string | null = null): Promise<boolean> {
     const session = this.deps.registry.delete(sid);
     if (!session) return false;
     this.deps.onLeft?.(sid);
     if (reason === 'stopped') this.deps.onStopped?.(session);
-    await this.dropFromSwarm(session.infoHash, sid);
+    try {
+      await this.dropFromSwarm(session.infoHash, sid);
+    } catch (err) {
+      this.deps.onRemoveFailed?.(sid, err);
+    }
     const echo = ref ?? this.deps.revocations.ref(sid);
     this.deps.reporter.leave({ sid, reason, ...(echo ? { ref: echo } : {}), at: this.deps.clock.now() });
     return true;
