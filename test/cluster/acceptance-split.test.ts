@@ -6,7 +6,8 @@
  * plays (MPEG-TS bytes on its playback URL, continuity over a window), every
  * viewer receives pieces from a viewer held by the OTHER tracker (which
  * tracker holds a session is read from the control servers' session lists),
- * and `sessions` on either control server lists all 21 joined.
+ * and `sessions` on either control server (its API and `gatecast admin
+ * sessions`) lists all 21 joined.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import { startClusterSystem, type ClusterSystem } from '../../src/cli/cluster-sy
 import { pieceIntervalMs } from '../../src/core/piece.js';
 import type { Viewer } from '../../src/peer/viewer.js';
 import { PG_TEST_URL } from '../store/pg-test-db.js';
-import { waitFor } from '../e2e/helpers.js';
+import { runCli, waitFor } from '../e2e/helpers.js';
 import { continuity, joinedOn, redisDb, type Joined } from './acceptance-helpers.js';
 
 const VIEWERS = 20;
@@ -47,6 +48,13 @@ test('2 control servers + 2 trackers + broadcaster + 20 viewers: all play, piece
     },
     60_000,
   );
+  // The operator's own view: `gatecast admin sessions` pointed at either control server lists the same 21.
+  for (const url of urls) {
+    const r = await runCli(['admin', '--control', url, 'sessions', '--json'], { env: { GATECAST_ADMIN_PASSWORD: ADMIN } });
+    assert.equal(r.code, 0, r.stderr);
+    const listed = (JSON.parse(r.stdout) as Array<{ id: string; state: string }>).filter((x) => x.state === 'joined').map((x) => x.id);
+    assert.deepEqual(listed.sort(), [...(lists[0]?.keys() ?? [])].sort(), `gatecast admin sessions at ${url} lists all ${VIEWERS + 1}`);
+  }
   const held = lists[0] ?? new Map<string, Joined>();
   for (const x of viewers) assert.equal(held.get(x.viewer.sid)?.role, 'viewer', `${x.viewer.sid} listed as a joined viewer`);
   assert.equal([...held.values()].filter((s) => s.role === 'source').length, 1, 'and the broadcaster, joined as the source');
