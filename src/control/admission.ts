@@ -154,15 +154,16 @@ export class Admission {
   }
 
   /**
-   * Every connected tracker, the most recently connected first (as when there
+   * Every tracker of the cluster, the most recently connected first (as when there
    * was one), the list rotated by one per admission: clients spread over the
    * trackers round-robin, and those of a lost tracker spread over the others
    * too (each moves to the next of its list).
    */
   private trackers(): TrackerInfo[] {
-    // The one place the connected trackers are read. Reversed first: ties in connectedAt keep the later registration first.
+    // The one place the connected trackers are read: those of every control server sharing the database (the shared
+    // directory's). Reversed first: ties in connectedAt keep the later registration first.
     const all = this.deps.trackers
-      .list()
+      .listAll()
       .reverse()
       .sort((a, b) => b.connectedAt - a.connectedAt);
     if (all.length === 0) throw new ClientError('no_tracker', 'no tracker is connected to the control server; try again shortly');
