@@ -85,9 +85,31 @@ export interface ControlStore {
   /** Deletes every device of the user, or only those expired at `expiredAt` (epoch ms); returns how many. */
   deleteDevicesOfUser(user: string, filter?: { expiredAt?: number }): Promise<number>;
 
+  /**
+   * Trackers' own control-link credentials (issue 12): one per tracker id, only sha256(secret) kept. create refuses
+   * (ClientError conflict) an id whose credential is live, and replaces a revoked one (a new secret for the same
+   * tracker id); revoke sets `revokedAt` (false: unknown or already revoked). list: oldest first, revoked ones too.
+   */
+  createTrackerCredential(c: TrackerCredential): Promise<void>;
+  getTrackerCredential(id: string): Promise<TrackerCredential | undefined>;
+  listTrackerCredentials(): Promise<TrackerCredential[]>;
+  revokeTrackerCredential(id: string, at: number): Promise<boolean>;
+
   /** Small named secrets that must survive restarts (the token signing key). */
   getSecret(name: string): Promise<string | undefined>;
   putSecret(name: string, value: string): Promise<void>;
+}
+
+/** A tracker's own credential on the control link (ControlStore.createTrackerCredential). */
+export interface TrackerCredential {
+  /** The tracker id it is for: the only id a tracker presenting it may claim in its hello. */
+  id: string;
+  /** Hex SHA-256 of the secret; the secret itself is shown once and never stored. */
+  secretHash: string;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms of its revocation; null while valid. */
+  revokedAt: number | null;
 }
 
 /** One tracker in the cluster-wide directory (ControlStore.putTrackerPresence). */

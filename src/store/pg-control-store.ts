@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { ClientError, InternalError } from '../core/errors.js';
-import type { ControlStore, DisconnectPatch, TrackerPresence } from '../core/ports.js';
+import type { ControlStore, DisconnectPatch, TrackerCredential, TrackerPresence } from '../core/ports.js';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
 import { toProgram, toSubscription, toUser, type ProgramRow, type SubscriptionRow, type UserRow } from './pg-catalog-rows.js';
 import { deleteDeviceRow, deleteDeviceRowsOfUser, insertDevice, selectDevice, selectDevicesOfUser } from './pg-device-rows.js';
@@ -25,6 +25,7 @@ import {
   touchPresenceRows,
 } from './pg-lease-rows.js';
 import { DatabaseUnavailableError, isPgForeignKeyViolation, isPgRefusal, isPgUniqueViolation, redactUrl } from './pg-errors.js';
+import { insertTrackerCredential, revokeTrackerCredentialRow, selectTrackerCredential, selectTrackerCredentials } from './pg-tracker-credential-rows.js';
 import { createPgPool, execute, selectRows, type PgPoolOptions } from './pg-pool.js';
 import { insertSession, selectSession, selectSessions, updateSessionRow } from './pg-session-rows.js';
 import type { SessionFilter } from './sqlite-session-rows.js';
@@ -307,6 +308,22 @@ export class PgControlStore implements ControlStore {
 
   async deleteDevicesOfUser(user: string, filter: { expiredAt?: number } = {}): Promise<number> {
     return deleteDeviceRowsOfUser(this.pool, user, filter.expiredAt ?? null);
+  }
+
+  async createTrackerCredential(c: TrackerCredential): Promise<void> {
+    await insertTrackerCredential(this.pool, c);
+  }
+
+  async getTrackerCredential(id: string): Promise<TrackerCredential | undefined> {
+    return selectTrackerCredential(this.pool, id);
+  }
+
+  async listTrackerCredentials(): Promise<TrackerCredential[]> {
+    return selectTrackerCredentials(this.pool);
+  }
+
+  async revokeTrackerCredential(id: string, at: number): Promise<boolean> {
+    return revokeTrackerCredentialRow(this.pool, id, at);
   }
 
   async getSecret(name: string): Promise<string | undefined> {

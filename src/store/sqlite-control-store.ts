@@ -6,8 +6,9 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { ClientError, InternalError } from '../core/errors.js';
-import type { ControlStore, DisconnectPatch, TrackerPresence } from '../core/ports.js';
+import type { ControlStore, DisconnectPatch, TrackerCredential, TrackerPresence } from '../core/ports.js';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
+import { toProgram, toSubscription, toUser, type ProgramRow, type SubscriptionRow, type UserRow } from './sqlite-catalog-rows.js';
 import { deleteDeviceRow, deleteDeviceRowsOfUser, insertDevice, selectDevice, selectDevicesOfUser } from './sqlite-device-rows.js';
 import { parseTimeline, toDisconnect, type DisconnectRow } from './sqlite-disconnect-rows.js';
 import {
@@ -19,59 +20,12 @@ import {
   selectPresenceRows,
   touchPresenceRows,
 } from './sqlite-lease-rows.js';
+import { insertTrackerCredential, revokeTrackerCredentialRow, selectTrackerCredential, selectTrackerCredentials } from './sqlite-tracker-credential-rows.js';
 import { DatabaseCorruptError, isCorruption, isUniqueViolation } from './sqlite-errors.js';
 import { insertSession, selectSession, selectSessions, updateSessionRow, type SessionFilter } from './sqlite-session-rows.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/sqlite/', import.meta.url);
 
-interface UserRow {
-  name: string;
-  password_hash: string;
-  is_admin: number;
-  created_at: number;
-  max_sessions: number | null;
-}
-interface ProgramRow {
-  id: string;
-  title: string;
-  bitrate_bps: number;
-  length_s: number | null;
-  source_public_key: string;
-  source_private_key: string;
-  packets_per_piece: number;
-  created_at: number;
-}
-interface SubscriptionRow {
-  user: string;
-  program: string;
-  until: number | null;
-  created_at: number;
-  max_sessions: number | null;
-}
-const toUser = (r: UserRow): User => ({
-  name: r.name,
-  passwordHash: r.password_hash,
-  isAdmin: r.is_admin === 1,
-  createdAt: r.created_at,
-  maxSessions: r.max_sessions,
-});
-const toProgram = (r: ProgramRow): Program => ({
-  id: r.id,
-  title: r.title,
-  bitrateBps: r.bitrate_bps,
-  lengthS: r.length_s,
-  sourcePublicKey: r.source_public_key,
-  sourcePrivateKey: r.source_private_key,
-  packetsPerPiece: r.packets_per_piece,
-  createdAt: r.created_at,
-});
-const toSubscription = (r: SubscriptionRow): Subscription => ({
-  user: r.user,
-  program: r.program,
-  until: r.until,
-  createdAt: r.created_at,
-  maxSessions: r.max_sessions,
-});
 /** At most this many problems are asked of PRAGMA quick_check (it stops there). */
 const INTEGRITY_PROBLEMS_MAX = 10;
 
@@ -380,6 +334,22 @@ export class SqliteControlStore implements ControlStore {
 
   async deleteDevicesOfUser(user: string, filter: { expiredAt?: number } = {}): Promise<number> {
     return deleteDeviceRowsOfUser(this.db, user, filter.expiredAt ?? null);
+  }
+
+  async createTrackerCredential(c: TrackerCredential): Promise<void> {
+    insertTrackerCredential(this.db, c);
+  }
+
+  async getTrackerCredential(id: string): Promise<TrackerCredential | undefined> {
+    return selectTrackerCredential(this.db, id);
+  }
+
+  async listTrackerCredentials(): Promise<TrackerCredential[]> {
+    return selectTrackerCredentials(this.db);
+  }
+
+  async revokeTrackerCredential(id: string, at: number): Promise<boolean> {
+    return revokeTrackerCredentialRow(this.db, id, at);
   }
 
   async getSecret(name: string): Promise<string | undefined> {

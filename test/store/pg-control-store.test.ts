@@ -11,6 +11,7 @@ import { PgControlStore } from '../../src/store/pg-control-store.js';
 import { DatabaseUnavailableError } from '../../src/store/pg-errors.js';
 import { runControlStoreSuite } from './control-store-suite.js';
 import { runControlStoreLeaseSuite } from './control-store-lease-suite.js';
+import { runControlStoreCredentialSuite } from './control-store-credential-suite.js';
 import { connectPgTestDb, PG_TEST_URL as URL_, type PgTestDb } from './pg-test-db.js';
 
 let db: PgTestDb | undefined;
@@ -37,6 +38,7 @@ after(async () => {
 });
 
 runControlStoreSuite('postgresql', freshStore);
+runControlStoreCredentialSuite('postgresql', freshStore);
 runControlStoreLeaseSuite('postgresql (two pools on one schema)', async () => {
   const schema = await testDb().freshSchema();
   return [await PgControlStore.open(URL_, { schema, applicationName: APP }), await PgControlStore.open(URL_, { schema, applicationName: APP })];
@@ -70,7 +72,7 @@ describe('PgControlStore', () => {
       const { rows } = await testDb().admin.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
       assert.deepEqual(
         rows.map((r) => r.version),
-        ['0001_initial', '0002_disconnects', '0003_devices', '0004_max_sessions', '0005_disconnect_leases', '0006_one_pending_disconnect'],
+        ['0001_initial', '0002_disconnects', '0003_devices', '0004_max_sessions', '0005_disconnect_leases', '0006_one_pending_disconnect', '0007_tracker_credentials'],
       );
     } finally {
       await Promise.all(stores.map((s) => s.close()));

@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
 import { runControlStoreSuite } from './control-store-suite.js';
 import { runControlStoreLeaseSuite } from './control-store-lease-suite.js';
+import { runControlStoreCredentialSuite } from './control-store-credential-suite.js';
 
 runControlStoreSuite('sqlite :memory:', async () => new SqliteControlStore(':memory:'));
+runControlStoreCredentialSuite('sqlite :memory:', async () => new SqliteControlStore(':memory:'));
 runControlStoreLeaseSuite('sqlite :memory: (one store for both instances)', async () => {
   const store = new SqliteControlStore(':memory:');
   return [store, store];
