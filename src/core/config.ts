@@ -106,6 +106,8 @@ export const DEFAULTS = {
     /** A lost tracker channel is reopened after this, then retried this often until it is back. */
     trackerReconnectMs: 1_000,
     trackerRetryMs: 2_000,
+    /** A tracker channel on which nothing came for this long (not even the tracker's ping, every trackerKeepaliveMs) is dropped as lost: three pings. */
+    trackerSilenceMs: 45_000,
   },
   /** Playback looks for its first random access point this far behind the live edge... */
   startLagMs: 1_000,

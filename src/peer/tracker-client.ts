@@ -49,8 +49,8 @@ export interface TrackerClientOptions {
   /**
    * A channel on which nothing came for this long (not even the tracker's
    * keepalive ping, every DEFAULTS.trackerKeepaliveMs) is dropped and reported
-   * lost: a tracker whose machine vanished sends no FIN. Default three pings'
-   * worth; null never.
+   * lost: a tracker whose machine vanished sends no FIN. Default
+   * DEFAULTS.peer.trackerSilenceMs (three pings' worth); null never.
    */
   silenceMs?: number | null;
   /** The TLS `ca` for a wss:// tracker (ClientTrust.ca): undefined for Node's defaults. */
@@ -349,7 +349,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   /** Drops the channel once the tracker has been silent for silenceMs (checked a third of that apart). */
   private startWatch(ws: WebSocket, url: string): void {
     this.stopWatch();
-    const limit = this.opts.silenceMs === undefined ? 3 * DEFAULTS.trackerKeepaliveMs : this.opts.silenceMs;
+    const limit = this.opts.silenceMs === undefined ? DEFAULTS.peer.trackerSilenceMs : this.opts.silenceMs;
     if (limit === null) return;
     this.heardAt = this.opts.clock.now();
     this.watch = this.opts.clock.setInterval(() => {
