@@ -6,6 +6,7 @@ import type { PieceCheck } from './piece-check.js';
 import type { RateMeter } from './rate-meter.js';
 import type { SeqSet } from './seq-set.js';
 import type { PeerLink, Transport } from './transport.js';
+import type { UploadTarget } from './uploader.js';
 
 /** The peer engine's timings and limits (DEFAULTS.peer). */
 export type PeerSettings = { -readonly [K in keyof typeof DEFAULTS.peer]: (typeof DEFAULTS.peer)[K] };
@@ -57,4 +58,6 @@ export interface Peer {
   known: SeqSet;
   /** Its send buffer is full: nothing more is queued to it until it drains (a peer that never reads costs us nothing). */
   blocked: boolean;
+  /** Where the uploader sends its blocks: made at its first request, then reused. */
+  upload: UploadTarget | null;
 }

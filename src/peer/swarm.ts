@@ -19,7 +19,7 @@ import { LiveWindow } from './live-window.js';
 import { PiecePicker } from './piece-picker.js';
 import { Choker } from './choker.js';
 import { TokenBucket } from './token-bucket.js';
-import { Uploader, type UploadRequest } from './uploader.js';
+import { Uploader, type UploadRequest, type UploadTarget } from './uploader.js';
 import { RelayCopies } from './relay-copies.js';
 import { RateMeter } from './rate-meter.js';
 import { RequestScheduler } from './request-scheduler.js';
@@ -200,7 +200,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** A link the connection manager kept: the peer's messages drive the picker and the uploader from now on. */
   private onUp(link: PeerLink): void {
     const remote = link.remote;
-    const peer: Peer = { key: remote.sid, link, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new SeqSet(), blocked: false };
+    const peer: Peer = { key: remote.sid, link, sid: remote.sid, isSource: remote.role === 'source', received: new RateMeter(), known: new SeqSet(), blocked: false, upload: null };
     this.peers.set(remote.sid, peer);
     this.requests.peersChanged();
     this.picker.setSource(peer.key, peer.isSource);
@@ -268,19 +268,23 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       return;
     }
     if (!this.window.has(req.seq)) return;
-    this.uploader.enqueue(
-      {
-        key: peer.key,
-        writable: () => !peer.link.closed && !peer.blocked,
-        send: (r, block) => {
-          this.upMeter.add(block.length, this.opts.clock.now());
-          const ok = peer.link.sendPiece(r.seq, r.begin, block);
-          if (!ok) peer.blocked = true;
-          return ok;
-        },
+    this.uploader.enqueue(this.uploadTarget(peer), req);
+  }
+
+  /** Where the uploader sends a peer's blocks: made once per peer, not per request. */
+  private uploadTarget(peer: Peer): UploadTarget {
+    if (peer.upload) return peer.upload;
+    peer.upload = {
+      key: peer.key,
+      writable: () => !peer.link.closed && !peer.blocked,
+      send: (r, block) => {
+        this.upMeter.add(block.length, this.opts.clock.now());
+        const ok = peer.link.sendPiece(r.seq, r.begin, block);
+        if (!ok) peer.blocked = true;
+        return ok;
       },
-      req,
-    );
+    };
+    return peer.upload;
   }
 
   /** Bytes received so far from each remote session (read-only view). */

@@ -63,3 +63,17 @@ test('news that changes the answer ends the replay; news of a piece we hold does
   assert.deepEqual(p.assign(PEERS, at(40)), [], 'd is not among the peers that may be asked');
   assert.deepEqual(p.assign([...PEERS, { key: 'd', maxInFlight: 3, isSource: false }], at(50)).map((r) => [r.seq, r.peerKey]), [[12, 'd']]);
 });
+
+test('news of a holder of a piece in flight, heard while its endgame waits, is used once the endgame comes due', () => {
+  const p = new PiecePicker({ endgameMs: 1_000, endgameAfterMs: 250, maxRequestsPerPiece: 2 });
+  p.peerWindow('a', 0, encodeWindow(0, [0, 1, 2], 3));
+  p.setPlayhead(0);
+  p.received(0);
+  p.received(1);
+  p.requested(2, 'a', 0);
+  const peers: AssignPeer[] = [...PEERS, { key: 'd', maxInFlight: 3, isSource: false }];
+  assert.deepEqual(p.assign(peers, at(100)), [], 'only a holds 2, and it is asked already');
+  p.peerHave('d', 2);
+  assert.deepEqual(p.assign(peers, at(200)), [], 'endgame not due yet');
+  assert.deepEqual(p.assign(peers, at(250)).map((r) => [r.seq, r.peerKey]), [[2, 'd']]);
+});
