@@ -53,6 +53,8 @@ interface ControlFlags {
   maxSessions?: number;
   metricsToken?: string;
   instanceId?: string;
+  /** commander's --no-shared-tracker-secret: false when given. */
+  sharedTrackerSecret: boolean;
 }
 
 /** --instance-id: letters, digits, '.', '_', '-' (it appears in logs and in the database's lease and directory rows). */
@@ -86,10 +88,16 @@ export function registerControlCommand(program: Command): void {
       'this control server among several sharing one PostgreSQL database (leases on pending disconnects, tracker directory); default: random per start',
       instanceIdOption,
     )
+    .option(
+      '--no-shared-tracker-secret',
+      "refuse the shared GATECAST_TRACKER_SECRET on the control link: every tracker presents its own credential (gatecast admin trackers credentials add ID)",
+    )
     .addHelpText(
       'after',
       '\nEnvironment:\n  GATECAST_ADMIN_PASSWORD   password of the "admin" user (required)\n' +
-        '  GATECAST_TRACKER_SECRET   secret trackers present on the control link (required; must differ from the admin password)\n' +
+        '  GATECAST_TRACKER_SECRET   shared secret trackers may present on the control link, for any tracker id (required unless\n' +
+        '                            --no-shared-tracker-secret; must differ from the admin password). Trackers\' own credentials\n' +
+        '                            (gatecast admin trackers credentials add ID) work either way\n' +
         '  GATECAST_METRICS_TOKEN    bearer token for /metrics (as --metrics-token)\n' +
         '  GATECAST_LOG_LEVEL        pino log level (default warn)\n',
     )
@@ -98,14 +106,16 @@ export function registerControlCommand(program: Command): void {
       if (!adminPassword) {
         cmd.error('error: GATECAST_ADMIN_PASSWORD is not set: it is the password of the control server\'s "admin" user', { exitCode: 2 });
       }
-      const trackerSecret = process.env['GATECAST_TRACKER_SECRET'];
-      if (!trackerSecret) {
+      const trackerSecret = flags.sharedTrackerSecret ? process.env['GATECAST_TRACKER_SECRET'] : null;
+      if (trackerSecret === null) {
+        if (process.env['GATECAST_TRACKER_SECRET']) console.error('note: --no-shared-tracker-secret: GATECAST_TRACKER_SECRET is ignored, trackers need their own credentials');
+      } else if (!trackerSecret) {
         cmd.error('error: GATECAST_TRACKER_SECRET is not set: it is the secret trackers present on the control link (it must differ from the admin password)', { exitCode: 2 });
       }
       if (trackerSecret === adminPassword) {
         cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
-      const metricsToken = readMetricsToken(flags.metricsToken, [adminPassword, trackerSecret]);
+      const metricsToken = readMetricsToken(flags.metricsToken, [adminPassword, trackerSecret ?? undefined]);
       if ('error' in metricsToken) cmd.error(`error: ${metricsToken.error}`, { exitCode: 2 });
       const tls = readTlsFlags(flags);
       let opened: OpenedControlStore;

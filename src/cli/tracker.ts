@@ -10,7 +10,7 @@ import type { SwarmStore } from '../core/ports.js';
 import { RedisUnreachableError } from '../store/redis-connection.js';
 import { checkSwarmStoreFlag, openSwarmStore, SWARM_STORE_HELP } from './swarm-store.js';
 import { CLIENT_RETRY_MS, createTracker } from '../tracker/create-tracker.js';
-import { splitControlUrls } from '../tracker/control-link-client.js';
+import { credentialTrackerId, splitControlUrls } from '../tracker/control-link-client.js';
 import { webServerFactory } from './web-server.js';
 import { TrackerMetrics } from '../tracker/metrics.js';
 import { METRICS_TOKEN_HELP, processRegistry, readMetricsToken } from './metrics-flags.js';
@@ -39,6 +39,7 @@ interface TrackerFlags {
   ca?: string;
   metricsToken?: string;
   swarmStore: string;
+  id?: string;
 }
 
 export function registerTrackerCommand(program: Command): void {
@@ -57,6 +58,7 @@ export function registerTrackerCommand(program: Command): void {
     .option('--ca <file>', CA_HELP)
     .option('--metrics-token <token>', METRICS_TOKEN_HELP)
     .option('--swarm-store <memory|url>', SWARM_STORE_HELP, 'memory')
+    .option('--id <id>', "this tracker's id on the control link (default: its credential's ID when GATECAST_TRACKER_SECRET is ID.SECRET, else host:port)")
     .action(async (flags: TrackerFlags, cmd: Command) => {
       let control = [...(flags.control ?? []), ...(flags.controlUrl ?? [])];
       if (control.length === 0 && process.env['GATECAST_CONTROL']) {
@@ -71,6 +73,12 @@ export function registerTrackerCommand(program: Command): void {
       if (!secret) {
         cmd.error('error: the tracker secret is required: set GATECAST_TRACKER_SECRET (the control server\'s, not the admin password)', { exitCode: 2 });
       }
+      // A tracker's own credential (`gatecast admin trackers credentials add ID`) is good for its ID only.
+      const credentialId = credentialTrackerId(secret);
+      if (credentialId !== null && flags.id !== undefined && flags.id !== credentialId) {
+        cmd.error(`error: --id ${flags.id} does not match the tracker credential in GATECAST_TRACKER_SECRET, which is for tracker ${credentialId}`, { exitCode: 2 });
+      }
+      const trackerId = flags.id ?? credentialId ?? undefined;
       if (secret === process.env['GATECAST_ADMIN_PASSWORD']) {
         cmd.error('error: GATECAST_TRACKER_SECRET must differ from GATECAST_ADMIN_PASSWORD: a tracker must not hold the admin password', { exitCode: 2 });
       }
@@ -95,6 +103,7 @@ export function registerTrackerCommand(program: Command): void {
         // A comma-separated list: the control link splits it (splitControlUrls).
         controlUrl: [...new Set(control)].join(','),
         secret,
+        trackerId,
         port: flags.port,
         host: flags.host,
         publicUrl: flags.publicUrl,

@@ -27,6 +27,7 @@ import { QoeBoard } from './qoe-board.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { SessionLimit, type OnLimit } from './session-limit.js';
 import { TrackerLink } from './tracker-link.js';
+import { trackerCredentialRoutes } from './tracker-credential-routes.js';
 import { TrackerDirectory } from './tracker-directory.js';
 import { TrackerRegistry, type TrackerInfo } from './tracker-registry.js';
 
@@ -37,8 +38,14 @@ export interface ControlServerOptions {
   store: ControlStore;
   clock: Clock;
   adminPassword: string;
-  /** Shared secret trackers present on the control link (Authorization: Bearer). */
-  trackerSecret: string;
+  /**
+   * Shared secret trackers present on the control link (Authorization: Bearer), good for any tracker id: the simple
+   * mode. null: off, trackers present their own credentials only (`ID.SECRET`, tracker-credentials.ts), which work
+   * either way.
+   */
+  trackerSecret: string | null;
+  /** Period of the control link's re-check of linked trackers' credentials (default 2 s); null: never. */
+  credentialCheckMs?: number | null;
   tokenTtlS?: number;
   /** fastify's logger option: false (default), true, or pino options. */
   logger?: FastifyServerOptions['logger'];
@@ -122,7 +129,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   const database = new DatabaseWatch(opts.isDatabaseCorrupt ?? (() => false), clock);
   const store = database.watch(opts.store);
   if (opts.adminPassword.length === 0) throw new Error('the admin password must not be empty');
-  if (opts.trackerSecret.length === 0) throw new Error('the tracker secret must not be empty');
+  if (opts.trackerSecret?.length === 0) throw new Error('the tracker secret must not be empty');
   // A tracker holds its secret on another machine: it must not be a key to the admin API too.
   if (opts.trackerSecret === opts.adminPassword) throw new Error('the tracker secret must differ from the admin password');
   await store.migrate();
@@ -178,6 +185,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     trackerSecret: opts.trackerSecret,
     log: app.log,
     keepaliveMs: opts.linkKeepaliveMs,
+    credentialCheckMs: opts.credentialCheckMs,
     tokenTtlMs: (opts.tokenTtlS ?? DEFAULTS.tokenTtlS) * 1000,
     faults: opts.faults,
   });
@@ -231,6 +239,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   await app.register(consoleEvents({ sessions: consoleSessions, store, qoe, clock }));
   await app.register(adminRoutes({ store, clock, admission, trackers, orchestrator, qoe }));
   await app.register(deviceAdminRoutes({ store, admission, orchestrator }));
+  await app.register(trackerCredentialRoutes({ store, clock, admission, link }));
   metrics.bind({
     sessions: () => store.listSessions(),
     trackers: () => trackers.list().length,

@@ -7,7 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 
 const NAME_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
 const Name = Type.String({ pattern: NAME_PATTERN, description: 'letters, digits, _ . -; 1 to 64 characters' });
-const IsoTime = Type.String({ description: 'ISO 8601 date-time (UTC)' });
+export const IsoTime = Type.String({ description: 'ISO 8601 date-time (UTC)' });
 const NullableIso = Type.Union([IsoTime, Type.Null()]);
 
 export const NameParams = Type.Object({ name: Type.String({ maxLength: 256 }) });

@@ -1,12 +1,12 @@
 /**
  * The control server's end of the control link: trackers connect over
- * WebSocket with the tracker secret and report joins and leaves, which is how
+ * WebSocket with the shared tracker secret or their own credentials
+ * (tracker-credentials.ts) and report joins and leaves, which is how
  * the control server keeps its list of clients in the system (steps d and E).
  * Handlers are idempotent and every state change is acked, because trackers
  * retry until they see the ack. A bad frame is logged, never fatal.
  */
 import { EventEmitter } from 'node:events';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
@@ -18,58 +18,32 @@ import type { MessageFaults } from '../core/faults.js';
 import type { ControlStore } from '../core/ports.js';
 import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
-import { takeQoeItems, type QoeItem } from '../protocol/qoe.js';
+import { takeQoeItems } from '../protocol/qoe.js';
 import { addressKey } from '../core/address.js';
 import { LoginThrottle, DEFAULT_LOGIN_LIMITS } from './login-throttle.js';
 import { RejoinWatch } from './rejoin-watch.js';
 import { revokedSessions } from './revocation-list.js';
 import type { TrackerConnection, TrackerRegistry } from './tracker-registry.js';
+import { CREDENTIAL_MISMATCH_CLOSE, CREDENTIAL_REVOKED_CLOSE, rejectUpgrade, TrackerAuthenticator } from './tracker-credentials.js';
+import type { LeftEvent, TrackerLinkEvents, TrackerLinkHooks } from './tracker-link-types.js';
 
 /** Bad frames tolerated on one connection before it is closed with 1008. */
 export const MAX_BAD_FRAMES = 5;
 export const LINK_KEEPALIVE_MS = 15_000;
+/** How often each control server re-checks the credentials of the links it holds (a revocation elsewhere closes them). */
+export const CREDENTIAL_CHECK_MS = 2_000;
 
-export interface LeftEvent {
-  trackerId: string;
-  sid: string;
-  reason: string;
-  ref: string | undefined;
-}
-
-/**
- * What the disconnect orchestrator needs from the link, awaited in the order
- * the tracker's messages arrive (so a tracker's ack is recorded before the
- * leave that follows it). `left` runs before the leave is acked: the ack tells
- * the tracker the control server has recorded the leave (step E).
- */
-export interface TrackerLinkHooks {
-  acked(ev: { trackerId: string; id: string }): Promise<void>;
-  left(ev: LeftEvent): Promise<void>;
-  /** After the ack of a leave went out (`sent`: false if the tracker was already gone). */
-  leaveAcked(ev: LeftEvent & { sent: boolean }): Promise<void>;
-  /** After a tracker's hello was answered and its sessions resynced. */
-  hello(trackerId: string): Promise<void>;
-  /** A tracker reported a join for a session that has already ended: it holds a client it must drop. */
-  joinedAfterEnd(ev: { trackerId: string; sid: string }): Promise<void>;
-}
-
-export interface TrackerLinkEvents {
-  /** A tracker reported a client in the swarm (step d). */
-  joined: [{ trackerId: string; sid: string; ip: string; port: number }];
-  /** A tracker reported a client gone (step D); `ref` is the disconnect it answers. */
-  left: [{ trackerId: string; sid: string; reason: string; ref: string | undefined }];
-  /** A tracker acknowledged one of our messages (step A's retry stops on this). */
-  acked: [{ trackerId: string; id: string }];
-  /** A tracker relayed clients' QoE reports (latest wins: never acked). */
-  qoe: [{ trackerId: string; items: QoeItem[] }];
-}
+export type { LeftEvent, TrackerLinkEvents, TrackerLinkHooks } from './tracker-link-types.js';
 
 export interface TrackerLinkOptions {
   store: ControlStore;
   clock: Clock;
   trackers: TrackerRegistry;
   controlKey: string;
-  trackerSecret: string;
+  /** The shared tracker secret (any tracker id); null: trackers' own credentials only (tracker-credentials.ts). */
+  trackerSecret: string | null;
+  /** Period of the re-check of linked trackers' credentials (default CREDENTIAL_CHECK_MS); null: never. */
+  credentialCheckMs?: number | null;
   log: FastifyBaseLogger;
   path?: string;
   /** Ping period; a tracker silent for a whole period is cut off. null: no keepalive. */
@@ -84,6 +58,8 @@ export interface TrackerLinkOptions {
 
 interface LinkState {
   ws: WebSocket;
+  /** The tracker id its credential is for; null: the shared secret (any id). */
+  credentialId: string | null;
   conn: TrackerConnection | null;
   badFrames: number;
   alive: boolean;
@@ -91,22 +67,14 @@ interface LinkState {
   queue: Promise<void>;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-function rejectUpgrade(socket: Duplex, status: 401 | 404 | 429, reason: string, retryAfterS?: number): void {
-  const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : status === 429 ? `Retry-After: ${retryAfterS ?? 1}\r\n` : '';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
 export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_JSON_FRAME });
   private readonly links = new Set<LinkState>();
   private readonly remotes = new WeakMap<WebSocket, string>();
-  private readonly secretDigest: Buffer;
+  private readonly auth: TrackerAuthenticator;
   private readonly path: string;
   private pinger: TimerHandle | null = null;
+  private checker: TimerHandle | null = null;
   private hooks: Partial<TrackerLinkHooks> = {};
   /**
    * The tracker secret is a password: wrong ones are throttled per client
@@ -119,7 +87,7 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
   constructor(private readonly opts: TrackerLinkOptions) {
     super();
     this.guesses = new LoginThrottle(opts.clock, DEFAULT_LOGIN_LIMITS);
-    this.secretDigest = digest(opts.trackerSecret);
+    this.auth = new TrackerAuthenticator(opts.store, opts.trackerSecret);
     this.path = opts.path ?? DEFAULTS.controlLinkPath;
     this.rejoin = new RejoinWatch(opts.clock, opts.rejoinGraceMs ?? DEFAULTS.trackerRejoinGraceMs, (trackerId, sid) =>
       this.endLost(trackerId, sid).catch((err: unknown) => this.opts.log.error({ err, tracker: trackerId, sid }, 'ending a lost session failed')),
@@ -135,6 +103,31 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     const every = this.opts.keepaliveMs === undefined ? LINK_KEEPALIVE_MS : this.opts.keepaliveMs;
     if (every !== null) this.pinger = this.opts.clock.setInterval(() => this.pingAll(), every);
+    const check = this.opts.credentialCheckMs === undefined ? CREDENTIAL_CHECK_MS : this.opts.credentialCheckMs;
+    if (check !== null) this.checker = this.opts.clock.setInterval(() => void this.checkCredentials(), check);
+  }
+
+  /** Closes the links that came in with tracker `id`'s own credential (just revoked; other instances: checkCredentials). */
+  closeCredentialLinks(id: string): number {
+    let closed = 0;
+    for (const link of this.links) {
+      if (link.credentialId !== id) continue;
+      link.ws.close(CREDENTIAL_REVOKED_CLOSE, 'tracker credential revoked');
+      closed += 1;
+    }
+    if (closed > 0) this.opts.log.warn({ tracker: id, links: closed }, 'control link closed: tracker credential revoked');
+    return closed;
+  }
+
+  /** Re-checks the credential of every link that came in with one; a revoked (or removed) one's link is closed. */
+  private async checkCredentials(): Promise<void> {
+    for (const id of new Set([...this.links].flatMap((l) => (l.credentialId === null ? [] : [l.credentialId])))) {
+      try {
+        if (!(await this.auth.valid(id))) this.closeCredentialLinks(id);
+      } catch (err) {
+        this.opts.log.debug({ err, tracker: id }, 'tracker credential re-check failed; the link stays until the store answers');
+      }
+    }
   }
 
   setHooks(hooks: Partial<TrackerLinkHooks>): void {
@@ -156,6 +149,7 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
 
   async close(): Promise<void> {
     this.pinger?.cancel();
+    this.checker?.cancel();
     this.rejoin.stop();
     const pending = [...this.links].map((l) => l.queue);
     const closing = [...this.links].map(
@@ -175,12 +169,6 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private authorized(req: IncomingMessage): boolean {
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (!m?.[1]) return false;
-    return timingSafeEqual(digest(m[1].trim()), this.secretDigest);
-  }
-
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.opts.log.debug({ err }, 'control link socket error'));
     let pathname: string;
@@ -191,24 +179,34 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     }
     if (pathname !== this.path) return rejectUpgrade(socket, 404, 'Not Found');
     const ip = req.socket.remoteAddress;
-    void this.guesses.begin([{ key: addressKey(ip ?? ''), limit: this.guesses.limits.perAddress }]).then((decision) => {
+    void this.guesses.begin([{ key: addressKey(ip ?? ''), limit: this.guesses.limits.perAddress }]).then(async (decision) => {
       if (!decision.allowed) {
         this.opts.log.debug({ ip }, 'control link refused: too many wrong tracker secrets from this address');
         return rejectUpgrade(socket, 429, 'Too Many Requests', decision.retryAfterS);
       }
-      if (!this.authorized(req)) {
+      let auth;
+      try {
+        auth = await this.auth.check(req.headers.authorization);
+      } catch (err) {
+        // The credential store is away: not the tracker's fault, so not counted; it redials with backoff.
+        decision.attempt.succeeded();
+        this.opts.log.error({ err, ip }, 'control link refused: tracker credentials cannot be read (see /v1/health)');
+        return rejectUpgrade(socket, 503, 'Service Unavailable');
+      }
+      if (auth.kind === 'refused') {
         decision.attempt.failed();
-        this.opts.log.warn({ ip }, 'control link refused: wrong tracker secret');
+        this.opts.log.warn({ ip, why: auth.why }, 'control link refused: wrong tracker credential');
         return rejectUpgrade(socket, 401, 'Unauthorized');
       }
       decision.attempt.succeeded();
       if (socket.destroyed) return;
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, ip));
+      const credentialId = auth.kind === 'credential' ? auth.id : null;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, ip, credentialId));
     });
   }
 
-  private onConnection(ws: WebSocket, ip: string | undefined): void {
-    const link: LinkState = { ws, conn: null, badFrames: 0, alive: true, queue: Promise.resolve() };
+  private onConnection(ws: WebSocket, ip: string | undefined, credentialId: string | null): void {
+    const link: LinkState = { ws, credentialId, conn: null, badFrames: 0, alive: true, queue: Promise.resolve() };
     this.remotes.set(ws, ip ?? '?');
     this.links.add(link);
     ws.on('pong', () => {
@@ -289,6 +287,12 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     if (link.conn) {
       // One hello per link: a second one could re-point the tracker's URLs or resync away its sessions.
       return this.badFrame(link, 'a second hello on the same link');
+    }
+    if (link.credentialId !== null && msg.tracker_id !== link.credentialId) {
+      // A tracker's own credential is good for its own id only: it may not stand in for another tracker.
+      this.opts.log.warn({ tracker: msg.tracker_id, credential: link.credentialId, ip: this.remote(ws) }, 'control link refused: hello claims another tracker id than its credential');
+      ws.close(CREDENTIAL_MISMATCH_CLOSE, `this link's credential is for tracker ${link.credentialId.slice(0, 60)}`);
+      return;
     }
     const conn: TrackerConnection = {
       info: { id: msg.tracker_id, announceUrl: msg.announce_url, wsUrl: msg.ws_url, connectedAt: this.opts.clock.now() },

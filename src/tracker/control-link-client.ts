@@ -1,6 +1,7 @@
 /**
  * The tracker's end of the control link: one WebSocket to the control server,
- * authenticated with the tracker secret. It says hello (with the sessions held
+ * authenticated with the shared tracker secret or this tracker's own
+ * credential (`ID.SECRET`: then its hello must say ID). It says hello (with the sessions held
  * now, so the control server can resync), learns the token key from welcome,
  * reports joins and leaves at-least-once (each has an id and is resent every
  * retry period until acked, across reconnects), and hands disconnect commands
@@ -61,6 +62,20 @@ export interface ControlLinkOptions {
    * control side: they have no retry (a lost one is a broken link, not loss).
    */
   faults?: MessageFaults;
+}
+
+/** Close codes of control/tracker-credentials.ts (the control room's; protocol/control-link.ts should hold both). */
+export const CREDENTIAL_MISMATCH_CLOSE = 4403;
+export const CREDENTIAL_REVOKED_CLOSE = 4401;
+
+/**
+ * The tracker id a tracker's own credential (`ID.SECRET`, SECRET = `gct_` + 43 base64url characters) is for, split at
+ * its last dot; null for anything else (the shared tracker secret). As control/tracker-credentials.ts parses it.
+ */
+export function credentialTrackerId(secret: string): string | null {
+  const dot = secret.lastIndexOf('.');
+  if (dot <= 0 || !/^gct_[A-Za-z0-9_-]{43}$/.test(secret.slice(dot + 1))) return null;
+  return secret.slice(0, dot);
 }
 
 export function controlLinkUrl(controlUrl: string): string {
@@ -202,7 +217,12 @@ export class ControlLinkClient implements SessionReporter {
       this.receive(msg).catch((err: unknown) => logger.error({ err }, 'control link: handling a message failed'));
     });
     ws.on('unexpected-response', (_req, res) => {
-      const why = res.statusCode === 401 || res.statusCode === 403 ? ' (is the tracker secret right?)' : '';
+      const why =
+        res.statusCode === 401 || res.statusCode === 403
+          ? credentialTrackerId(this.opts.secret) === null
+            ? ' (is the tracker secret right? is the shared secret turned off on the control server?)'
+            : ` (is the credential of tracker ${this.opts.trackerId} right, or was it revoked?)`
+          : '';
       logger.error(`control link refused: HTTP ${res.statusCode ?? '?'}${why}`);
       ws.terminate();
     });
@@ -214,6 +234,12 @@ export class ControlLinkClient implements SessionReporter {
     ws.on('close', (code, reason) => {
       if (code === DUPLICATE_ID_CLOSE) {
         logger.error(`control link refused: a tracker with id ${this.opts.trackerId} is already connected; retrying until it is gone`);
+      }
+      if (code === CREDENTIAL_MISMATCH_CLOSE) {
+        logger.error(`control link refused: our tracker id ${this.opts.trackerId} is not our credential's (${reason.toString()}); fix --id or GATECAST_TRACKER_SECRET`);
+      }
+      if (code === CREDENTIAL_REVOKED_CLOSE) {
+        logger.error(`control link closed: this tracker's credential was revoked (${reason.toString()}); redials will be refused until it has a new one`);
       }
       if (code === HELLO_FAILED_CLOSE) {
         logger.error(`control link: the control server could not handle our hello (${reason.toString()}); retrying in ${this.backoffMs} ms`);

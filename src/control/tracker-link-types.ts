@@ -1,0 +1,37 @@
+/** The events and hooks of the control server's end of the control link (tracker-link.ts). */
+import type { QoeItem } from '../protocol/qoe.js';
+
+export interface LeftEvent {
+  trackerId: string;
+  sid: string;
+  reason: string;
+  ref: string | undefined;
+}
+
+/**
+ * What the disconnect orchestrator needs from the link, awaited in the order
+ * the tracker's messages arrive (so a tracker's ack is recorded before the
+ * leave that follows it). `left` runs before the leave is acked: the ack tells
+ * the tracker the control server has recorded the leave (step E).
+ */
+export interface TrackerLinkHooks {
+  acked(ev: { trackerId: string; id: string }): Promise<void>;
+  left(ev: LeftEvent): Promise<void>;
+  /** After the ack of a leave went out (`sent`: false if the tracker was already gone). */
+  leaveAcked(ev: LeftEvent & { sent: boolean }): Promise<void>;
+  /** After a tracker's hello was answered and its sessions resynced. */
+  hello(trackerId: string): Promise<void>;
+  /** A tracker reported a join for a session that has already ended: it holds a client it must drop. */
+  joinedAfterEnd(ev: { trackerId: string; sid: string }): Promise<void>;
+}
+
+export interface TrackerLinkEvents {
+  /** A tracker reported a client in the swarm (step d). */
+  joined: [{ trackerId: string; sid: string; ip: string; port: number }];
+  /** A tracker reported a client gone (step D); `ref` is the disconnect it answers. */
+  left: [{ trackerId: string; sid: string; reason: string; ref: string | undefined }];
+  /** A tracker acknowledged one of our messages (step A's retry stops on this). */
+  acked: [{ trackerId: string; id: string }];
+  /** A tracker relayed clients' QoE reports (latest wins: never acked). */
+  qoe: [{ trackerId: string; items: QoeItem[] }];
+}
