@@ -7,7 +7,7 @@ import { DEFAULTS } from '../../src/core/config.js';
 import type { MessageFaults } from '../../src/core/faults.js';
 import { rawPublicKey } from '../../src/core/piece.js';
 import type { ControlStore } from '../../src/core/ports.js';
-import { createControlServer, type ControlServer } from '../../src/control/index.js';
+import { createControlServer, type ControlServer, type ControlServerOptions } from '../../src/control/index.js';
 import { webServerFactory } from '../../src/cli/web-server.js';
 import { controlToTracker, type ControlToTracker, type TrackerToControl } from '../../src/protocol/control-link.js';
 import { SqliteControlStore } from '../../src/store/sqlite-control-store.js';
@@ -30,6 +30,12 @@ export interface ServerOptions {
   disconnectRetryMs?: number;
   expiryCheckMs?: number | null;
   faults?: MessageFaults;
+  /** The shared tracker secret (default TRACKER_SECRET); null: off, trackers' own credentials only. */
+  trackerSecret?: string | null;
+  /** Re-check period of linked trackers' credentials (default: the server's). */
+  credentialCheckMs?: number | null;
+  /** fastify's logger option (tests that read the log). */
+  logger?: ControlServerOptions['logger'];
 }
 
 export async function startServer(opts: ServerOptions = {}): Promise<Harness> {
@@ -39,7 +45,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<Harness> {
     store,
     clock,
     adminPassword: ADMIN_PASSWORD,
-    trackerSecret: TRACKER_SECRET,
+    trackerSecret: opts.trackerSecret === undefined ? TRACKER_SECRET : opts.trackerSecret,
+    credentialCheckMs: opts.credentialCheckMs,
+    logger: opts.logger,
     tokenTtlS: opts.tokenTtlS,
     // Virtual time jumps ahead in tests without the fake tracker getting a turn to answer pings.
     linkKeepaliveMs: opts.linkKeepaliveMs === undefined ? null : opts.linkKeepaliveMs,
