@@ -1,11 +1,17 @@
 /**
  * One error handler for every route: a ClientError goes out as-is, a request
  * fastify could not parse or validate is a 400 with a specific message (a
- * body that is not JSON at all: 415 unsupported_media_type), and anything
- * else is a logged 500 that reveals nothing.
+ * body that is not JSON at all: 415 unsupported_media_type), a database that
+ * cannot be reached is a 503 `unavailable` with Retry-After (a transient
+ * fault: clients retry, sessions go on), and anything else is a logged 500
+ * that reveals nothing.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { RateLimitedError, isClientError } from '../core/errors.js';
+import { isUnavailable, UNAVAILABLE } from '../core/unavailable.js';
+
+/** Seconds a client is told to wait when the database cannot be reached. */
+export const UNAVAILABLE_RETRY_AFTER_S = 2;
 
 const PARSE_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'body is not valid JSON',
@@ -36,6 +42,11 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
           : (PARSE_MESSAGES[err.code] ?? err.message);
       const code = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : 'invalid_request';
       return reply.status(status).send(errorBody(code, message));
+    }
+    if (isUnavailable(err)) {
+      request.log.error({ err }, 'request failed: the database cannot be reached');
+      reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+      return reply.status(503).send(errorBody(UNAVAILABLE, 'the control server cannot reach its database right now; try again shortly'));
     }
     request.log.error({ err }, 'request failed');
     return reply.status(500).send(errorBody('internal', 'internal error'));

@@ -108,6 +108,8 @@ export const DEFAULTS = {
     trackerRetryMs: 2_000,
     /** A tracker channel on which nothing came for this long (not even the tracker's ping, every trackerKeepaliveMs) is dropped as lost: three pings. */
     trackerSilenceMs: 45_000,
+    /** Joining, a whole round of trackers that failed (unreachable, or their swarm store) is tried again every trackerRetryMs for this long. */
+    joinRetryMs: 20_000,
   },
   /** Playback looks for its first random access point this far behind the live edge... */
   startLagMs: 1_000,

@@ -74,10 +74,11 @@ export interface ClientLifecycleOptions {
   log?: (line: string) => void;
   /** Re-announce every reannounceMs while fewer peers than this are connected; null never (the source). */
   reannounceBelow: number | null;
-  /** DEFAULTS.peer.reannounceMs, trackerReconnectMs, trackerRetryMs unless given. */
+  /** DEFAULTS.peer.reannounceMs, trackerReconnectMs, trackerRetryMs, joinRetryMs unless given. */
   reannounceMs?: number;
   reconnectMs?: number;
   retryMs?: number;
+  joinRetryMs?: number;
   /** Runs first when the session ends, before peers are told (the broadcaster stops its ingest here). */
   beforeLeave?: () => void | Promise<void>;
 }
@@ -94,12 +95,14 @@ export class ClientLifecycle extends EventEmitter<ClientLifecycleEvents> {
   private readonly reannounceMs: number;
   private readonly reconnectMs: number;
   private readonly retryMs: number;
+  private readonly joinRetryMs: number;
 
   constructor(private readonly opts: ClientLifecycleOptions) {
     super();
     this.reannounceMs = opts.reannounceMs ?? DEFAULTS.peer.reannounceMs;
     this.reconnectMs = opts.reconnectMs ?? DEFAULTS.peer.trackerReconnectMs;
     this.retryMs = opts.retryMs ?? DEFAULTS.peer.trackerRetryMs;
+    this.joinRetryMs = opts.joinRetryMs ?? DEFAULTS.peer.joinRetryMs;
     // From the first `peers` answer on (before join() resolves): revocations it lists are refused.
     opts.tracker.on('revoked', ({ sid }) => opts.swarm.revoke(sid));
   }
@@ -111,23 +114,33 @@ export class ClientLifecycle extends EventEmitter<ClientLifecycleEvents> {
 
   /**
    * Steps c–e: the tracker checks the token, lists us and hands back part of
-   * the swarm, which we dial. A tracker that cannot be reached (or fails) is
-   * passed over for the next of the list, each tried once; a refusal
-   * (ClientError) is final. On failure the swarm and channel are closed and
-   * the last error thrown.
+   * the swarm, which we dial. A tracker that cannot be reached, or fails (its
+   * swarm store unreachable), is passed over for the next of the list; after
+   * a whole round of failures the round is tried again every retryMs until
+   * joinRetryMs have gone by (a tracker restarting, Redis coming back). A
+   * refusal (ClientError) is final. On failure the swarm and channel are
+   * closed and the last error thrown.
    */
   async join(): Promise<void> {
-    const { tracker, swarm, log } = this.opts;
+    const { tracker, swarm, log, clock } = this.opts;
+    const giveUpAt = clock.now() + this.joinRetryMs;
     try {
       for (let tried = 1; ; tried++) {
         try {
           swarm.connect(await tracker.start());
           return;
         } catch (err) {
-          if (err instanceof ClientError || tried >= tracker.trackerCount) throw err;
+          if (err instanceof ClientError) throw err;
+          const roundDone = tried % tracker.trackerCount === 0;
+          if (roundDone && clock.now() + this.retryMs > giveUpAt) throw err;
           tracker.close();
           const next = tracker.moveOn();
-          log?.(`tracker unusable (${errorText(err)}); trying ${next}`);
+          if (roundDone) {
+            log?.(`no tracker could take us in (${errorText(err)}); trying ${next} again in ${this.retryMs} ms`);
+            await new Promise<void>((resolve) => clock.setTimeout(resolve, this.retryMs));
+          } else {
+            log?.(`tracker unusable (${errorText(err)}); trying ${next}`);
+          }
         }
       }
     } catch (err) {

@@ -12,6 +12,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
 import { ClientError, InternalError, ProtocolError, isClientErrorCode } from '../core/errors.js';
+import { UNAVAILABLE } from '../core/unavailable.js';
 import {
   channelProofMessage,
   clientToTracker,
@@ -390,10 +391,11 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
 
 /**
  * A tracker's error answer: a refusal (ClientError, which ends the session),
- * except `internal`, the tracker's own fault (its swarm store unreachable, a
- * bug): retrying, or another tracker, may succeed.
+ * except `unavailable` (its swarm store unreachable) and `internal` (a bug):
+ * the tracker's own faults, where retrying, or another tracker, may succeed.
  */
 function trackerError(code: string, message: string): ClientError | InternalError {
+  if (code === UNAVAILABLE) return new InternalError(`tracker unavailable: ${message}`);
   if (code === 'internal') return new InternalError(`tracker failed: ${message}`);
   return new ClientError(isClientErrorCode(code) ? code : 'forbidden', `tracker refused: ${message}`);
 }

@@ -25,6 +25,7 @@
 import { Redis } from 'ioredis';
 import { DEFAULTS } from '../core/config.js';
 import { InternalError } from '../core/errors.js';
+import { isUnavailable, UnavailableError } from '../core/unavailable.js';
 
 export interface RedisTarget {
   host: string;
@@ -122,7 +123,12 @@ export async function connectRedis(target: RedisTarget, onError: (err: Error) =>
   return redis;
 }
 
-/** A failed Redis call as the tracker's internal error: logged with this text, answered as a generic failure. */
-export function redisFailure(display: string, op: string, err: unknown): InternalError {
-  return new InternalError(`swarm store: Redis at ${display} failed on ${op}: ${message(err)}`, { cause: err });
+/**
+ * A failed Redis call, logged with this text: an UnavailableError when Redis
+ * could not be reached (answered `unavailable`, retried by clients), else the
+ * tracker's internal error (answered as a generic failure).
+ */
+export function redisFailure(display: string, op: string, err: unknown): InternalError | UnavailableError {
+  const text = `swarm store: Redis at ${display} failed on ${op}: ${message(err)}`;
+  return isUnavailable(err) ? new UnavailableError(text, { cause: err }) : new InternalError(text, { cause: err });
 }

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isClientError } from '../core/errors.js';
+import { isUnavailable } from '../core/unavailable.js';
 import {
   encodeAnnounceSuccess,
   encodeFailure,
@@ -21,6 +22,9 @@ import type { TrackerMetrics } from './metrics.js';
 import type { TrackerLogic } from './tracker-logic.js';
 
 /** The socket's address, with IPv4-mapped IPv6 (::ffff:a.b.c.d) unwrapped. */
+
+/** What a client is told when the swarm store (Redis) cannot be reached: a transient fault, to retry. */
+export const STORE_UNAVAILABLE = 'the tracker cannot reach its swarm store right now; try again shortly';
 export function remoteIp(req: IncomingMessage): string {
   const raw = req.socket.remoteAddress ?? '';
   return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
@@ -53,6 +57,11 @@ export function createHttpHandler(deps: {
   const fail = (res: ServerResponse, err: unknown): void => {
     if (isClientError(err)) {
       send(res, 200, 'text/plain', encodeFailure(err.message));
+      return;
+    }
+    if (isUnavailable(err)) {
+      logger.error({ err }, 'announce failed: swarm store unreachable');
+      send(res, 200, 'text/plain', encodeFailure(STORE_UNAVAILABLE));
       return;
     }
     logger.error({ err }, 'announce failed');

@@ -28,10 +28,11 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { ClientError, isClientError, ProtocolError } from '../core/errors.js';
 import type { MessageFaults } from '../core/faults.js';
+import { isUnavailable, UNAVAILABLE } from '../core/unavailable.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
 import { clientToTracker, trackerToClient, type ClientToTracker, type TrackerToClient } from '../protocol/tracker-channel.js';
 import { parseQoe, type Qoe } from '../protocol/qoe.js';
-import { remoteIp } from './http-frontend.js';
+import { remoteIp, STORE_UNAVAILABLE } from './http-frontend.js';
 import type { TrackerLogic } from './tracker-logic.js';
 import type { AnnounceContext, ChannelHandle } from './types.js';
 
@@ -188,6 +189,10 @@ function serveChannel(ws: WebSocket, ip: string, deps: ChannelDeps, limits: Chan
     const at = id ? { id } : {};
     if (isClientError(err)) {
       channel.send({ type: 'error', ...at, code: err.code, message: err.message });
+    } else if (isUnavailable(err)) {
+      // Not a refusal: the client tries again (or another tracker) rather than ending its session.
+      logger.error({ err }, 'tracker channel: swarm store unreachable');
+      channel.send({ type: 'error', ...at, code: UNAVAILABLE, message: STORE_UNAVAILABLE });
     } else {
       logger.error({ err }, 'tracker channel: request failed');
       channel.send({ type: 'error', ...at, code: 'internal', message: 'internal tracker error' });

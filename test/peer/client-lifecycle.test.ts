@@ -231,7 +231,7 @@ test('join passes over an unreachable tracker for the next, each tried once; a r
   assert.deepEqual(moved.swarm.dialled, [[PEER]]);
   assert.deepEqual(moved.calls, ['tracker.close'], 'only the failed channel closed; the swarm stays');
 
-  const none = rig();
+  const none = rig({ joinRetryMs: 0 });
   none.tracker.urls = ['ws://t1/ws', 'ws://t2/ws'];
   const last = new InternalError('cannot reach tracker t2');
   none.tracker.next = () => {
@@ -249,4 +249,42 @@ test('join passes over an unreachable tracker for the next, each tried once; a r
   };
   await assert.rejects(refused.life.join(), err);
   assert.deepEqual(refused.tracker.startedOn, ['ws://t1/ws'], 'a refusal is not taken to another tracker');
+});
+
+test('join tries a whole failed round again every trackerRetryMs until joinRetryMs, then gives up with the last error', async () => {
+  // Both trackers up but unable to take us in (their Redis away): the round is retried, and succeeds once it is back.
+  const back = rig({ retryMs: 2_000, joinRetryMs: 20_000 });
+  back.tracker.urls = ['ws://t1/ws', 'ws://t2/ws'];
+  let down = true;
+  back.tracker.next = () => {
+    if (down) throw new InternalError('tracker unavailable: the tracker cannot reach its swarm store right now');
+    return [PEER];
+  };
+  const joined = back.life.join();
+  await settle();
+  assert.deepEqual(back.tracker.startedOn, ['ws://t1/ws', 'ws://t2/ws'], 'one round, then a wait');
+  back.clock.advance(1_999);
+  await settle();
+  assert.equal(back.tracker.starts, 2, 'nothing before trackerRetryMs');
+  down = false;
+  back.clock.advance(1);
+  await joined;
+  assert.deepEqual(back.tracker.startedOn, ['ws://t1/ws', 'ws://t2/ws', 'ws://t1/ws']);
+  assert.deepEqual(back.swarm.dialled, [[PEER]]);
+  assert.ok(!back.calls.includes('swarm.close'), 'the swarm stays');
+
+  // Never back: rounds every 2 s until 20 s would pass, then the last error, swarm and channel closed.
+  const gone = rig({ retryMs: 2_000, joinRetryMs: 5_000 });
+  const last = new InternalError('cannot reach tracker t1');
+  gone.tracker.next = () => {
+    throw last;
+  };
+  const failed = assert.rejects(gone.life.join(), last);
+  for (let i = 0; i < 5; i++) {
+    await settle();
+    gone.clock.advance(2_000);
+  }
+  await failed;
+  assert.equal(gone.tracker.starts, 3, 'at 0, 2 and 4 s; a fourth at 6 s would pass joinRetryMs');
+  assert.deepEqual(gone.calls.slice(-2), ['swarm.close', 'tracker.close']);
 });

@@ -25,7 +25,7 @@ class MiniTracker {
   readonly server: WebSocketServer;
   readonly announces: Array<{ token: string; proofOk: boolean }> = [];
   readonly sockets = new Set<WebSocket>();
-  answer: 'peers' | 'internal' | 'token_revoked' = 'peers';
+  answer: 'peers' | 'internal' | 'unavailable' | 'token_revoked' = 'peers';
 
   constructor() {
     this.server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -46,7 +46,7 @@ class MiniTracker {
         if (this.answer === 'peers') {
           ws.send(trackerToClient.encode({ type: 'peers', id: msg.id, interval_s: 30, heartbeat_s: 60, complete: 1, incomplete: 0, peers: [] }));
         } else {
-          ws.send(trackerToClient.encode({ type: 'error', id: msg.id, code: this.answer, message: this.answer === 'internal' ? 'internal tracker error' : 'session revoked' }));
+          ws.send(trackerToClient.encode({ type: 'error', id: msg.id, code: this.answer, message: this.answer === 'internal' ? 'internal tracker error' : this.answer === 'unavailable' ? 'the tracker cannot reach its swarm store right now' : 'session revoked' }));
         }
       });
     });
@@ -124,12 +124,15 @@ test('after a loss the client announces on the next tracker with the same token,
   client.close();
 });
 
-test("a tracker's internal failure is an InternalError (worth another tracker); any other error code is a refusal", async () => {
+test("a tracker's internal failure or unavailable store is an InternalError (worth another tracker); any other error code is a refusal", async () => {
   const { ts, client } = await rig(1);
   const [t] = ts;
   assert.ok(t);
   t.answer = 'internal';
   await assert.rejects(client.start(), (err: unknown) => err instanceof InternalError && /internal tracker error/.test(err.message));
+  // Its swarm store unreachable: the tracker's fault too, retried, never a refusal.
+  t.answer = 'unavailable';
+  await assert.rejects(client.start(), (err: unknown) => err instanceof InternalError && /^tracker unavailable: the tracker cannot reach its swarm store/.test(err.message));
   t.answer = 'token_revoked';
   await assert.rejects(client.start(), (err: unknown) => err instanceof ClientError && err.code === 'token_revoked');
   client.close();

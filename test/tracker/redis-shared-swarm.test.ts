@@ -16,6 +16,7 @@ import { webServerFactory } from '../../src/cli/web-server.js';
 import { connectRedis, parseRedisUrl } from '../../src/store/redis-connection.js';
 import { RedisSwarmStore } from '../../src/store/redis-swarm-store.js';
 import { createTracker, type Tracker } from '../../src/tracker/create-tracker.js';
+import { STORE_UNAVAILABLE } from '../../src/tracker/http-frontend.js';
 import { connectRedisTestDb, REDIS_TEST_URL, relayTo, type RedisTestDb } from '../store/redis-test-db.js';
 import { announceHttp, announceQuery, compactToList, failureOf, infoHashOf, mintToken, peerIdOf, SECRET, startFakeControl, type FakeControl } from './helpers.js';
 
@@ -88,12 +89,12 @@ describe('two trackers sharing a Redis swarm store', () => {
     assert.equal(again['incomplete'], 2);
   });
 
-  it('with Redis cut off, T1 answers a failure at once and logs why; it serves again when Redis is back', async () => {
+  it('with Redis cut off, T1 answers "unavailable, try again" at once and logs why; it serves again when Redis is back', async () => {
     relay.cut();
     await once(t1.redis, 'close');
     const t0 = performance.now();
     const res = await announce(t1, 'on-t1', 1);
-    assert.equal(failureOf(res), 'internal tracker error');
+    assert.equal(failureOf(res), STORE_UNAVAILABLE);
     assert.ok(performance.now() - t0 < 500, 'not held until Redis is back');
     assert.ok(t1.logs.some((l) => l.includes(`swarm store: Redis at redis://127.0.0.1:${relay.port}/`) && l.includes('failed on sample')), 'the log names Redis and the operation');
     // T2, on its own connection, is untouched.
