@@ -16,6 +16,8 @@ import { adminClient, type AdminClient } from './control-client.js';
 import { configDir, LoginStore } from './login-store.js';
 import { disconnectTable, kickLine, sessionTable, shortTime, table } from './admin-format.js';
 import type { DisconnectView } from './control-client.js';
+import type { DeviceCredential } from '../protocol/control-api.js';
+import { registerTrackerCredentialCommands } from './admin-trackers.js';
 
 export const DEFAULT_CONTROL_URL = 'http://127.0.0.1:8700';
 
@@ -37,6 +39,16 @@ const processIo: AdminIo = {
 };
 
 class UsageError extends Error {}
+
+/** The selected control server and the admin's credentials, for commands with clients of their own (admin-trackers.ts). */
+export interface AdminConnection {
+  url: string;
+  auth: string | DeviceCredential;
+  trust: ClientTrust;
+}
+
+/** Runs an admin command's body against the selected control server, mapping failures to messages and exit codes. */
+export type AdminRun = (cmd: Command, fn: (client: AdminClient, url: string, conn: AdminConnection) => Promise<void>) => Promise<void>;
 
 function controlUrl(value: string): string {
   try {
@@ -76,7 +88,7 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
     .option('--ca <file>', CA_HELP);
 
   /** Runs `fn` with a client for the selected control server and maps failures to messages and exit codes. */
-  const run = async (cmd: Command, fn: (client: AdminClient, url: string) => Promise<void>): Promise<void> => {
+  const run: AdminRun = async (cmd, fn) => {
     try {
       const flags = cmd.optsWithGlobals<{ control?: string; ca?: string }>();
       let trust: ClientTrust;
@@ -93,7 +105,8 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
       if (!password && !login) {
         throw new UsageError(`GATECAST_ADMIN_PASSWORD is not set and this device is not logged in at ${url}: set it, or run gatecast login --control ${url} --user admin`);
       }
-      await fn(adminClient(url, password ? password : { device: login?.device ?? '', secret: login?.secret ?? '' }, 'admin', trust), url);
+      const auth = password ? password : { device: login?.device ?? '', secret: login?.secret ?? '' };
+      await fn(adminClient(url, auth, 'admin', trust), url, { url, auth, trust });
     } catch (err) {
       if (err instanceof ClientError) {
         io.err(`error: ${err.message} (${err.code})\n`);
@@ -329,4 +342,5 @@ export function registerAdminCommand(program: Command, io: AdminIo = processIo):
         io.out(flags.json ? json(list) : sessionTable(list));
       }),
     );
+  registerTrackerCredentialCommands(admin, run, io);
 }
