@@ -3,8 +3,9 @@
  * a kick taken by the control server that does not hold the session's tracker
  * link reaches that tracker through the database (the disconnect recorded,
  * NOTIFY, the other instance claims its lease and drives it), and the chain
- * completes; 100 kicks round-robin to both with 30% of control-link messages
- * lost all complete with nothing left pending.
+ * completes; 100 kicks round-robin to both with 30% of the messages lost on
+ * every hop (control link and tracker channel, both ways, clients too) all
+ * complete with nothing left pending anywhere.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,13 +64,13 @@ test('a kick sent to the control server without the tracker link completes throu
   }
 });
 
-test('100 kicks round-robin to both control servers with 30% of control-link messages lost: all complete, nothing left pending', async () => {
+test('100 kicks round-robin to both control servers with 30% of messages lost on every hop (control link, tracker channel, both ways): all complete, nothing left pending', async () => {
   const random = randomFaults(0.3, 20261130);
   let lossy = false;
   let dropped = 0;
   const faults: MessageFaults = {
     drop: (hop, dir, type) => {
-      if (!lossy || hop !== 'control-link' || !random.drop(hop, dir, type)) return false;
+      if (!lossy || !random.drop(hop, dir, type)) return false;
       dropped++;
       return true;
     },
@@ -84,7 +85,7 @@ test('100 kicks round-robin to both control servers with 30% of control-link mes
     await seedProgram(a.admin, ['crowd']);
     const creds = { user: 'crowd', password: 'pw-crowd', program: 'ch1' };
     // Half admitted through A (so on t1), half through B (on t2).
-    clients.push(...(await inBatches([...Array(100).keys()], 25, (_, i) => chainClient(controls[i % 2]?.url ?? '', creds, { port: 32_000 + i }))));
+    clients.push(...(await inBatches([...Array(100).keys()], 25, (_, i) => chainClient(controls[i % 2]?.url ?? '', creds, { port: 32_000 + i, faults }))));
     await waitFor('100 joins recorded', async () => (await liveSids(a.admin)).length === 100, 30_000);
     assert.ok(t1.sessions().length > 0 && t2.sessions().length > 0, 'sessions on both trackers');
 
