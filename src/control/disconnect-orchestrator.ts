@@ -21,7 +21,7 @@ import type { ControlStore } from '../core/ports.js';
 import type { DisconnectRecord, SessionRecord } from '../core/types.js';
 import type { ControlToTracker } from '../protocol/control-link.js';
 import { DisconnectLeases, type ClusterOptions } from './disconnect-leases.js';
-import { classify, entry, NO_OBSERVER, type DisconnectObserver } from './disconnect-steps.js';
+import { classify, entry, lateJoinDisconnect, NO_OBSERVER, type DisconnectObserver, type InFlight } from './disconnect-steps.js';
 
 export type { DisconnectObserver } from './disconnect-steps.js';
 import { checkSubscriptions } from './subscription-watch.js';
@@ -35,7 +35,6 @@ export interface DisconnectSender {
   /** False when the tracker is not connected. */
   send(trackerId: string, msg: ControlToTracker): boolean;
 }
-
 
 export interface DisconnectOrchestratorOptions {
   store: ControlStore;
@@ -51,17 +50,6 @@ export interface DisconnectOrchestratorOptions {
   observer?: DisconnectObserver;
   /** Several control servers on one database: drive only leased disconnects. Absent: drive every pending one. */
   cluster?: ClusterOptions;
-}
-
-interface InFlight {
-  sid: string;
-  createdAt: number;
-  reason: string;
-  trackerId: string | null;
-  attempts: number;
-  acked: boolean;
-  ackRecorded: boolean;
-  timer: TimerHandle | null;
 }
 
 export class DisconnectOrchestrator {
@@ -394,21 +382,7 @@ export class DisconnectOrchestrator {
       return;
     }
     const [last] = await store.listDisconnects({ sid, limit: 1 });
-    const now = clock.now();
-    const d: DisconnectRecord = {
-      id: newId(12),
-      sid,
-      user: session.user,
-      program: session.program,
-      reason: last?.reason ?? `session ended (${session.endReason ?? 'ended'})`,
-      state: 'pending',
-      outcome: null,
-      trackerId,
-      attempts: 0,
-      createdAt: now,
-      completedAt: null,
-      timeline: [entry(now, 'late_join', `${trackerId} reported a join after the session ended`)],
-    };
+    const d = lateJoinDisconnect({ id: newId(12), session, trackerId, lastReason: last?.reason, now: clock.now() });
     if (await this.createPending(d)) return; // another control server took it up meanwhile
     this.opts.log.warn({ sid, tracker: trackerId, disconnect: d.id }, 'ended session rejoined a tracker; disconnecting it there');
     await this.drive(d);

@@ -1,5 +1,9 @@
-/** The disconnect chain's vocabulary: how a tracker's leave reason ends a disconnect, timeline entries, and what an onlooker is told. */
-import type { DisconnectOutcome, TimelineEntry } from '../core/types.js';
+/**
+ * The disconnect chain's vocabulary: how a tracker's leave reason ends a disconnect, timeline entries, what an onlooker
+ * is told, and the records disconnect-orchestrator.ts keeps and makes.
+ */
+import type { TimerHandle } from '../core/clock.js';
+import type { DisconnectOutcome, DisconnectRecord, SessionRecord, TimelineEntry } from '../core/types.js';
 
 /** Tracker leave reason → how the disconnect ended and the timeline's name for it. */
 export function classify(reason: string): { outcome: DisconnectOutcome; event: string } {
@@ -34,3 +38,33 @@ export interface DisconnectObserver {
 }
 
 export const NO_OBSERVER: DisconnectObserver = { started() {}, step() {}, retried() {}, completed() {} };
+
+/** A disconnect the orchestrator drives now (its step A timer and what the tracker has answered). */
+export interface InFlight {
+  sid: string;
+  createdAt: number;
+  reason: string;
+  trackerId: string | null;
+  attempts: number;
+  acked: boolean;
+  ackRecorded: boolean;
+  timer: TimerHandle | null;
+}
+
+/** The disconnect made for a session that a tracker reported joined after it ended: it is ended there too. */
+export function lateJoinDisconnect(a: { id: string; session: SessionRecord; trackerId: string; lastReason: string | undefined; now: number }): DisconnectRecord {
+  return {
+    id: a.id,
+    sid: a.session.id,
+    user: a.session.user,
+    program: a.session.program,
+    reason: a.lastReason ?? `session ended (${a.session.endReason ?? 'ended'})`,
+    state: 'pending',
+    outcome: null,
+    trackerId: a.trackerId,
+    attempts: 0,
+    createdAt: a.now,
+    completedAt: null,
+    timeline: [entry(a.now, 'late_join', `${a.trackerId} reported a join after the session ended`)],
+  };
+}
