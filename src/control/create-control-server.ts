@@ -230,6 +230,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
     // Admission hands out every tracker of the cluster (listAll; one control server: those linked here).
     trackers: () => trackers.listAll().length,
     pendingDisconnects: () => orchestrator.pendingCount,
+    noticesListening: opts.cluster && opts.cluster.notices.listening !== undefined ? () => opts.cluster?.notices.listening !== false : undefined,
   });
   // Before the admin routes: a console cookie signs a request in before their Basic check runs.
   const consoleSessions = new ConsoleSessions({ store, clock });

@@ -3,7 +3,8 @@
  * problem — no tracker connected (nobody can be admitted), the database found
  * damaged at run time (SQLite or PostgreSQL said so on some query), the
  * database unreadable or unreachable right now, or a backlog of disconnects (steps A–E) pending too long or too
- * many at once. The codes are stable (docs/OPERATIONS.md says what to do for
+ * many at once, or (several control servers) the PostgreSQL LISTEN connection
+ * for disconnect notices down. The codes are stable (docs/OPERATIONS.md says what to do for
  * each); the messages are for people.
  */
 import type { Clock } from '../core/clock.js';
@@ -12,7 +13,7 @@ import type { ControlStore } from '../core/ports.js';
 import type { ControlHealth, HealthReason } from '../protocol/control-api.js';
 import { iso } from './dates.js';
 
-export type ControlHealthCode = 'no_tracker' | 'database_corrupt' | 'database_error' | 'disconnect_backlog';
+export type ControlHealthCode = 'no_tracker' | 'database_corrupt' | 'database_error' | 'disconnect_backlog' | 'notices_down';
 
 const reason = (code: ControlHealthCode, message: string): HealthReason => ({ code, message });
 
@@ -85,6 +86,8 @@ export interface ControlHealthDeps {
   trackers: () => number;
   /** Disconnects not yet completed (DisconnectOrchestrator.pendingCount). */
   pendingDisconnects: () => number;
+  /** Several control servers: whether the disconnect notices' LISTEN connection is up (DisconnectNotices.listening). */
+  noticesListening?: () => boolean;
   /** Thresholds of disconnect_backlog (DEFAULTS.healthDisconnect*). */
   maxPending?: number;
   maxAgeMs?: number;
@@ -108,6 +111,14 @@ export class ControlHealthCheck {
       reasons.push(reason('no_tracker', 'no tracker is connected: admissions are refused (503 no_tracker) until one connects'));
     }
     const pending = this.deps.pendingDisconnects();
+    if (this.deps.noticesListening && !this.deps.noticesListening()) {
+      reasons.push(
+        reason(
+          'notices_down',
+          "the PostgreSQL LISTEN connection for disconnect notices is down (reconnecting): kicks recorded by other control servers reach this one's trackers only at its claim sweep, within a retry period",
+        ),
+      );
+    }
     const unreadable = (err: unknown): HealthReason | null => {
       database.observe(err);
       const message = err instanceof Error ? err.message || err.name : String(err);

@@ -137,6 +137,8 @@ export interface DisconnectNotices {
   subscribe(onNotice: (id: string) => void, onGap?: () => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Whether notices can be heard now (PostgreSQL: the LISTEN connection is up); absent: always (in-process). */
+  readonly listening?: boolean;
 }
 
 export interface SwarmPeer {
