@@ -150,7 +150,7 @@ describe('control server on PostgreSQL', () => {
       assert.deepEqual(await health(url), ['no_tracker', 'database_error']);
       // What needs the database fails with an error (not a hang, not a crash).
       const users = () => fetch(`${url}/v1/admin/users`, { headers: { authorization: adminAuth() } });
-      assert.equal((await users()).status, 500);
+      assert.equal((await users()).status, 503, 'unavailable, to be tried again (core/unavailable.ts)');
       relay.restore();
       assert.deepEqual(await health(url), ['no_tracker']);
       assert.equal((await users()).status, 200);
