@@ -141,6 +141,22 @@ describe('tracker credentials on the control link', { timeout: 20_000 }, () => {
     assert.equal((await t.hello('t9')).type, 'welcome');
   });
 
+  it('a credential store that cannot be read answers 503, not counted as a wrong guess', async () => {
+    let failing = false;
+    class FlakyStore extends SqliteControlStore {
+      override async getTrackerCredential(id: string) {
+        if (failing) throw new Error('database unreachable');
+        return super.getTrackerCredential(id);
+      }
+    }
+    const h = await server({ store: new FlakyStore(':memory:') });
+    const c = await addCredential(h, 't1');
+    failing = true;
+    for (let i = 0; i < DEFAULTS.loginFailuresPerAddress + 2; i++) assert.equal(await status(h.url, c), 503);
+    failing = false;
+    assert.equal(await status(h.url, c), 101, 'no throttling came of the failures');
+  });
+
   it('neither the list nor the log holds a secret or its hash', async () => {
     const lines: string[] = [];
     const h = await server({ logger: { level: 'debug', stream: { write: (l: string) => void lines.push(l) } } });
