@@ -174,6 +174,7 @@ export class DisconnectOrchestrator {
       leaveAcked: (ev) => this.serial(() => this.onLeaveAcked(ev.sid, ev.sent)),
       hello: (trackerId) => this.serial(() => this.onHello(trackerId)),
       joinedAfterEnd: (ev) => this.serial(() => this.onJoinedAfterEnd(ev.trackerId, ev.sid)),
+      moved: (ev) => this.serial(() => this.onMoved(ev.trackerId, ev.sid)),
     };
   }
 
@@ -363,24 +364,36 @@ export class DisconnectOrchestrator {
     }
   }
 
+  /**
+   * A session being kicked turned up on another tracker (its own died before the command got there, or its channel
+   * broke): the command follows it, or the client would play on there. Nothing pending: nothing to do.
+   */
+  private async onMoved(trackerId: string, sid: string): Promise<void> {
+    const [pending] = await this.opts.store.listDisconnects({ sid, pending: true, limit: 1 });
+    if (pending) await this.readdress(pending, trackerId);
+  }
+
+  /** Points a pending disconnect at the tracker that holds its client now and sends it there (or claims it, in a cluster). */
+  private async readdress(pending: DisconnectRecord, trackerId: string): Promise<void> {
+    const f = this.inFlight.get(pending.id);
+    if ((f ? f.trackerId : pending.trackerId) !== trackerId) {
+      if (f) f.trackerId = trackerId;
+      await this.opts.store.updateDisconnect(pending.id, { trackerId });
+      this.opts.log.info({ sid: pending.sid, disconnect: pending.id, tracker: trackerId }, 'disconnect follows its session to another tracker');
+    }
+    if (f) {
+      f.acked = false;
+      this.transmit(pending.id);
+    } else await this.leases?.claim({ trackerIds: [trackerId], ids: [pending.id] });
+  }
+
   /** A client came back to a tracker after its session ended (e.g. a restarted tracker forgot the revocation): end it there too. */
   private async onJoinedAfterEnd(trackerId: string, sid: string): Promise<void> {
     const { store, clock } = this.opts;
     const session = await store.getSession(sid);
     if (!session) return;
     const [pending] = await store.listDisconnects({ sid, pending: true, limit: 1 });
-    if (pending) {
-      const f = this.inFlight.get(pending.id);
-      if (f ? f.trackerId !== trackerId : this.leases !== null && pending.trackerId !== trackerId) {
-        if (f) f.trackerId = trackerId;
-        await store.updateDisconnect(pending.id, { trackerId });
-      }
-      if (f) {
-        f.acked = false;
-        this.transmit(pending.id);
-      } else await this.leases?.claim({ trackerIds: [trackerId], ids: [pending.id] });
-      return;
-    }
+    if (pending) return this.readdress(pending, trackerId);
     const [last] = await store.listDisconnects({ sid, limit: 1 });
     const d = lateJoinDisconnect({ id: newId(12), session, trackerId, lastReason: last?.reason, now: clock.now() });
     if (await this.createPending(d)) return; // another control server took it up meanwhile

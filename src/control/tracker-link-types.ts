@@ -23,6 +23,8 @@ export interface TrackerLinkHooks {
   hello(trackerId: string): Promise<void>;
   /** A tracker reported a join for a session that has already ended: it holds a client it must drop. */
   joinedAfterEnd(ev: { trackerId: string; sid: string }): Promise<void>;
+  /** A joined session moved: another tracker reported it joined (its old one died, or its channel there broke). */
+  moved(ev: { trackerId: string; sid: string; from: string }): Promise<void>;
 }
 
 export interface TrackerLinkEvents {

@@ -358,6 +358,10 @@ export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
     } else if (!(session.state === 'joined' && session.trackerId === trackerId && session.ip === msg.ip && session.port === msg.port)) {
       await this.opts.store.updateSession(msg.sid, { state: 'joined', ip: msg.ip, port: msg.port, trackerId, joinedAt: msg.at });
       this.emit('joined', { trackerId, sid: msg.sid, ip: msg.ip, port: msg.port });
+      // A kick addressed to the tracker it left (dead, say) must follow it here.
+      if (session.state === 'joined' && session.trackerId !== null && session.trackerId !== trackerId) {
+        await this.hooks.moved?.({ trackerId, sid: msg.sid, from: session.trackerId });
+      }
     }
     this.transmit(conn, { type: 'ack', id: msg.id });
   }
