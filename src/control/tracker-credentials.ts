@@ -13,11 +13,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { ControlStore, TrackerCredential } from '../core/ports.js';
+import { parseTrackerCredential } from '../protocol/control-link.js';
 
-/** Close code of a link whose hello claims a tracker id other than its credential's (protocol/control-link.ts should hold it). */
-export const CREDENTIAL_MISMATCH_CLOSE = 4403;
-/** Close code of a link whose credential was revoked while it was up. */
-export const CREDENTIAL_REVOKED_CLOSE = 4401;
+export { CREDENTIAL_MISMATCH_CLOSE, CREDENTIAL_REVOKED_CLOSE, isTrackerId, parseTrackerCredential, TRACKER_ID_PATTERN } from '../protocol/control-link.js';
 
 /** Answers a refused WebSocket upgrade and closes the socket. */
 export function rejectUpgrade(socket: Duplex, status: 401 | 404 | 429 | 503, reason: string, retryAfterS?: number): void {
@@ -25,27 +23,8 @@ export function rejectUpgrade(socket: Duplex, status: 401 | 404 | 429 | 503, rea
   socket.end(`HTTP/1.1 ${status} ${reason}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-const SECRET_RE = /^gct_[A-Za-z0-9_-]{43}$/;
-/** What a tracker id may be when it gets a credential: host:port, [v6]:port, names; no spaces, no control characters. */
-export const TRACKER_ID_PATTERN = '^[A-Za-z0-9._:\\[\\]@-]{1,128}$';
-const TRACKER_ID_RE = new RegExp(TRACKER_ID_PATTERN);
-
-export function isTrackerId(id: string): boolean {
-  return TRACKER_ID_RE.test(id);
-}
-
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** `ID.SECRET` split at its last dot, or null when the bearer is not of that form (a shared secret, or garbage). */
-export function parseTrackerCredential(bearer: string): { id: string; secret: string } | null {
-  const dot = bearer.lastIndexOf('.');
-  if (dot <= 0) return null;
-  const id = bearer.slice(0, dot);
-  const secret = bearer.slice(dot + 1);
-  if (!SECRET_RE.test(secret) || !isTrackerId(id)) return null;
-  return { id, secret };
 }
 
 /** A new credential for tracker `id`: the record to store and `ID.SECRET`, to show once. */

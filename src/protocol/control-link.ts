@@ -78,3 +78,32 @@ export const DUPLICATE_ID_CLOSE = 4409;
  * on it. The tracker redials with backoff and should log the close reason; the control server's health says why.
  */
 export const HELLO_FAILED_CLOSE = 4503;
+
+/** Close code of a link whose hello claims a tracker id other than its credential's. */
+export const CREDENTIAL_MISMATCH_CLOSE = 4403;
+/** Close code of a link whose tracker credential was revoked while it was up (its redials are refused with 401). */
+export const CREDENTIAL_REVOKED_CLOSE = 4401;
+
+/** The secret part of a tracker's own credential: `gct_` and 43 base64url characters (no dot). */
+const TRACKER_SECRET_RE = /^gct_[A-Za-z0-9_-]{43}$/;
+/** What a tracker id may be when it gets a credential: host:port, [v6]:port, names; no spaces, no control characters. */
+export const TRACKER_ID_PATTERN = '^[A-Za-z0-9._:\\[\\]@-]{1,128}$';
+const TRACKER_ID_RE = new RegExp(TRACKER_ID_PATTERN);
+
+export function isTrackerId(id: string): boolean {
+  return TRACKER_ID_RE.test(id);
+}
+
+/**
+ * A tracker's own control-link credential, `ID.SECRET`, split at its last dot
+ * (tracker ids, host:port by default, may hold dots); null for anything else
+ * (the shared tracker secret, or garbage). Both ends parse it here.
+ */
+export function parseTrackerCredential(bearer: string): { id: string; secret: string } | null {
+  const dot = bearer.lastIndexOf('.');
+  if (dot <= 0) return null;
+  const id = bearer.slice(0, dot);
+  const secret = bearer.slice(dot + 1);
+  if (!TRACKER_SECRET_RE.test(secret) || !isTrackerId(id)) return null;
+  return { id, secret };
+}

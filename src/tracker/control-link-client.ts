@@ -22,7 +22,19 @@ import { DEFAULTS } from '../core/config.js';
 import type { MessageFaults } from '../core/faults.js';
 import type { ControlOutage } from '../core/outage.js';
 import { certificateProblem } from '../protocol/certificate-problem.js';
-import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
+import {
+  controlToTracker,
+  CREDENTIAL_MISMATCH_CLOSE,
+  CREDENTIAL_REVOKED_CLOSE,
+  DUPLICATE_ID_CLOSE,
+  HELLO_FAILED_CLOSE,
+  parseTrackerCredential,
+  trackerToControl,
+  type ControlToTracker,
+  type TrackerToControl,
+} from '../protocol/control-link.js';
+
+export { CREDENTIAL_MISMATCH_CLOSE, CREDENTIAL_REVOKED_CLOSE } from '../protocol/control-link.js';
 import type { QoeItem } from '../protocol/qoe.js';
 import type { SessionReporter } from './types.js';
 
@@ -64,18 +76,9 @@ export interface ControlLinkOptions {
   faults?: MessageFaults;
 }
 
-/** Close codes of control/tracker-credentials.ts (the control room's; protocol/control-link.ts should hold both). */
-export const CREDENTIAL_MISMATCH_CLOSE = 4403;
-export const CREDENTIAL_REVOKED_CLOSE = 4401;
-
-/**
- * The tracker id a tracker's own credential (`ID.SECRET`, SECRET = `gct_` + 43 base64url characters) is for, split at
- * its last dot; null for anything else (the shared tracker secret). As control/tracker-credentials.ts parses it.
- */
+/** The tracker id a tracker's own credential (`ID.SECRET`) is for; null for anything else (the shared tracker secret). */
 export function credentialTrackerId(secret: string): string | null {
-  const dot = secret.lastIndexOf('.');
-  if (dot <= 0 || !/^gct_[A-Za-z0-9_-]{43}$/.test(secret.slice(dot + 1))) return null;
-  return secret.slice(0, dot);
+  return parseTrackerCredential(secret)?.id ?? null;
 }
 
 export function controlLinkUrl(controlUrl: string): string {
