@@ -14,43 +14,19 @@
  * drives only the disconnects it holds a lease on (disconnect-leases.ts);
  * without it (SQLite: one control server) it drives every pending one.
  */
-import type { FastifyBaseLogger } from 'fastify';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { TimerHandle } from '../core/clock.js';
 import { ClientError } from '../core/errors.js';
-import type { ControlStore } from '../core/ports.js';
 import type { DisconnectRecord, SessionRecord } from '../core/types.js';
-import type { ControlToTracker } from '../protocol/control-link.js';
-import { DisconnectLeases, type ClusterOptions } from './disconnect-leases.js';
-import { classify, entry, lateJoinDisconnect, NO_OBSERVER, type DisconnectObserver, type InFlight } from './disconnect-steps.js';
+import { DisconnectLeases } from './disconnect-leases.js';
+import { classify, entry, lateJoinDisconnect, NO_OBSERVER, type DisconnectObserver, type DisconnectOrchestratorOptions, type InFlight } from './disconnect-steps.js';
 
-export type { DisconnectObserver } from './disconnect-steps.js';
+export type { DisconnectObserver, DisconnectOrchestratorOptions, DisconnectSender } from './disconnect-steps.js';
 import { checkSubscriptions } from './subscription-watch.js';
 import type { LeftEvent, TrackerLinkHooks } from './tracker-link.js';
 import { newId } from './ids.js';
 
 export const DEFAULT_DISCONNECT_RETRY_MS = 1_000;
 export const DEFAULT_EXPIRY_CHECK_MS = 5_000;
-
-export interface DisconnectSender {
-  /** False when the tracker is not connected. */
-  send(trackerId: string, msg: ControlToTracker): boolean;
-}
-
-export interface DisconnectOrchestratorOptions {
-  store: ControlStore;
-  clock: Clock;
-  link: DisconnectSender;
-  log: FastifyBaseLogger;
-  /** Resend period of an unacked command (step A's timer). */
-  retryMs?: number;
-  /** How often sessions are checked against their subscriptions; null: never. */
-  expiryCheckMs?: number | null;
-  /** The same check ends viewer sessions still `admitted` this long after admission and after start(); absent: never. */
-  staleAdmittedMs?: number;
-  observer?: DisconnectObserver;
-  /** Several control servers on one database: drive only leased disconnects. Absent: drive every pending one. */
-  cluster?: ClusterOptions;
-}
 
 export class DisconnectOrchestrator {
   private readonly inFlight = new Map<string, InFlight>();

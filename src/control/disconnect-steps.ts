@@ -1,9 +1,13 @@
 /**
  * The disconnect chain's vocabulary: how a tracker's leave reason ends a disconnect, timeline entries, what an onlooker
- * is told, and the records disconnect-orchestrator.ts keeps and makes.
+ * is told, the records disconnect-orchestrator.ts keeps and makes, and what it is given.
  */
-import type { TimerHandle } from '../core/clock.js';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { ControlStore } from '../core/ports.js';
 import type { DisconnectOutcome, DisconnectRecord, SessionRecord, TimelineEntry } from '../core/types.js';
+import type { ControlToTracker } from '../protocol/control-link.js';
+import type { ClusterOptions } from './disconnect-leases.js';
 
 /** Tracker leave reason → how the disconnect ended and the timeline's name for it. */
 export function classify(reason: string): { outcome: DisconnectOutcome; event: string } {
@@ -67,4 +71,25 @@ export function lateJoinDisconnect(a: { id: string; session: SessionRecord; trac
     completedAt: null,
     timeline: [entry(a.now, 'late_join', `${a.trackerId} reported a join after the session ended`)],
   };
+}
+
+export interface DisconnectSender {
+  /** False when the tracker is not connected. */
+  send(trackerId: string, msg: ControlToTracker): boolean;
+}
+
+export interface DisconnectOrchestratorOptions {
+  store: ControlStore;
+  clock: Clock;
+  link: DisconnectSender;
+  log: FastifyBaseLogger;
+  /** Resend period of an unacked command (step A's timer). */
+  retryMs?: number;
+  /** How often sessions are checked against their subscriptions; null: never. */
+  expiryCheckMs?: number | null;
+  /** The same check ends viewer sessions still `admitted` this long after admission and after start(); absent: never. */
+  staleAdmittedMs?: number;
+  observer?: DisconnectObserver;
+  /** Several control servers on one database: drive only leased disconnects. Absent: drive every pending one. */
+  cluster?: ClusterOptions;
 }

@@ -1,5 +1,11 @@
-/** The events and hooks of the control server's end of the control link (tracker-link.ts). */
+/** The options, state, events and hooks of the control server's end of the control link (tracker-link.ts). */
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Clock } from '../core/clock.js';
+import type { MessageFaults } from '../core/faults.js';
+import type { ControlStore } from '../core/ports.js';
 import type { QoeItem } from '../protocol/qoe.js';
+import type { TrackerConnection, TrackerRegistry } from './tracker-registry.js';
 
 export interface LeftEvent {
   trackerId: string;
@@ -36,4 +42,36 @@ export interface TrackerLinkEvents {
   acked: [{ trackerId: string; id: string }];
   /** A tracker relayed clients' QoE reports (latest wins: never acked). */
   qoe: [{ trackerId: string; items: QoeItem[] }];
+}
+
+export interface TrackerLinkOptions {
+  store: ControlStore;
+  clock: Clock;
+  trackers: TrackerRegistry;
+  controlKey: string;
+  /** The shared tracker secret (any tracker id); null: trackers' own credentials only (tracker-credentials.ts). */
+  trackerSecret: string | null;
+  /** Period of the re-check of linked trackers' credentials (default CREDENTIAL_CHECK_MS); null: never. */
+  credentialCheckMs?: number | null;
+  log: FastifyBaseLogger;
+  path?: string;
+  /** Ping period; a tracker silent for a whole period is cut off. null: no keepalive. */
+  keepaliveMs?: number | null;
+  /** Token lifetime: sessions ended within it are listed as revoked in the welcome (default DEFAULTS.tokenTtlS). */
+  tokenTtlMs?: number;
+  /** How long a session a reconnecting tracker did not list may take to be reported joined again (DEFAULTS.trackerRejoinGraceMs). */
+  rejoinGraceMs?: number;
+  /** Tests lose messages on purpose; the hello/welcome handshake is exempt (it has no retry: a lost one is a broken link). */
+  faults?: MessageFaults;
+}
+
+export interface LinkState {
+  ws: WebSocket;
+  /** The tracker id its credential is for; null: the shared secret (any id). */
+  credentialId: string | null;
+  conn: TrackerConnection | null;
+  badFrames: number;
+  alive: boolean;
+  /** Messages of one connection are handled in order. */
+  queue: Promise<void>;
 }

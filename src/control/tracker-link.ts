@@ -9,13 +9,10 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyBaseLogger } from 'fastify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { TimerHandle } from '../core/clock.js';
 import { DEFAULTS } from '../core/config.js';
 import { ProtocolError } from '../core/errors.js';
-import type { MessageFaults } from '../core/faults.js';
-import type { ControlStore } from '../core/ports.js';
 import { controlToTracker, DUPLICATE_ID_CLOSE, HELLO_FAILED_CLOSE, trackerToControl, type ControlToTracker, type TrackerToControl } from '../protocol/control-link.js';
 import { MAX_JSON_FRAME } from '../protocol/json-messages.js';
 import { takeQoeItems } from '../protocol/qoe.js';
@@ -23,9 +20,9 @@ import { addressKey } from '../core/address.js';
 import { LoginThrottle, DEFAULT_LOGIN_LIMITS } from './login-throttle.js';
 import { RejoinWatch } from './rejoin-watch.js';
 import { revokedSessions } from './revocation-list.js';
-import type { TrackerConnection, TrackerRegistry } from './tracker-registry.js';
+import type { TrackerConnection } from './tracker-registry.js';
 import { CREDENTIAL_MISMATCH_CLOSE, CREDENTIAL_REVOKED_CLOSE, rejectUpgrade, TrackerAuthenticator } from './tracker-credentials.js';
-import type { LeftEvent, TrackerLinkEvents, TrackerLinkHooks } from './tracker-link-types.js';
+import type { LeftEvent, LinkState, TrackerLinkEvents, TrackerLinkHooks, TrackerLinkOptions } from './tracker-link-types.js';
 
 /** Bad frames tolerated on one connection before it is closed with 1008. */
 export const MAX_BAD_FRAMES = 5;
@@ -33,39 +30,7 @@ export const LINK_KEEPALIVE_MS = 15_000;
 /** How often each control server re-checks the credentials of the links it holds (a revocation elsewhere closes them). */
 export const CREDENTIAL_CHECK_MS = 2_000;
 
-export type { LeftEvent, TrackerLinkEvents, TrackerLinkHooks } from './tracker-link-types.js';
-
-export interface TrackerLinkOptions {
-  store: ControlStore;
-  clock: Clock;
-  trackers: TrackerRegistry;
-  controlKey: string;
-  /** The shared tracker secret (any tracker id); null: trackers' own credentials only (tracker-credentials.ts). */
-  trackerSecret: string | null;
-  /** Period of the re-check of linked trackers' credentials (default CREDENTIAL_CHECK_MS); null: never. */
-  credentialCheckMs?: number | null;
-  log: FastifyBaseLogger;
-  path?: string;
-  /** Ping period; a tracker silent for a whole period is cut off. null: no keepalive. */
-  keepaliveMs?: number | null;
-  /** Token lifetime: sessions ended within it are listed as revoked in the welcome (default DEFAULTS.tokenTtlS). */
-  tokenTtlMs?: number;
-  /** How long a session a reconnecting tracker did not list may take to be reported joined again (DEFAULTS.trackerRejoinGraceMs). */
-  rejoinGraceMs?: number;
-  /** Tests lose messages on purpose; the hello/welcome handshake is exempt (it has no retry: a lost one is a broken link). */
-  faults?: MessageFaults;
-}
-
-interface LinkState {
-  ws: WebSocket;
-  /** The tracker id its credential is for; null: the shared secret (any id). */
-  credentialId: string | null;
-  conn: TrackerConnection | null;
-  badFrames: number;
-  alive: boolean;
-  /** Messages of one connection are handled in order. */
-  queue: Promise<void>;
-}
+export type { LeftEvent, TrackerLinkEvents, TrackerLinkHooks, TrackerLinkOptions } from './tracker-link-types.js';
 
 export class TrackerLink extends EventEmitter<TrackerLinkEvents> {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_JSON_FRAME });
