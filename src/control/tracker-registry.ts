@@ -1,6 +1,6 @@
 /**
- * The trackers connected over the control link right now. Admission hands out
- * the most recently connected one. An id belongs to one connection at a time:
+ * The trackers connected over the control link right now. Admission lists
+ * them all (listAll(), rotated per admission: admission.ts). An id belongs to one connection at a time:
  * a second connection claiming it is refused until the first has closed (an
  * impostor or a stale duplicate must not take over a live tracker's place).
  *
@@ -41,15 +41,12 @@ export interface TrackerRegistryEvents {
 export class TrackerRegistry extends EventEmitter<TrackerRegistryEvents> {
   private readonly byId = new Map<string, TrackerConnection>();
   private remote: RemoteTracker[] = [];
-  private seq = 0;
-  private readonly order = new Map<string, number>();
 
   /** False (and nothing changes) if another open connection holds the id. */
   register(conn: TrackerConnection): boolean {
     const held = this.byId.get(conn.info.id);
     if (held && held !== conn && held.open()) return false;
     this.byId.set(conn.info.id, conn);
-    this.order.set(conn.info.id, this.seq++);
     this.emit('registered', { ...conn.info });
     return true;
   }
@@ -58,27 +55,12 @@ export class TrackerRegistry extends EventEmitter<TrackerRegistryEvents> {
   unregister(conn: TrackerConnection): void {
     if (this.byId.get(conn.info.id) === conn) {
       this.byId.delete(conn.info.id);
-      this.order.delete(conn.info.id);
       this.emit('unregistered', { ...conn.info });
     }
   }
 
   get(id: string): TrackerConnection | undefined {
     return this.byId.get(id);
-  }
-
-  /** The most recently connected tracker, if any. */
-  current(): TrackerInfo | undefined {
-    let best: TrackerConnection | undefined;
-    let bestSeq = -1;
-    for (const [id, conn] of this.byId) {
-      const s = this.order.get(id) ?? -1;
-      if (s > bestSeq) {
-        best = conn;
-        bestSeq = s;
-      }
-    }
-    return best?.info;
   }
 
   /** The trackers linked to this control server. */
