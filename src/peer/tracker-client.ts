@@ -388,7 +388,6 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   }
 }
 
-
 /**
  * A tracker's error answer: a refusal (ClientError, which ends the session),
  * except `unavailable` (its swarm store unreachable) and `internal` (a bug):
