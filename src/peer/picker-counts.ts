@@ -1,10 +1,21 @@
-/** Small helpers of the piece picker: per-seq counters, seq checks, a stable string order, forgetting below the playhead. */
+/** Small helpers of the piece picker: per-seq holder counts, seq checks, a stable string order, forgetting below the playhead. */
 
-/** Adds `by` to seq's count; a count that reaches 0 is removed. */
-export function bump(map: Map<number, number>, seq: number, by: number): void {
-  const n = (map.get(seq) ?? 0) + by;
-  if (n <= 0) map.delete(seq);
-  else map.set(seq, n);
+/** How many peers advertise a seq: all of them, and those that are not the source. */
+export interface Holders {
+  all: number;
+  viewers: number;
+}
+
+/** Adds to seq's holder counts; the entry goes when no peer advertises it any more (one map lookup per have). */
+export function countHolder(map: Map<number, Holders>, seq: number, all: number, viewers: number): void {
+  const h = map.get(seq);
+  if (h === undefined) {
+    if (all > 0) map.set(seq, { all, viewers: Math.max(0, viewers) });
+    return;
+  }
+  h.all += all;
+  if (h.all <= 0) map.delete(seq);
+  else h.viewers = Math.max(0, h.viewers + viewers);
 }
 
 export function assertSeq(seq: number): void {

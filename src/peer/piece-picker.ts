@@ -17,7 +17,7 @@
  * the caller should cancel.
  */
 import { decodeWindow } from './bitmap.js';
-import { assertSeq, bump, forgetBelow } from './picker-counts.js';
+import { assertSeq, countHolder, forgetBelow, type Holders } from './picker-counts.js';
 import { IdlePass } from './picker-idle.js';
 import { DEFAULT_OPTIONS, type AssignPeer, type PiecePickerOptions, type RequestRef } from './picker-options.js';
 import { RequestBook, type BlockRange, type Released } from './picker-requests.js';
@@ -41,10 +41,8 @@ interface PeerState {
 export class PiecePicker {
   private readonly opts: Required<PiecePickerOptions>;
   private readonly peers = new Map<string, PeerState>();
-  /** seq → how many peers (of any role) advertise it. */
-  private readonly avail = new Map<number, number>();
-  /** seq → how many non-source peers advertise it. */
-  private readonly viewerAvail = new Map<number, number>();
+  /** seq → how many peers advertise it, of any role and viewers only; an entry only while some do. */
+  private readonly avail = new Map<number, Holders>();
   /** Requests in flight: which piece of which peer, since when, which blocks arrived. */
   private readonly book: RequestBook;
   /** seq → peers that failed or timed out on it; they are asked again only if nobody else has it. */
@@ -100,9 +98,9 @@ export class PiecePicker {
     const peer = this.peer(peerKey);
     if (peer.isSource === isSource) return;
     this.version++;
-    for (const s of peer.pieces) if (!peer.isSource) bump(this.viewerAvail, s, -1);
+    for (const s of peer.pieces) if (!peer.isSource) countHolder(this.avail, s, 0, -1);
     peer.isSource = isSource;
-    for (const s of peer.pieces) if (!peer.isSource) bump(this.viewerAvail, s, 1);
+    for (const s of peer.pieces) if (!peer.isSource) countHolder(this.avail, s, 0, 1);
   }
 
   /** A peer's window bitmap replaces what we knew of it. Throws ProtocolError on a malformed window. */
@@ -200,15 +198,15 @@ export class PiecePicker {
 
   /** How many peers (source included) advertise seq. */
   availability(seq: number): number {
-    return this.avail.get(seq) ?? 0;
+    return this.avail.get(seq)?.all ?? 0;
   }
 
   /** Behind the crowd: no viewer we know (nor we) holds the piece at the playhead, some hold later ones; only the source serves us there. */
   behindViewers(): boolean {
     const from = this.playheadSeq;
-    if (from === null || this.edge === null || this.ours.has(from) || (this.viewerAvail.get(from) ?? 0) > 0) return false;
+    if (from === null || this.edge === null || this.ours.has(from) || this.viewers(from) > 0) return false;
     const last = Math.min(this.edge, from + this.opts.maxLookahead);
-    for (let s = from + 1; s <= last; s++) if ((this.viewerAvail.get(s) ?? 0) > 0) return true;
+    for (let s = from + 1; s <= last; s++) if (this.viewers(s) > 0) return true;
     return false;
   }
 
@@ -310,22 +308,24 @@ export class PiecePicker {
       this.gated.push(s);
       return undefined;
     }
+    // tied[0, n) are the best so far; the array is reused and never shortened (no length writes per call).
     const tied = this.scratch.tied;
-    if (tied.length !== 0) tied.length = 0;
+    let n = 0;
     let bestScore = Infinity;
     for (const p of open) {
       if (p.load >= p.maxInFlight || !p.state.pieces.has(s) || this.book.has(s, p.key)) continue;
-      if (p.isSource && due >= this.opts.sourceUrgencyMs && (this.viewerAvail.get(s) ?? 0) > 0) continue;
+      if (p.isSource && due >= this.opts.sourceUrgencyMs && this.viewers(s) > 0) continue;
       if (this.failed.get(s)?.has(p.key) && this.someoneElseHas(s, p.key)) continue;
       // The source is the last resort: any viewer beats it.
       const score = p.load + (p.isSource ? 1_000 : 0);
       if (score < bestScore) {
-        tied.length = 0;
+        n = 0;
         bestScore = score;
       }
-      if (score === bestScore) tied.push(p);
+      if (score === bestScore) tied[n++] = p;
     }
-    return tied[this.rotation++ % Math.max(1, tied.length)];
+    const i = this.rotation++ % Math.max(1, n);
+    return n === 0 ? undefined : tied[i];
   }
 
   private endgameAllows(s: number, due: number, nowMs: number): boolean {
@@ -360,15 +360,13 @@ export class PiecePicker {
     // A piece we hold is never looked at by a pass: news of it changes nothing a pass reads.
     if (this.matters(seq)) this.version++;
     peer.pieces.add(seq);
-    bump(this.avail, seq, 1);
-    if (!peer.isSource) bump(this.viewerAvail, seq, 1);
+    countHolder(this.avail, seq, 1, peer.isSource ? 0 : 1);
   }
 
   private removeAvail(peer: PeerState, seq: number): void {
     if (!peer.pieces.delete(seq)) return;
     if (this.matters(seq)) this.version++;
-    bump(this.avail, seq, -1);
-    if (!peer.isSource) bump(this.viewerAvail, seq, -1);
+    countHolder(this.avail, seq, -1, peer.isSource ? 0 : -1);
   }
 
   /**
@@ -378,6 +376,11 @@ export class PiecePicker {
    */
   private matters(seq: number): boolean {
     return !this.ours.has(seq) && !this.gated.includes(seq);
+  }
+
+  /** How many non-source peers advertise seq. */
+  private viewers(seq: number): number {
+    return this.avail.get(seq)?.viewers ?? 0;
   }
 
   private raiseEdge(seq: number): void {

@@ -33,11 +33,14 @@ export class RequestScheduler {
   schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    this.deps.clock.defer(() => {
-      this.scheduled = false;
-      if (!this.stopped) this.pass();
-    });
+    this.deps.clock.defer(this.deferredPass);
   }
+
+  /** The deferred pass, made once (a pass is scheduled after nearly every turn with news). */
+  private readonly deferredPass = (): void => {
+    this.scheduled = false;
+    if (!this.stopped) this.pass();
+  };
 
   /** The swarm's timer: requests unanswered too long go back to the picker (and are cancelled), then a pass. */
   tick(): void {
