@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULTS } from '../../src/core/config.js';
 import { InternalError } from '../../src/core/errors.js';
+import { isUnavailable, UnavailableError } from '../../src/core/unavailable.js';
 import type { SwarmPeer } from '../../src/core/ports.js';
 import { connectRedis, parseRedisUrl, RedisUnreachableError } from '../../src/store/redis-connection.js';
 import { RedisSwarmStore } from '../../src/store/redis-swarm-store.js';
@@ -179,7 +180,8 @@ describe('Redis swarm store: Redis unreachable', () => {
     const redis = await connectRedis(parseRedisUrl(`redis://127.0.0.1:${relay.port}/${local.db}`), (err) => errors.push(err));
     const store = new RedisSwarmStore(redis, { prefix: db.freshPrefix(), staleMs: null, clock: new ManualClock(), display: `redis://127.0.0.1:${relay.port}/${local.db}` });
     const failsClearly = (op: string) => (err: unknown) => {
-      assert.ok(err instanceof InternalError, `an internal error (the tracker answers it as a failure), got ${String(err)}`);
+      // Unreachable, not a bug: the tracker answers it `unavailable` and clients retry (core/unavailable.ts).
+      assert.ok(err instanceof UnavailableError && isUnavailable(err), `an UnavailableError (the tracker answers it unavailable), got ${String(err)}`);
       assert.match(err.message, new RegExp(`^swarm store: Redis at redis://127\\.0\\.0\\.1:${relay.port}/\\d+ failed on ${op}: `));
       return true;
     };
