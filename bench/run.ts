@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --scenario swarm|flash-crowd|churn|tracker|kick|admission|cluster|all]
- * [--viewers N] [--duration S] [--concurrency N] [--json] [--profile] [--no-install]`
+ * [--viewers N] [--duration S] [--concurrency N] [--json] [--profile] [--detail] [--device] [--no-install]`
  *
  * With no flags: a quick swarm of 20 viewers for 20 s. Each run writes
  * bench/results/<scenario>-<timestamp>.json, <scenario>.md and <scenario>.svg;
@@ -49,6 +49,7 @@ const program = new Command('bench')
   .option('--profile', 'run workers under --cpu-prof and summarize the top self-time functions', false)
   .option('--json', 'print the JSON result as the last line of stdout', false)
   .option('--detail', 'swarm/flash-crowd/churn: trace every viewer; write the worst ones to bench/results/<scenario>-detail-<time>.json', false)
+  .option('--device', 'swarm/flash-crowd/churn: viewers log in beforehand and are admitted with device credentials (no password hash at join)', false)
   .option('--no-install', "tracker, cluster: skip comparison servers that are missing instead of installing them (apt-get as root; bench/vendor's npm install)")
   .parse();
 
@@ -64,6 +65,7 @@ const opts = program.opts<{
   json: boolean;
   install: boolean;
   detail: boolean;
+  device: boolean;
 }>();
 
 if (opts.scenario !== undefined && !(SCENARIOS as readonly string[]).includes(opts.scenario)) {
@@ -88,9 +90,9 @@ async function one(name: Exclude<Scenario, 'all'>): Promise<Record<string, unkno
     const viewers = opts.viewers ?? (name === 'swarm' ? 20 : 100);
     const durationS = opts.duration ?? (quick ? 20 : name === 'churn' ? 180 : 60);
     const gap = opts.joinGapMs === undefined ? [] : ['--join-gap-ms', String(opts.joinGapMs)];
-    const cmd = command(name, ['--viewers', String(viewers), '--duration', String(durationS), ...gap]);
+    const cmd = command(name, ['--viewers', String(viewers), '--duration', String(durationS), ...gap, ...(opts.device ? ['--device'] : [])]);
     log(`${name}: ${viewers} viewers, ${durationS} s after all joined`);
-    const run = await runSwarm({ scenario: name, viewers, durationS, perWorker: opts.perWorker, joinGapMs: opts.joinGapMs, profile: opts.profile, detail: opts.detail, log });
+    const run = await runSwarm({ scenario: name, viewers, durationS, perWorker: opts.perWorker, joinGapMs: opts.joinGapMs, profile: opts.profile, detail: opts.detail, device: opts.device, log });
     const out = { ...run.result, detail: { ...run.result.detail, command: cmd, machine, started } };
     const paths = writeResults(name, out, swarmMarkdown(run.result, cmd, run.profile), swarmSvg(run.result, run.samples));
     log(`wrote ${paths.json}`);

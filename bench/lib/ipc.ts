@@ -5,6 +5,8 @@ import type { ViewerTraceReport } from './viewer-trace.js';
 export interface WorkerViewerSpec {
   user: string;
   password: string;
+  /** `--device`: admitted with this device credential (one SHA-256 at the control server) instead of the password (scrypt). */
+  device?: { device: string; secret: string };
   /** Drop the tracker's `disconnect` handler: a modified client that ignores a kick. */
   ignoreDisconnect?: boolean;
 }

@@ -48,7 +48,7 @@ async function start(spec: WorkerViewerSpec): Promise<string> {
     controlUrl: config.controlUrl,
     program: config.program,
     user: spec.user,
-    password: spec.password,
+    ...(spec.device ? { device: spec.device } : { password: spec.password }),
     host: config.host,
     uploadRate: config.uploadRate,
   });

@@ -16,6 +16,7 @@ import { sleep } from '../lib/stats.js';
 import { measureSwarm, type SwarmResult, type SwarmSamples } from '../lib/swarm-metrics.js';
 import { ViewerPool } from '../lib/viewer-pool.js';
 import { CrowdSampler, writeDetail } from '../lib/swarm-detail.js';
+import { loginDevice } from '../../src/protocol/control-api.js';
 
 export const BITRATE_BPS = 2_000_000;
 /** Twice the stream rate, in bytes per second. */
@@ -52,6 +53,11 @@ export interface SwarmRunOptions {
   profile: boolean;
   /** Trace every viewer and write the worst ones' traces (swarm-detail.ts). */
   detail?: boolean;
+  /**
+   * Viewers admitted with device credentials (`gatecast login` once, then `watch`: one SHA-256 each at the control
+   * server) instead of passwords (a scrypt hash each): how a crowd of logged-in viewers starts at kick-off.
+   */
+  device?: boolean;
   log: (line: string) => void;
 }
 
@@ -76,13 +82,21 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
     const perRound = Math.round(o.viewers * churnShare);
     const names = Array.from({ length: o.viewers + churnRounds * perRound }, (_, i) => `viewer${i}`);
     o.log(`creating ${names.length} users`);
-    const users = await createUsers(bench.sys, bench.program, names);
+    const users: Array<{ user: string; password: string; device?: { device: string; secret: string } }> = await createUsers(bench.sys, bench.program, names);
+    if (o.device) {
+      // Logged in beforehand, as viewers are at kick-off: the crowd's admissions then cost no password hash.
+      for (const u of users) {
+        const login = await loginDevice(bench.sys.controlUrl, { user: u.user, password: u.password, label: 'bench' });
+        u.device = { device: login.device, secret: login.secret };
+      }
+      o.log(`${users.length} device logins made before the joins`);
+    }
     if (o.profile) mkdirSync(profileDir, { recursive: true });
     pool = await startBenchPool(bench, o.viewers, o.perWorker, o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], o.detail ?? false);
     crowd = o.detail ? new CrowdSampler(() => bench.broadcaster.swarm.uploaded) : null;
     const p = pool;
     const joinFailures: string[] = [];
-    const startOne = async (u: { user: string; password: string }): Promise<void> => {
+    const startOne = async (u: (typeof users)[number]): Promise<void> => {
       try {
         await p.startViewer(u);
       } catch (err) {
@@ -90,7 +104,7 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
       }
     };
     let nextUser = 0;
-    const take = (n: number): Array<{ user: string; password: string }> => {
+    const take = (n: number): typeof users => {
       const part = users.slice(nextUser, nextUser + n);
       nextUser += n;
       return part;
