@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { createSchema } from '../../src/cli/cluster-system.js';
 import { freePort } from './opentracker.js';
 import { sleep } from './stats.js';
 
@@ -101,30 +102,9 @@ export async function startTracker(controlUrl: string, swarmStore: string, env: 
   return proc;
 }
 
-/** A PostgreSQL URL whose connections work in a new schema of this run; `drop` removes it. */
-export async function pgSchema(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const schema = `gc_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 3_000 });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE SCHEMA ${schema}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(baseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 3_000 });
-      await c.connect();
-      try {
-        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+/** A PostgreSQL URL whose connections work in a new schema of this run; `drop` removes it (cluster-system.ts makes it). */
+export function pgSchema(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  return createSchema(baseUrl, 'gc_bench_');
 }
 
 /** Null when PostgreSQL answers at `url`, else why not. */

@@ -78,8 +78,12 @@ export class ClusterSetupError extends Error {
   override readonly name = 'ClusterSetupError';
 }
 
-async function createSchema(db: string): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
-  const schema = `gatecast_demo_${randomBytes(4).toString('hex')}`;
+/**
+ * A new schema `<prefix><random hex>` in the database `db` names, and a URL whose connections work in it (its
+ * search_path); `drop` removes it with everything in it. The demo's, and the cluster bench's.
+ */
+export async function createSchema(db: string, prefix = 'gatecast_demo_'): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
+  const schema = `${prefix}${randomBytes(4).toString('hex')}`;
   const connect = async (): Promise<pg.Client> => {
     const c = new pg.Client({ connectionString: db, connectionTimeoutMillis: 3_000 });
     c.on('error', () => undefined);

@@ -8,6 +8,7 @@ import type { TrackerPresence } from '../core/ports.js';
 import type { DisconnectRecord } from '../core/types.js';
 import { toDisconnect, type DisconnectRow } from './pg-disconnect-rows.js';
 import { execute, selectRows, type Queryable } from './pg-pool.js';
+import { toPresence, type PresenceRow } from './record-rows.js';
 
 export async function claimDisconnectRows(
   db: Queryable,
@@ -45,24 +46,6 @@ export async function releaseLeaseRows(db: Queryable, owner: string, ids: readon
     ids === undefined ? null : [...ids],
   ]);
 }
-
-interface PresenceRow {
-  tracker_id: string;
-  instance: string;
-  announce_url: string;
-  ws_url: string;
-  connected_at: number;
-  seen_at: number;
-}
-
-const toPresence = (r: PresenceRow): TrackerPresence => ({
-  trackerId: r.tracker_id,
-  instance: r.instance,
-  announceUrl: r.announce_url,
-  wsUrl: r.ws_url,
-  connectedAt: r.connected_at,
-  seenAt: r.seen_at,
-});
 
 export async function putPresenceRow(db: Queryable, p: TrackerPresence): Promise<void> {
   await execute(

@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { TrackerPresence } from '../core/ports.js';
 import type { DisconnectRecord } from '../core/types.js';
+import { toPresence, type PresenceRow } from './record-rows.js';
 import { toDisconnect, type DisconnectRow } from './sqlite-disconnect-rows.js';
 
 /** Arrays go to SQLite as JSON text, read back with json_each. */
@@ -44,24 +45,6 @@ export function releaseLeaseRows(db: Database.Database, owner: string, ids: read
     .prepare("UPDATE disconnects SET owner = NULL, lease_until = NULL WHERE owner = ? AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))")
     .run(owner, list(ids), list(ids)).changes;
 }
-
-interface PresenceRow {
-  tracker_id: string;
-  instance: string;
-  announce_url: string;
-  ws_url: string;
-  connected_at: number;
-  seen_at: number;
-}
-
-export const toPresence = (r: PresenceRow): TrackerPresence => ({
-  trackerId: r.tracker_id,
-  instance: r.instance,
-  announceUrl: r.announce_url,
-  wsUrl: r.ws_url,
-  connectedAt: r.connected_at,
-  seenAt: r.seen_at,
-});
 
 export function putPresenceRow(db: Database.Database, p: TrackerPresence): void {
   db.prepare(

@@ -2,20 +2,7 @@
 import type Database from 'better-sqlite3';
 import { ClientError } from '../core/errors.js';
 import type { TrackerCredential } from '../core/ports.js';
-
-interface TrackerCredentialRow {
-  id: string;
-  secret_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toCredential = (r: TrackerCredentialRow): TrackerCredential => ({
-  id: r.id,
-  secretHash: r.secret_hash,
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at,
-});
+import { toCredential, type TrackerCredentialRow } from './record-rows.js';
 
 /** A new credential, or a new secret for an id whose credential was revoked; a live one is a conflict. */
 export function insertTrackerCredential(db: Database.Database, c: TrackerCredential): void {
