@@ -36,6 +36,8 @@ export interface SimViewerDeps {
   /** Engine settings and playback timings over the defaults (empty: the defaults). */
   peer: Partial<PeerSettings>;
   playback: Partial<PlaybackTimings>;
+  /** The choker's tie-breaks (seeded). */
+  random: () => number;
 }
 
 export class SimViewer {
@@ -99,6 +101,7 @@ export class SimViewer {
       maxPeers: DEFAULTS.maxPeers,
       uploadSlots: DEFAULTS.uploadSlots,
       uploadRate: d.uploadRate,
+      random: d.random,
       peer: d.peer,
     });
     driver = new PlaybackDriver({ swarm, clock: d.clock, nominalIntervalMs: d.nominalIntervalMs, timings: playbackTimings(d.playback) });

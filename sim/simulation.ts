@@ -81,6 +81,9 @@ export async function simulate(args: SimArgs, onProgress?: (p: Progress) => void
     rng.fork(3),
   );
   const drawRng = rng.fork(4);
+  // The choker's tie-breaks, for every viewer: seeded, as everything here is.
+  const chokeRng = rng.fork(5);
+  const random = (): number => chokeRng.next();
   const stream = new SimStream({ clock });
   const bitrate = stream.bitrateBps;
   const net = new MemoryNetwork({ clock, deliver: links.deliver });
@@ -138,6 +141,7 @@ export async function simulate(args: SimArgs, onProgress?: (p: Progress) => void
       trackerRttMs: profile.trackerMs + rtt,
       peer: args.peer,
       playback: args.playback,
+      random,
     });
     viewers.set(i, v);
     v.start();

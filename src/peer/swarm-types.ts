@@ -32,6 +32,8 @@ export interface SwarmOptions {
   sourceTier?: number;
   /** A revoked peer's connection is closed after this (nothing is sent to it meanwhile). DEFAULTS.revokeGraceMs. */
   revokeGraceMs?: number;
+  /** Uniform in [0, 1) for the choker's tie-breaks (Math.random by default; the simulator's is seeded). */
+  random?: () => number;
   /** Timings and limits over DEFAULTS.peer, for a test or the simulator. */
   peer?: Partial<PeerSettings>;
   log?: (line: string) => void;

@@ -77,7 +77,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       maxLeap: s.maxLeap,
       pieceLength: opts.pieceLength,
     });
-    this.choker = new Choker({ optimisticIntervalMs: s.optimisticUnchokeMs });
+    this.choker = new Choker({ optimisticIntervalMs: s.optimisticUnchokeMs, ...(opts.random ? { random: opts.random } : {}) });
     const isRevoked = (sid: string): boolean => this.isRevoked(sid);
     this.requests = new RequestScheduler({
       picker: this.picker,
@@ -217,8 +217,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       peer.known.add(seq);
       if (peer.known.size > 4 * this.opts.windowCapacity) peer.known.clear();
       this.picker.peerHave(peer.key, seq);
-      // Most haves name a piece we already hold or are fetching: no pass of the picker for those (the tick covers endgame).
-      if (!this.picker.has(seq) && !this.picker.isInFlight(seq)) this.requests.schedule();
+      // Most haves name a piece we already hold or are fetching, or come from a peer that chokes us (it cannot be
+      // asked): no pass of the picker for those (the tick covers endgame; its unchoke brings a pass).
+      if (!link.remoteChoking && !this.picker.has(seq) && !this.picker.isInFlight(seq)) this.requests.schedule();
     });
     link.on('unchoke', () => {
       this.requests.peersChanged();

@@ -78,3 +78,39 @@ test('on equal rates the peers already unchoked keep their regular slots', () =>
   const second = c.decide([...peers].reverse(), 3, 1_000);
   assert.deepEqual(sorted(second), sorted(first));
 });
+
+/** A small seeded generator (mulberry32), so the test is the same every run. */
+const seeded = (seed: number) => (): number => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+};
+
+test("ties go by each choker's own random ranks, not by id: no newcomer comes last at every peer", () => {
+  // Twenty peers each see the same ten newcomers, none of which has sent anything, with three slots.
+  const newcomers = Array.from({ length: 10 }, (_, i) => peer(`n${i}`));
+  const firstChoice = new Map<string, number>();
+  let lastKeyServed = 0;
+  for (let seed = 1; seed <= 20; seed++) {
+    const c = new Choker({ random: seeded(seed) });
+    const got = c.decide(newcomers, 3, 0);
+    assert.equal(got.size, 3);
+    for (const key of got) firstChoice.set(key, (firstChoice.get(key) ?? 0) + 1);
+    if (got.has('n9')) lastKeyServed++;
+  }
+  assert.ok(lastKeyServed > 0, 'the newcomer with the highest id gets a first slot somewhere');
+  assert.ok(firstChoice.size >= 8, `first slots spread over ${firstChoice.size} of 10 newcomers`);
+});
+
+test('a choker keeps its ranks: the same ties give the same slots round after round', () => {
+  const c = new Choker({ random: seeded(7) });
+  const peers = Array.from({ length: 8 }, (_, i) => peer(`p${i}`));
+  const first = sorted(c.decide(peers, 4, 0));
+  for (let r = 1; r < 5; r++) {
+    const got = c.decide([...peers].reverse(), 4, r * 1_000);
+    const regular = [...got].filter((k) => k !== c.optimisticPeer);
+    assert.equal(regular.length, 3);
+    for (const k of regular) assert.ok(first.includes(k), `round ${r}: ${k} kept its regular slot`);
+  }
+});
