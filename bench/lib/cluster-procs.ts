@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createSchema } from '../../src/cli/cluster-system.js';
 import { freePort } from './opentracker.js';
 import { sleep } from './stats.js';
 
@@ -100,11 +99,6 @@ export async function startTracker(controlUrl: string, swarmStore: string, env: 
   const proc = startCli(['tracker', '--host', '127.0.0.1', '--port', String(port), '--control', controlUrl, '--swarm-store', swarmStore], env, port);
   await waitHealthy(proc, '/health', (b) => b['control_link'] === 'up');
   return proc;
-}
-
-/** A PostgreSQL URL whose connections work in a new schema of this run; `drop` removes it (cluster-system.ts makes it). */
-export function pgSchema(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  return createSchema(baseUrl, 'gc_bench_');
 }
 
 /** Null when PostgreSQL answers at `url`, else why not. */

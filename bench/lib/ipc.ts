@@ -1,12 +1,13 @@
 /** Messages between the bench's main process and its viewer workers (child_process IPC). */
 import type { ViewerStats } from '../../src/peer/viewer.js';
+import type { DeviceCredential } from '../../src/protocol/control-api.js';
 import type { ViewerTraceReport } from './viewer-trace.js';
 
 export interface WorkerViewerSpec {
   user: string;
   password: string;
   /** `--device`: admitted with this device credential (one SHA-256 at the control server) instead of the password (scrypt). */
-  device?: { device: string; secret: string };
+  device?: DeviceCredential;
   /** Drop the tracker's `disconnect` handler: a modified client that ignores a kick. */
   ignoreDisconnect?: boolean;
 }

@@ -17,6 +17,7 @@
 import { fork } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { createSchema } from '../../src/cli/cluster-system.js';
 import { adminClient, type AdminClient } from '../../src/cli/control-client.js';
 import { SWARM_KEY_PREFIX } from '../../src/cli/swarm-store.js';
 import { CHANNEL_PATH } from '../../src/tracker/ws-frontend.js';
@@ -25,7 +26,7 @@ import { loginDevice, requestProgram } from '../../src/protocol/control-api.js';
 import type { AdmissionLoadResult, AdmissionLoadSpec } from '../lib/admission-load.js';
 import { crossInstanceKicks, type CrossKickFigures } from '../lib/cluster-kicks.js';
 import type { MixEntry } from '../lib/announce-mix.js';
-import { clearRedisPrefix, clusterEnv, pgProblem, pgSchema, redisProblem, startControl, startTracker, type ClusterEnv, type Proc } from '../lib/cluster-procs.js';
+import { clearRedisPrefix, clusterEnv, pgProblem, redisProblem, startControl, startTracker, type ClusterEnv, type Proc } from '../lib/cluster-procs.js';
 import { startOpentracker } from '../lib/opentracker.js';
 import { ensureDebianTool, type InstallPolicy } from '../lib/prerequisites.js';
 import { mdTable, verdict } from '../lib/report.js';
@@ -171,7 +172,7 @@ export async function runCluster(o: { durationS: number; install: boolean; log: 
   };
   const runs: Record<string, unknown> = {};
   result.detail['runs'] = runs;
-  const schema = pgWhy === null ? await pgSchema(BENCH_PG_URL) : null;
+  const schema = pgWhy === null ? await createSchema(BENCH_PG_URL, 'gc_bench_') : null;
   if (pgWhy !== null) skip('admissions', pgWhy);
   if (redisWhy !== null) skip('redis', redisWhy);
   try {

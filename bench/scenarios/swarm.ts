@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createUsers, startBenchSystem, type BenchSystem } from '../lib/bench-system.js';
-import type { ViewerReport } from '../lib/ipc.js';
+import type { ViewerReport, WorkerViewerSpec } from '../lib/ipc.js';
 import { summarizeProfiles, type ProfileSummary } from '../lib/profile.js';
 import { RESULTS_DIR } from '../lib/report.js';
 import { sleep } from '../lib/stats.js';
@@ -19,6 +19,8 @@ import { CrowdSampler, writeDetail } from '../lib/swarm-detail.js';
 import { loginDevice } from '../../src/protocol/control-api.js';
 
 export const BITRATE_BPS = 2_000_000;
+/** `--device`: logins made at once before the joins (as createUsers makes users), each a scrypt hash at the control server. */
+const LOGIN_BATCH = 8;
 /** Twice the stream rate, in bytes per second. */
 export const CAP = (2 * BITRATE_BPS) / 8;
 
@@ -82,12 +84,16 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
     const perRound = Math.round(o.viewers * churnShare);
     const names = Array.from({ length: o.viewers + churnRounds * perRound }, (_, i) => `viewer${i}`);
     o.log(`creating ${names.length} users`);
-    const users: Array<{ user: string; password: string; device?: { device: string; secret: string } }> = await createUsers(bench.sys, bench.program, names);
+    const users: WorkerViewerSpec[] = await createUsers(bench.sys, bench.program, names);
     if (o.device) {
       // Logged in beforehand, as viewers are at kick-off: the crowd's admissions then cost no password hash.
-      for (const u of users) {
-        const login = await loginDevice(bench.sys.controlUrl, { user: u.user, password: u.password, label: 'bench' });
-        u.device = { device: login.device, secret: login.secret };
+      for (let i = 0; i < users.length; i += LOGIN_BATCH) {
+        await Promise.all(
+          users.slice(i, i + LOGIN_BATCH).map(async (u) => {
+            const login = await loginDevice(bench.sys.controlUrl, { user: u.user, password: u.password, label: 'bench' });
+            u.device = { device: login.device, secret: login.secret };
+          }),
+        );
       }
       o.log(`${users.length} device logins made before the joins`);
     }
@@ -96,7 +102,7 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
     crowd = o.detail ? new CrowdSampler(() => bench.broadcaster.swarm.uploaded) : null;
     const p = pool;
     const joinFailures: string[] = [];
-    const startOne = async (u: (typeof users)[number]): Promise<void> => {
+    const startOne = async (u: WorkerViewerSpec): Promise<void> => {
       try {
         await p.startViewer(u);
       } catch (err) {
@@ -104,7 +110,7 @@ export async function runSwarm(o: SwarmRunOptions): Promise<SwarmRun> {
       }
     };
     let nextUser = 0;
-    const take = (n: number): typeof users => {
+    const take = (n: number): WorkerViewerSpec[] => {
       const part = users.slice(nextUser, nextUser + n);
       nextUser += n;
       return part;

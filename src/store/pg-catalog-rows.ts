@@ -1,7 +1,5 @@
-/** Users, programs and subscriptions in the PostgreSQL store: their rows ↔ the domain records (as in sqlite-control-store.ts). */
+/** Users in the PostgreSQL store: their rows ↔ the domain records (is_admin is a boolean here; programs and subscriptions: record-rows.ts). */
 import type { User } from '../core/types.js';
-
-export { toProgram, toSubscription, type ProgramRow, type SubscriptionRow } from './record-rows.js';
 
 export interface UserRow {
   name: string;

@@ -1,7 +1,5 @@
-/** Users, programs and subscriptions in the SQLite store: their rows ↔ domain records. */
+/** Users in the SQLite store: their rows ↔ domain records (is_admin is 0/1 here; programs and subscriptions: record-rows.ts). */
 import type { User } from '../core/types.js';
-
-export { toProgram, toSubscription, type ProgramRow, type SubscriptionRow } from './record-rows.js';
 
 export interface UserRow {
   name: string;

@@ -8,7 +8,8 @@ import { chmodSync, closeSync, openSync, readdirSync, readFileSync, statSync } f
 import { ClientError, InternalError } from '../core/errors.js';
 import type { ControlStore, DisconnectPatch, TrackerCredential, TrackerPresence } from '../core/ports.js';
 import type { DeviceRecord, DisconnectRecord, Program, SessionRecord, Subscription, User } from '../core/types.js';
-import { toProgram, toSubscription, toUser, type ProgramRow, type SubscriptionRow, type UserRow } from './sqlite-catalog-rows.js';
+import { toUser, type UserRow } from './sqlite-catalog-rows.js';
+import { toProgram, toSubscription, type ProgramRow, type SubscriptionRow } from './record-rows.js';
 import { deleteDeviceRow, deleteDeviceRowsOfUser, insertDevice, selectDevice, selectDevicesOfUser } from './sqlite-device-rows.js';
 import { parseTimeline, toDisconnect, type DisconnectRow } from './sqlite-disconnect-rows.js';
 import {
