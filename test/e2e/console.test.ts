@@ -177,6 +177,8 @@ test('users and programs through the console: add, set password and limit, remov
   await row.locator('input[placeholder=max]').fill('3');
   await row.locator('button', { hasText: 'Set max' }).click();
   await waitFor('limit 3', async () => (await sys.admin.listUsers()).find((u) => u.name === 'gina')?.max_sessions === 3, 10_000);
+  // The console redraws the table once the change is saved: typing into the old row's field would be lost with it.
+  await page.locator('tr[data-user=gina] td:nth-child(3)', { hasText: /^3$/ }).waitFor({ timeout: 10_000 });
   await page.locator('tr[data-user=gina] input[type=password]').fill('pw-gina-2');
   await page.locator('tr[data-user=gina] button', { hasText: 'Set password' }).click();
   const login = (password: string) =>
